@@ -1,0 +1,222 @@
+#include "adapters/adapter_config.h"
+
+#include "util/error.h"
+#include "util/regex.h"
+
+#include <algorithm>
+
+namespace fw::adapters {
+
+using nlohmann::json;
+
+const char* peftTypeName(PeftType t) { return t == PeftType::FourierFT ? "FOURIERFT" : "LORA"; }
+
+namespace {
+
+// Reads an optional field of a given JSON type; null counts as absent, as in PEFT.
+template <typename T>
+bool read(const json& j, const char* key, T& out, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return false;
+  try {
+    out = j[key].get<T>();
+  } catch (const json::exception&) {
+    throw Error("wrong type").file(file).field(key).got(std::string(j[key].type_name()) + " " + j[key].dump());
+  }
+  return true;
+}
+
+TargetModules readTargets(const json& j, const char* key, const std::string& file) {
+  TargetModules t;
+  if (!j.contains(key) || j[key].is_null()) return t;
+  const auto& v = j[key];
+  if (v.is_string()) {
+    auto s = v.get<std::string>();
+    if (s == "all-linear") t.allLinear = true;
+    else {
+      try {
+        Regex check(s);
+      } catch (Error& e) {
+        throw e.file(file).field(key);
+      }
+      t.regex = s;
+    }
+  } else if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_string()) throw Error("entries must be strings").file(file).field(key).got(e.dump());
+      t.names.push_back(e.get<std::string>());
+    }
+  } else {
+    throw Error("must be a list of module names or a regular expression").file(file).field(key).got(v.dump());
+  }
+  return t;
+}
+
+json targetsToJson(const TargetModules& t) {
+  if (t.allLinear) return "all-linear";
+  if (t.regex) return *t.regex;
+  if (t.names.empty()) return nullptr;
+  return t.names;
+}
+
+bool endsWithName(const std::string& key, const std::string& target) {
+  return key == target ||
+         (key.size() > target.size() && key.compare(key.size() - target.size(), target.size(), target) == 0 &&
+          key[key.size() - target.size() - 1] == '.');
+}
+
+bool matchesTargets(const TargetModules& t, const std::string& key, bool isOutputLayer) {
+  if (t.allLinear) return !isOutputLayer;
+  if (t.regex) return Regex(*t.regex).fullMatch(key);
+  for (const auto& n : t.names)
+    if (endsWithName(key, n)) return true;
+  return false;
+}
+
+// PEFT's get_pattern_key: the first pattern P with re.match(r"(.*\.)?(P)$", name).
+template <typename Map>
+const typename Map::mapped_type* patternValue(const Map& patterns, const std::string& name) {
+  for (const auto& [pattern, value] : patterns)
+    if (Regex("(.*\\.)?(" + pattern + ")$").matchAtStart(name)) return &value;
+  return nullptr;
+}
+
+}  // namespace
+
+AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
+  if (!j.is_object()) throw Error("adapter config is not a JSON object").file(file);
+  AdapterConfig c;
+  c.raw = j;
+  std::string type;
+  if (!read(j, "peft_type", type, file)) throw Error("missing peft_type").file(file).field("peft_type")
+      .hint("this is not a PEFT adapter_config.json");
+  if (type == "FOURIERFT") c.peft_type = PeftType::FourierFT;
+  else if (type == "LORA") c.peft_type = PeftType::LoRA;
+  else throw Error("unknown PEFT type '" + type + "'").file(file).field("peft_type").expected("FOURIERFT or LORA");
+
+  c.target_modules = readTargets(j, "target_modules", file);
+  if (!c.target_modules.allLinear && !c.target_modules.regex && c.target_modules.names.empty())
+    throw Error("no target modules").file(file).field("target_modules")
+        .hint("list the module names to adapt, e.g. [\"query\", \"value\"]");
+  c.exclude_modules = readTargets(j, "exclude_modules", file);
+  if (j.contains("layers_to_transform") && !j["layers_to_transform"].is_null()) {
+    if (j["layers_to_transform"].is_number_integer()) c.layers_to_transform = {j["layers_to_transform"].get<int64_t>()};
+    else read(j, "layers_to_transform", c.layers_to_transform, file);
+  }
+  if (j.contains("layers_pattern") && j["layers_pattern"].is_string()) c.layers_pattern = {j["layers_pattern"].get<std::string>()};
+  else read(j, "layers_pattern", c.layers_pattern, file);
+  read(j, "modules_to_save", c.modules_to_save, file);
+
+  if (c.peft_type == PeftType::FourierFT) {
+    auto& f = c.fourierft;
+    read(j, "n_frequency", f.n_frequency, file);
+    read(j, "scaling", f.scaling, file);
+    read(j, "random_loc_seed", f.random_loc_seed, file);
+    read(j, "fan_in_fan_out", f.fan_in_fan_out, file);
+    read(j, "ifft2_norm", f.ifft2_norm, file);
+    read(j, "n_frequency_pattern", f.n_frequency_pattern, file);
+    if (j.contains("init_weights") && !j["init_weights"].is_null()) {
+      if (!j["init_weights"].is_boolean())
+        throw Error("must be true or false").file(file).field("init_weights").got(j["init_weights"].dump());
+      f.init_weights = j["init_weights"].get<bool>();
+    }
+    if (f.n_frequency <= 0) throw Error("must be positive").file(file).field("n_frequency").got(std::to_string(f.n_frequency));
+    for (const auto& [k, n] : f.n_frequency_pattern)
+      if (n <= 0) throw Error("must be positive").file(file).field("n_frequency_pattern." + k).got(std::to_string(n));
+    if (j.contains("alpha") && !j["alpha"].is_null())
+      throw Error("FourierFT 'alpha' (n as a fraction of the layer) is not supported").file(file).field("alpha")
+          .hint("give n_frequency instead");
+    ifft2NormFactor(f.ifft2_norm, 1, 1);
+  } else {
+    auto& l = c.lora;
+    read(j, "r", l.r, file);
+    read(j, "lora_alpha", l.lora_alpha, file);
+    read(j, "lora_dropout", l.lora_dropout, file);
+    read(j, "use_rslora", l.use_rslora, file);
+    read(j, "fan_in_fan_out", l.fan_in_fan_out, file);
+    read(j, "rank_pattern", l.rank_pattern, file);
+    read(j, "alpha_pattern", l.alpha_pattern, file);
+    if (j.contains("init_lora_weights") && !j["init_lora_weights"].is_null()) {
+      const auto& v = j["init_lora_weights"];
+      if (v.is_boolean()) l.init_lora_weights = v.get<bool>() ? "true" : "false";
+      else if (v.is_string() && v.get<std::string>() == "gaussian") l.init_lora_weights = "gaussian";
+      else throw Error("unsupported initialisation").file(file).field("init_lora_weights").got(v.dump())
+          .expected("true, false or \"gaussian\"");
+    }
+    if (l.r <= 0) throw Error("must be positive").file(file).field("r").got(std::to_string(l.r));
+    bool dora = false;
+    if (read(j, "use_dora", dora, file) && dora)
+      throw Error("DoRA adapters are not supported").file(file).field("use_dora");
+  }
+  return c;
+}
+
+json AdapterConfig::toJson() const {
+  json j = raw.is_object() ? raw : json::object();
+  j["peft_type"] = peftTypeName(peft_type);
+  j["target_modules"] = targetsToJson(target_modules);
+  if (!exclude_modules.names.empty() || exclude_modules.regex) j["exclude_modules"] = targetsToJson(exclude_modules);
+  if (!layers_to_transform.empty()) j["layers_to_transform"] = layers_to_transform;
+  if (!modules_to_save.empty()) j["modules_to_save"] = modules_to_save;
+  else if (!j.contains("modules_to_save")) j["modules_to_save"] = nullptr;
+  if (peft_type == PeftType::FourierFT) {
+    const auto& f = fourierft;
+    j["n_frequency"] = f.n_frequency;
+    j["scaling"] = f.scaling;
+    j["random_loc_seed"] = f.random_loc_seed;
+    j["init_weights"] = f.init_weights;
+    j["fan_in_fan_out"] = f.fan_in_fan_out;
+    j["n_frequency_pattern"] = f.n_frequency_pattern;
+    if (f.ifft2_norm != "backward" || j.contains("ifft2_norm")) j["ifft2_norm"] = f.ifft2_norm;
+  } else {
+    const auto& l = lora;
+    j["r"] = l.r;
+    j["lora_alpha"] = l.lora_alpha;
+    j["lora_dropout"] = l.lora_dropout;
+    j["use_rslora"] = l.use_rslora;
+    j["fan_in_fan_out"] = l.fan_in_fan_out;
+    j["rank_pattern"] = l.rank_pattern;
+    j["alpha_pattern"] = l.alpha_pattern;
+    if (l.init_lora_weights == "gaussian") j["init_lora_weights"] = "gaussian";
+    else j["init_lora_weights"] = l.init_lora_weights == "true";
+  }
+  if (!j.contains("bias")) j["bias"] = "none";
+  return j;
+}
+
+bool AdapterConfig::targets(const std::string& key, bool isOutputLayer) const {
+  if (!matchesTargets(target_modules, key, isOutputLayer)) return false;
+  if ((exclude_modules.regex || !exclude_modules.names.empty()) && matchesTargets(exclude_modules, key, false))
+    return false;
+  if (layers_to_transform.empty()) return true;
+  // PEFT: the layer index is the number after the layer container ("layer.3.", "h.11.").
+  std::optional<std::string> index;
+  if (layers_pattern.empty()) index = Regex(R"(.*\.[^.]*\.(\d+)\.)").matchGroup(key, 1);
+  for (const auto& p : layers_pattern)
+    if ((index = Regex(".*\\." + p + "\\.(\\d+)\\.").matchGroup(key, 1))) break;
+  if (!index) return false;
+  const int64_t layer = std::stoll(*index);
+  return std::find(layers_to_transform.begin(), layers_to_transform.end(), layer) != layers_to_transform.end();
+}
+
+bool AdapterConfig::savesModule(const std::string& key) const {
+  for (const auto& n : modules_to_save)
+    if (endsWithName(key, n)) return true;
+  return false;
+}
+
+int64_t AdapterConfig::nFrequencyFor(const std::string& name) const {
+  auto* v = patternValue(fourierft.n_frequency_pattern, name);
+  return v ? *v : fourierft.n_frequency;
+}
+
+int64_t AdapterConfig::rankFor(const std::string& name) const {
+  auto* v = patternValue(lora.rank_pattern, name);
+  return v ? *v : lora.r;
+}
+
+double AdapterConfig::alphaFor(const std::string& name) const {
+  auto* v = patternValue(lora.alpha_pattern, name);
+  return v ? *v : lora.lora_alpha;
+}
+
+}  // namespace fw::adapters

@@ -1,0 +1,332 @@
+#include "adapters/fourierft_ops.h"
+
+#include "util/error.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
+#include <vector>
+
+namespace fw::adapters {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+at::Tensor frequencyPositions(int64_t d1, int64_t d2, int64_t n, uint64_t seed) {
+  if (d1 <= 0 || d2 <= 0) throw Error("FourierFT layer must have positive sizes").got("[" + std::to_string(d1) + ", " + std::to_string(d2) + "]");
+  if (n <= 0 || n > d1 * d2)
+    throw Error("n_frequency out of range").expected("1 to " + std::to_string(d1 * d2) + " (d_out x d_in)")
+        .got(std::to_string(n));
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto idx = at::randperm(d1 * d2, gen, at::TensorOptions().dtype(at::kLong)).slice(0, 0, n);
+  return at::stack({at::floor_divide(idx, d2), at::remainder(idx, d2)});
+}
+
+double ifft2NormFactor(const std::string& norm, int64_t d1, int64_t d2) {
+  if (norm == "backward" || norm.empty()) return 1.0 / double(d1 * d2);
+  if (norm == "ortho") return 1.0 / std::sqrt(double(d1 * d2));
+  if (norm == "forward") return 1.0;
+  throw Error("unknown ifft2_norm '" + norm + "'").field("ifft2_norm").expected("backward, ortho or forward");
+}
+
+SpectrumGeometry SpectrumGeometry::make(int64_t d1, int64_t d2, const at::Tensor& positions) {
+  SpectrumGeometry g;
+  g.d1 = d1;
+  g.d2 = d2;
+  auto pos = positions.to(at::kCPU, at::kLong).contiguous();
+  if (pos.dim() != 2 || pos.size(0) != 2)
+    throw Error("frequency positions must be [2, n]").got(pos.sizes().vec());
+  g.n = pos.size(1);
+  g.positions = pos;
+  const int64_t* u = pos.data_ptr<int64_t>();
+  const int64_t* v = u + g.n;
+  const int64_t b2 = d2 / 2 + 1;
+  std::vector<int64_t> uf(g.n), vf(g.n), gather(g.n), scatter, source;
+  std::vector<float> pair(g.n), uh(g.n), vh(g.n), ui(g.n), vi(g.n);
+  auto edge = [](int64_t k, int64_t d) { return k == 0 || (d % 2 == 0 && k == d / 2); };
+  for (int64_t l = 0; l < g.n; ++l) {
+    if (u[l] < 0 || u[l] >= d1 || v[l] < 0 || v[l] >= d2)
+      throw Error("frequency position out of range").expected("[0, " + std::to_string(d1) + ") x [0, " + std::to_string(d2) + ")")
+          .got("(" + std::to_string(u[l]) + ", " + std::to_string(v[l]) + ") at index " + std::to_string(l));
+    const bool uLow = u[l] <= d1 / 2, vLow = v[l] <= d2 / 2;
+    uf[l] = uLow ? u[l] : d1 - u[l];
+    vf[l] = vLow ? v[l] : d2 - v[l];
+    pair[l] = -float((uLow ? 1 : -1) * (vLow ? 1 : -1));
+    uh[l] = edge(u[l], d1) ? 1.f : .5f;
+    vh[l] = edge(v[l], d2) ? 1.f : .5f;
+    ui[l] = edge(u[l], d1) ? 0.f : 1.f;
+    vi[l] = edge(v[l], d2) ? 0.f : 1.f;
+    // The Hermitian half spectrum of S (real): H[u,v] = (S[u,v] + S[-u,-v]) / 2 for v <= d2/2.
+    const int64_t um = (d1 - u[l]) % d1, vm = (d2 - v[l]) % d2;
+    if (vLow) { scatter.push_back(u[l] * b2 + v[l]); source.push_back(l); }
+    if (vm <= d2 / 2) { scatter.push_back(um * b2 + vm); source.push_back(l); }
+    // Re FFT2(G)[u,v] read from the half spectrum of rfft2(G).
+    gather[l] = vLow ? u[l] * b2 + v[l] : um * b2 + vm;
+  }
+  auto longs = [](const std::vector<int64_t>& x) { return at::tensor(at::ArrayRef<int64_t>(x), at::kLong); };
+  auto floats = [](const std::vector<float>& x) { return at::tensor(at::ArrayRef<float>(x), at::kFloat); };
+  g.uFold = longs(uf);
+  g.vFold = longs(vf);
+  g.pairSign = floats(pair);
+  g.uHalf = floats(uh);
+  g.vHalf = floats(vh);
+  g.uImag = floats(ui);
+  g.vImag = floats(vi);
+  g.dwScatter = longs(scatter);
+  g.dwSource = longs(source);
+  g.dwGather = longs(gather);
+  return g;
+}
+
+SpectrumGeometry SpectrumGeometry::to(const at::Device& device) const {
+  SpectrumGeometry g = *this;
+  for (at::Tensor* t : {&g.positions, &g.uFold, &g.vFold, &g.pairSign, &g.uHalf, &g.vHalf, &g.uImag, &g.vImag,
+                        &g.dwScatter, &g.dwSource, &g.dwGather})
+    *t = t->to(device);
+  return g;
+}
+
+namespace {
+
+// ΔW from the spectrum (no autograd): c/2 into the Hermitian half spectrum, one inverse rfft2.
+at::Tensor buildDeltaWeight(const at::Tensor& c, const SpectrumGeometry& g, double scale) {
+  const int64_t b2 = g.d2 / 2 + 1;
+  auto half = at::zeros({g.d1 * b2}, c.options().dtype(at::kFloat));
+  half.index_add_(0, g.dwScatter, c.to(at::kFloat).index_select(0, g.dwSource), 0.5);
+  auto spec = at::complex(half.view({g.d1, b2}), at::zeros_like(half).view({g.d1, b2}));
+  return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward").mul_(scale);
+}
+
+// dL/dc_l = scale · Re FFT2(G)[u_l, v_l] for G = dL/dΔW.
+at::Tensor spectrumGradFromWeightGrad(const at::Tensor& gw, const SpectrumGeometry& g, double scale) {
+  auto f = at::view_as_real(at::fft_rfft2(gw.to(at::kFloat))).select(-1, 0).reshape({-1});
+  return f.index_select(0, g.dwGather).mul_(scale);
+}
+
+// Carries the geometry's index tensors through an autograd context.
+void saveGeometry(AutogradContext* ctx, const SpectrumGeometry& g) {
+  ctx->saved_data["d1"] = g.d1;
+  ctx->saved_data["d2"] = g.d2;
+  ctx->saved_data["uFold"] = g.uFold;
+  ctx->saved_data["vFold"] = g.vFold;
+  ctx->saved_data["pairSign"] = g.pairSign;
+  ctx->saved_data["uHalf"] = g.uHalf;
+  ctx->saved_data["vHalf"] = g.vHalf;
+  ctx->saved_data["uImag"] = g.uImag;
+  ctx->saved_data["vImag"] = g.vImag;
+  ctx->saved_data["dwScatter"] = g.dwScatter;
+  ctx->saved_data["dwSource"] = g.dwSource;
+  ctx->saved_data["dwGather"] = g.dwGather;
+}
+
+SpectrumGeometry loadGeometry(AutogradContext* ctx) {
+  SpectrumGeometry g;
+  g.d1 = ctx->saved_data["d1"].toInt();
+  g.d2 = ctx->saved_data["d2"].toInt();
+  g.uFold = ctx->saved_data["uFold"].toTensor();
+  g.vFold = ctx->saved_data["vFold"].toTensor();
+  g.pairSign = ctx->saved_data["pairSign"].toTensor();
+  g.uHalf = ctx->saved_data["uHalf"].toTensor();
+  g.vHalf = ctx->saved_data["vHalf"].toTensor();
+  g.uImag = ctx->saved_data["uImag"].toTensor();
+  g.vImag = ctx->saved_data["vImag"].toTensor();
+  g.dwScatter = ctx->saved_data["dwScatter"].toTensor();
+  g.dwSource = ctx->saved_data["dwSource"].toTensor();
+  g.dwGather = ctx->saved_data["dwGather"].toTensor();
+  g.n = g.uFold.size(0);
+  return g;
+}
+
+struct DeltaWeightFn : torch::autograd::Function<DeltaWeightFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& c, const SpectrumGeometry* g, double scale) {
+    saveGeometry(ctx, *g);
+    ctx->saved_data["scale"] = scale;
+    return buildDeltaWeight(c, *g, scale);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto g = loadGeometry(ctx);
+    return {spectrumGradFromWeightGrad(grads[0], g, ctx->saved_data["scale"].toDouble()), at::Tensor(), at::Tensor()};
+  }
+};
+
+// The bins × tokens kernel shared by forward and backward of the spectral path:
+// out[k] = Σ_l coef_l · in[fold_in(l)] accumulated into bin fold_out(l), then a c2r transform.
+// `in` is [B_in, T, 2] (real/imag per token), the result is [d_out, T].
+at::Tensor applyBins(const at::Tensor& in, const at::Tensor& gatherBins, const at::Tensor& scatterBins,
+                     const at::Tensor& coef, int64_t dOut) {
+  const int64_t T = in.size(1);
+  auto contrib = in.index_select(0, gatherBins).mul_(coef.view({-1, 1, 2}));
+  auto acc = at::zeros({dOut / 2 + 1, T, 2}, in.options());
+  acc.index_add_(0, scatterBins, contrib);
+  return at::fft_irfft(at::view_as_complex(acc), dOut, 0, "forward");
+}
+
+// Per-token real FFT of rows [T, d] laid out bins × tokens: [d/2+1, T, 2].
+at::Tensor rowsToBins(const at::Tensor& rows) {
+  return at::view_as_real(at::fft_rfft(rows.t(), c10::nullopt, 0));
+}
+
+struct SpectralDeltaFn : torch::autograd::Function<SpectralDeltaFn> {
+  // Returns x·ΔWᵀ for x [T, d2] (float32) as [T, d1].
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& c,
+                            const SpectrumGeometry* g, double scale) {
+    auto X = rowsToBins(x);
+    auto cf = c.to(at::kFloat);
+    auto coef = at::stack({cf * g->uHalf, cf * g->uHalf * g->pairSign * g->uImag}, -1).mul_(scale);
+    auto y = applyBins(X, g->vFold, g->uFold, coef, g->d1);
+    saveGeometry(ctx, *g);
+    ctx->saved_data["scale"] = scale;
+    ctx->save_for_backward({X, c});
+    return y.t();
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto g = loadGeometry(ctx);
+    const double scale = ctx->saved_data["scale"].toDouble();
+    auto saved = ctx->get_saved_variables();
+    const auto& X = saved[0];
+    auto cf = saved[1].to(at::kFloat);
+    auto G = rowsToBins(grads[0].to(at::kFloat));
+    at::Tensor dx, dc;
+    if (ctx->needs_input_grad(0)) {
+      auto coef = at::stack({cf * g.vHalf, cf * g.vHalf * g.pairSign * g.vImag}, -1).mul_(scale);
+      dx = applyBins(G, g.uFold, g.vFold, coef, g.d2).t();
+    }
+    if (ctx->needs_input_grad(1)) {
+      auto prod = (G.index_select(0, g.uFold) * X.index_select(0, g.vFold)).sum(1);  // [n, 2]
+      dc = (prod.select(1, 0) + prod.select(1, 1) * g.pairSign).mul_(scale).to(saved[1].scalar_type());
+    }
+    return {dx, dc, at::Tensor(), at::Tensor()};
+  }
+};
+
+struct MergedLinearFn : torch::autograd::Function<MergedLinearFn> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
+                            const at::Tensor& c, const SpectrumGeometry* g, double scale) {
+    auto w = (w0.to(at::kFloat) + buildDeltaWeight(c, *g, scale)).to(x.scalar_type());
+    saveGeometry(ctx, *g);
+    ctx->saved_data["scale"] = scale;
+    ctx->saved_data["hasBias"] = bias.numel() > 0;
+    ctx->save_for_backward({x, w0, c});
+    return at::linear(x, w, bias.numel() > 0 ? bias : at::Tensor());
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto g = loadGeometry(ctx);
+    const double scale = ctx->saved_data["scale"].toDouble();
+    auto saved = ctx->get_saved_variables();
+    const auto &x = saved[0], &w0 = saved[1], &c = saved[2];
+    const auto& gy = grads[0];
+    at::Tensor dx, db, dc;
+    if (ctx->needs_input_grad(0)) {
+      // ΔW is rebuilt rather than kept from forward: d1·d2 floats less to hold per layer.
+      auto w = (w0.to(at::kFloat) + buildDeltaWeight(c, g, scale)).to(x.scalar_type());
+      dx = at::matmul(gy, w);
+    }
+    if (ctx->saved_data["hasBias"].toBool() && ctx->needs_input_grad(2))
+      db = gy.reshape({-1, g.d1}).sum(0);
+    if (ctx->needs_input_grad(3)) {
+      auto gw = at::mm(gy.reshape({-1, g.d1}).t(), x.reshape({-1, g.d2}));
+      dc = spectrumGradFromWeightGrad(gw, g, scale).to(c.scalar_type());
+    }
+    return {dx, at::Tensor(), db, dc, at::Tensor(), at::Tensor()};
+  }
+};
+
+void checkShapes(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& spectrum, const SpectrumGeometry& g) {
+  if (w0.dim() != 2 || w0.size(0) != g.d1 || w0.size(1) != g.d2)
+    throw Error("base weight does not match the FourierFT layer").expected({g.d1, g.d2}).got(w0.sizes().vec());
+  if (x.dim() < 1 || x.size(-1) != g.d2)
+    throw Error("input's last dimension does not match the layer's in_features")
+        .expected(std::to_string(g.d2)).got(x.sizes().vec());
+  if (spectrum.dim() != 1 || spectrum.size(0) != g.n)
+    throw Error("spectrum length does not match n_frequency").expected(std::to_string(g.n)).got(spectrum.sizes().vec());
+}
+
+}  // namespace
+
+at::Tensor deltaWeight(const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
+  return DeltaWeightFn::apply(spectrum, &g, scale);
+}
+
+at::Tensor deltaWeightPeft(const at::Tensor& spectrum, const SpectrumGeometry& g, double alpha) {
+  auto dense = at::zeros({g.d1, g.d2}, spectrum.options().dtype(at::kFloat));
+  auto pos = g.positions.to(spectrum.device());
+  dense = dense.index_put({pos[0], pos[1]}, spectrum.to(at::kFloat));
+  return at::real(at::fft_ifft2(dense)) * alpha;
+}
+
+const char* pathName(FourierPath p) {
+  switch (p) {
+    case FourierPath::Auto: return "auto";
+    case FourierPath::Dense: return "dense";
+    case FourierPath::Merged: return "merged";
+    case FourierPath::Spectral: return "spectral";
+  }
+  return "?";
+}
+
+FourierPath pathFromName(const std::string& name) {
+  for (auto p : {FourierPath::Auto, FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
+    if (name == pathName(p)) return p;
+  throw Error("unknown FourierFT path '" + name + "'").expected("auto, dense, merged or spectral");
+}
+
+at::Tensor fourierLinearDense(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
+                              const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
+  checkShapes(x, w0, spectrum, g);
+  auto dw = deltaWeight(spectrum, g, scale).to(x.scalar_type());
+  return at::linear(x, w0, bias) + at::linear(x, dw);
+}
+
+at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
+                               const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
+  checkShapes(x, w0, spectrum, g);
+  // Custom autograd functions cannot take an undefined tensor: no bias is an empty one.
+  return MergedLinearFn::apply(x, w0, bias.defined() ? bias : at::empty({0}, w0.options()), spectrum, &g, scale);
+}
+
+at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
+                                 const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
+  checkShapes(x, w0, spectrum, g);
+  auto rows = x.reshape({-1, g.d2}).to(at::kFloat);
+  auto delta = SpectralDeltaFn::apply(rows, spectrum, &g, scale);
+  auto outShape = x.sizes().vec();
+  outShape.back() = g.d1;
+  return at::linear(x, w0, bias) + delta.to(x.scalar_type()).reshape(outShape);
+}
+
+double pathCost(FourierPath path, const PathShape& s, const at::Device& device) {
+  // Extra work over the frozen layer, in units of one multiply-add of a matmul.
+  // merged: a ΔW build (2D FFT) per pass, the weight gradient gᵀx in backward.
+  // spectral: per-token FFTs in and out, and passes over the n bins of every token.
+  const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
+  const double fft1 = D1 * std::log2(D1), fft2 = D2 * std::log2(D2);
+  const bool gpu = !device.is_cpu();
+  // Relative cost of an FFT butterfly and of a bin multiply-add against a matmul
+  // multiply-add, measured with `fourierft bench-layer` (README.md, "Choosing the path").
+  const double fftCost = gpu ? 8.0 : 6.0, binCost = gpu ? 8.0 : 10.0;
+  const double build = fftCost * (D2 * fft1 + D1 * fft2);
+  switch (path) {
+    case FourierPath::Merged:
+      return s.backward ? 2.0 * build + T * D1 * D2 : build;
+    case FourierPath::Dense:
+      return (s.backward ? 2.0 : 1.0) * T * D1 * D2 + (s.backward && s.inputGrad ? T * D1 * D2 : 0.0) + build;
+    case FourierPath::Spectral: {
+      double ffts = fft1 + fft2, bins = 2.0;  // forward: rfft(x), gather/scale, scatter, irfft
+      if (s.backward) {
+        ffts += fft1, bins += 2.0;  // rfft(g) and the spectrum-gradient reduction
+        if (s.inputGrad) ffts += fft2, bins += 2.0;
+      }
+      return T * (fftCost * ffts + binCost * N * bins);
+    }
+    case FourierPath::Auto: break;
+  }
+  throw Error("internal: no cost for path 'auto'");
+}
+
+FourierPath choosePath(const PathShape& s, const at::Device& device) {
+  return pathCost(FourierPath::Spectral, s, device) < pathCost(FourierPath::Merged, s, device)
+             ? FourierPath::Spectral : FourierPath::Merged;
+}
+
+}  // namespace fw::adapters

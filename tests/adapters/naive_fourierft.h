@@ -1,0 +1,22 @@
+#pragma once
+// The reference every FourierFT path is checked against: DESIGN.md's cosine sum written out
+// directly, in float64, differentiated by autograd.
+//   ΔW[j,k] = scale · Σ_l c_l · cos(2π (u_l·j/d1 + v_l·k/d2))
+#include <ATen/ATen.h>
+
+#include <cmath>
+
+namespace fw::test {
+
+inline at::Tensor naiveDeltaWeight(const at::Tensor& c, const at::Tensor& positions, int64_t d1, int64_t d2,
+                                   double scale) {
+  auto opts = at::TensorOptions(at::kDouble);
+  auto u = positions[0].to(at::kDouble).view({-1, 1, 1});
+  auto v = positions[1].to(at::kDouble).view({-1, 1, 1});
+  auto j = at::arange(d1, opts).view({1, -1, 1});
+  auto k = at::arange(d2, opts).view({1, 1, -1});
+  auto angle = (u * j / double(d1) + v * k / double(d2)) * (2.0 * M_PI);
+  return (c.to(at::kDouble).view({-1, 1, 1}) * at::cos(angle)).sum(0) * scale;
+}
+
+}  // namespace fw::test

@@ -1,0 +1,177 @@
+// The three ways of computing a FourierFT layer (dense, merged, spectral) give the value and
+// both gradients (input and spectrum) of the float64 cosine-sum reference, to float rounding:
+// square and non-square, odd and even sizes, repeated rows and columns, DC and Nyquist bins.
+#include "adapters/fourierft_ops.h"
+#include "naive_fourierft.h"
+#include "support/test_support.h"
+#include "util/error.h"
+
+using namespace fw::adapters;
+
+Q_DECLARE_METATYPE(FourierPath)
+
+namespace {
+
+struct Reference {
+  at::Tensor y, dx, dc;
+};
+
+// y = x·(W0 + ΔW)ᵀ + b in float64 with autograd; loss = Σ y ⊙ R.
+Reference reference(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& b, const at::Tensor& c,
+                    const at::Tensor& pos, int64_t d1, int64_t d2, double scale, const at::Tensor& R) {
+  auto xd = x.detach().to(at::kDouble).requires_grad_();
+  auto cd = c.detach().to(at::kDouble).requires_grad_();
+  auto w = w0.to(at::kDouble) + fw::test::naiveDeltaWeight(cd, pos, d1, d2, scale);
+  auto y = at::linear(xd, w, b.to(at::kDouble));
+  (y * R.to(at::kDouble)).sum().backward();
+  return {y.detach(), xd.grad(), cd.grad()};
+}
+
+at::Tensor repeatedPositions(int64_t d1, int64_t d2) {
+  // Same row several times, same column several times, (0,0), Nyquist row and column.
+  std::vector<int64_t> u = {0, 0, 0, 3, 3, d1 / 2, d1 / 2, d1 - 1, 1, 2, d1 - 1, 5 % d1};
+  std::vector<int64_t> v = {0, 1, d2 - 1, 2, d2 / 2, 0, d2 / 2, 2, 2, 2, d2 - 2, 0};
+  return at::stack({at::tensor(u, at::kLong), at::tensor(v, at::kLong)});
+}
+
+}  // namespace
+
+class TestFourierFTPaths : public QObject {
+  Q_OBJECT
+private slots:
+  void pathsAgreeWithReference_data();
+  void pathsAgreeWithReference();
+  void bfloat16InputComputesSpectrumInFloat32_data();
+  void bfloat16InputComputesSpectrumInFloat32();
+  void inputWithoutGradient();
+  void pathNamesAndChoice();
+  void shapeErrors();
+};
+
+void TestFourierFTPaths::pathsAgreeWithReference_data() {
+  QTest::addColumn<int>("d1");
+  QTest::addColumn<int>("d2");
+  QTest::addColumn<int>("n");
+  QTest::addColumn<int>("tokens");
+  QTest::addColumn<bool>("repeated");
+  QTest::addColumn<FourierPath>("path");
+  struct Shape { const char* name; int d1, d2, n, tokens; bool repeated; };
+  const Shape shapes[] = {
+      {"square even 32x32", 32, 32, 48, 10, false},
+      {"tall 96x32", 96, 32, 60, 7, false},
+      {"wide 24x40", 24, 40, 50, 9, false},
+      {"odd 15x9", 15, 9, 40, 5, false},
+      {"odd-even 7x12", 7, 12, 30, 6, false},
+      {"repeated rows/cols 16x10", 16, 10, 12, 8, true},
+      {"repeated rows/cols odd 11x13", 11, 13, 12, 4, true},
+  };
+  for (const auto& s : shapes)
+    for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
+      QTest::newRow(qPrintable(QString("%1 %2").arg(s.name, pathName(p))))
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p;
+}
+
+void TestFourierFTPaths::pathsAgreeWithReference() {
+  QFETCH(int, d1);
+  QFETCH(int, d2);
+  QFETCH(int, n);
+  QFETCH(int, tokens);
+  QFETCH(bool, repeated);
+  QFETCH(FourierPath, path);
+  at::manual_seed(7);
+  auto pos = repeated ? repeatedPositions(d1, d2) : frequencyPositions(d1, d2, n, 2024);
+  auto g = SpectrumGeometry::make(d1, d2, pos);
+  const double scale = 150.0 / double(d1 * d2);
+  auto x = at::randn({2, tokens, d2}).requires_grad_();  // batched: [batch, seq, in]
+  auto w0 = at::randn({d1, d2}) * 0.1;
+  auto b = at::randn({d1});
+  auto c = at::randn({g.n}).requires_grad_();
+  auto R = at::randn({2, tokens, d1});
+
+  at::Tensor y;
+  switch (path) {
+    case FourierPath::Dense: y = fourierLinearDense(x, w0, b, c, g, scale); break;
+    case FourierPath::Merged: y = fourierLinearMerged(x, w0, b, c, g, scale); break;
+    default: y = fourierLinearSpectral(x, w0, b, c, g, scale); break;
+  }
+  (y * R).sum().backward();
+  auto ref = reference(x, w0, b, c, pos, d1, d2, scale, R);
+  QCOMPARE(y.scalar_type(), at::kFloat);
+  FW_EXPECT_CLOSE(y, ref.y, 1e-5);
+  FW_EXPECT_CLOSE(x.grad(), ref.dx, 1e-5);
+  FW_EXPECT_CLOSE(c.grad(), ref.dc, 1e-5);
+}
+
+void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32_data() {
+  QTest::addColumn<FourierPath>("path");
+  for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral}) QTest::newRow(pathName(p)) << p;
+}
+
+void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32() {
+  QFETCH(FourierPath, path);
+  at::manual_seed(3);
+  const int64_t d1 = 24, d2 = 16;
+  auto pos = frequencyPositions(d1, d2, 30, 2024);
+  auto g = SpectrumGeometry::make(d1, d2, pos);
+  auto x = at::randn({12, d2}).to(at::kBFloat16).requires_grad_();
+  auto w0 = (at::randn({d1, d2}) * 0.1).to(at::kBFloat16);
+  auto c = at::randn({30}).requires_grad_();  // the spectrum stays float32
+  at::Tensor y;
+  switch (path) {
+    case FourierPath::Dense: y = fourierLinearDense(x, w0, {}, c, g, 0.5); break;
+    case FourierPath::Merged: y = fourierLinearMerged(x, w0, {}, c, g, 0.5); break;
+    default: y = fourierLinearSpectral(x, w0, {}, c, g, 0.5); break;
+  }
+  QCOMPARE(y.scalar_type(), at::kBFloat16);
+  y.to(at::kFloat).sum().backward();
+  QCOMPARE(c.grad().scalar_type(), at::kFloat);
+  QCOMPARE(x.grad().scalar_type(), at::kBFloat16);
+  auto ref = reference(x, w0, at::zeros({d1}), c, pos, d1, d2, 0.5, at::ones({12, d1}));
+  // bf16 has 8 bits of mantissa: agreement to about 1 %.
+  FW_EXPECT_CLOSE(y, ref.y, 2e-2);
+  FW_EXPECT_CLOSE(c.grad(), ref.dc, 2e-2);
+}
+
+void TestFourierFTPaths::inputWithoutGradient() {
+  // The first adapted layer of a network: only the spectrum needs a gradient.
+  at::manual_seed(5);
+  auto pos = frequencyPositions(20, 12, 25, 1);
+  auto g = SpectrumGeometry::make(20, 12, pos);
+  auto x = at::randn({6, 12});
+  auto w0 = at::randn({20, 12});
+  auto R = at::randn({6, 20});
+  auto ref = reference(x, w0, at::zeros({20}), at::ones({25}), pos, 20, 12, 0.1, R);
+  for (auto fn : {fourierLinearMerged, fourierLinearSpectral, fourierLinearDense}) {
+    auto c = at::ones({25}).requires_grad_();
+    (fn(x, w0, {}, c, g, 0.1) * R).sum().backward();
+    FW_EXPECT_CLOSE(c.grad(), ref.dc, 1e-5);
+  }
+}
+
+void TestFourierFTPaths::pathNamesAndChoice() {
+  for (auto p : {FourierPath::Auto, FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
+    QCOMPARE(pathFromName(pathName(p)), p);
+  FW_EXPECT_ERROR(pathFromName("fast"), "unknown FourierFT path 'fast'", "auto, dense, merged or spectral");
+  // Few tokens on a huge layer favour the spectral path; many tokens on a small one, merged.
+  PathShape big{512, 4096, 4096, 1000, true, true};
+  PathShape small{4096, 64, 64, 200, true, true};
+  QCOMPARE(choosePath(big, at::kCPU), FourierPath::Spectral);
+  QCOMPARE(choosePath(small, at::kCPU), FourierPath::Merged);
+  // Dense never beats merged in the model: it does the merged work plus a second matmul.
+  QVERIFY(pathCost(FourierPath::Dense, big, at::kCPU) > pathCost(FourierPath::Merged, big, at::kCPU));
+}
+
+void TestFourierFTPaths::shapeErrors() {
+  auto g = SpectrumGeometry::make(8, 4, frequencyPositions(8, 4, 5, 0));
+  FW_EXPECT_ERROR(fourierLinearSpectral(at::randn({3, 5}), at::randn({8, 4}), {}, at::randn({5}), g, 1.0),
+                  "in_features", "expected 4", "got [3, 5]");
+  FW_EXPECT_ERROR(fourierLinearMerged(at::randn({3, 4}), at::randn({8, 4}), {}, at::randn({6}), g, 1.0),
+                  "spectrum length does not match n_frequency", "expected 5");
+  FW_EXPECT_ERROR(fourierLinearDense(at::randn({3, 4}), at::randn({4, 8}), {}, at::randn({5}), g, 1.0),
+                  "base weight", "expected [8, 4]", "got [4, 8]");
+  FW_EXPECT_ERROR(SpectrumGeometry::make(8, 4, at::tensor({9, 0}, at::kLong).view({2, 1})),
+                  "frequency position out of range", "(9, 0)");
+}
+
+QTEST_APPLESS_MAIN(TestFourierFTPaths)
+#include "tst_fourierft_paths.moc"
