@@ -1,0 +1,250 @@
+// PEFT adapter folders: the fixtures made by peft 0.21 read with their settings and tensors,
+// written back identical, native folders keeping their positions, and every broken folder
+// rejected with an error that names the file.
+#include "adapters/adapter_folder.h"
+#include "adapters/fourierft_ops.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "support/test_support.h"
+#include "support/toy_model.h"
+#include "util/error.h"
+
+#include <filesystem>
+
+using namespace fw::adapters;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixture(const std::string& rel) { return fw::test::sharedPath("fixtures/hf/" + rel); }
+
+// Copies a fixture folder so a test may break it.
+std::string copyFolder(const std::string& from, const std::string& to) {
+  fs::create_directories(to);
+  for (const auto& e : fs::directory_iterator(from)) fs::copy_file(e.path(), fs::path(to) / e.path().filename());
+  return to;
+}
+
+void writeText(const std::string& path, const std::string& text) { fw::io::writeFileAtomic(path, text); }
+
+}  // namespace
+
+class TestAdapterFolder : public QObject {
+  Q_OBJECT
+private slots:
+  void initTestCase();
+  void readsFixtures_data();
+  void readsFixtures();
+  void peftRoundTripIsIdentical_data();
+  void peftRoundTripIsIdentical();
+  void appliesFixtureToModel();
+  void nativeFolderKeepsPositions();
+  void rejectsBrokenFolders_data();
+  void rejectsBrokenFolders();
+  void describesFolder();
+};
+
+void TestAdapterFolder::initTestCase() {
+  if (fixture("bert/fourierft").empty()) QSKIP("../shared/fixtures/hf not found (set FW_SHARED_DIR): adapter fixtures missing");
+}
+
+void TestAdapterFolder::readsFixtures_data() {
+  QTest::addColumn<QString>("folder");
+  QTest::addColumn<QString>("method");
+  QTest::addColumn<QString>("firstModule");
+  QTest::addColumn<int>("layers");
+  QTest::addColumn<bool>("fanInFanOut");
+  QTest::newRow("bert fourierft") << "bert/fourierft" << "fourierft" << "bert.encoder.layer.0.attention.self.query" << 4 << false;
+  QTest::newRow("roberta fourierft") << "roberta/fourierft" << "fourierft" << "roberta.encoder.layer.0.attention.self.query" << 4 << false;
+  QTest::newRow("gpt2 fourierft (fan_in_fan_out)") << "gpt2/fourierft" << "fourierft" << "transformer.h.0.attn.c_attn" << 2 << true;
+  QTest::newRow("llama fourierft") << "llama/fourierft" << "fourierft" << "model.layers.0.self_attn.q_proj" << 4 << false;
+  QTest::newRow("vit fourierft") << "vit/fourierft" << "fourierft" << "vit.layers.0.attention.q_proj" << 4 << false;
+  QTest::newRow("bert lora") << "bert/lora" << "lora" << "bert.encoder.layer.0.attention.self.query" << 4 << false;
+  QTest::newRow("gpt2 lora") << "gpt2/lora" << "lora" << "transformer.h.0.attn.c_attn" << 2 << true;
+  QTest::newRow("llama lora (GQA v_proj 16x32)") << "llama/lora" << "lora" << "model.layers.0.self_attn.q_proj" << 4 << false;
+}
+
+void TestAdapterFolder::readsFixtures() {
+  QFETCH(QString, folder);
+  QFETCH(QString, method);
+  QFETCH(QString, firstModule);
+  QFETCH(int, layers);
+  QFETCH(bool, fanInFanOut);
+  auto f = readAdapterFolder(fixture(folder.toStdString()));
+  QCOMPARE(int(f.layers.size()), layers);
+  QCOMPARE(QString::fromStdString(f.layers[0].module), firstModule);
+  QCOMPARE(f.config.fanInFanOut(), fanInFanOut);
+  QVERIFY(!f.native);
+  auto st = fw::io::SafetensorsFile::open(fixture(folder.toStdString()) + "/adapter_model.safetensors");
+  if (method == "fourierft") {
+    QCOMPARE(f.config.peft_type, PeftType::FourierFT);
+    QCOMPARE(f.config.fourierft.n_frequency, int64_t(48));
+    QCOMPARE(f.config.fourierft.scaling, 150.0);
+    QCOMPARE(f.config.fourierft.random_loc_seed, uint64_t(2024));
+    QCOMPARE(f.config.fourierft.init_weights, false);
+    QVERIFY(at::equal(f.layers[0].spectrum, st.tensor(kPeftPrefix + f.layers[0].module + ".fourierft_spectrum")));
+    QCOMPARE(f.trainableParameters(), int64_t(48 * layers));
+  } else {
+    QCOMPARE(f.config.peft_type, PeftType::LoRA);
+    QCOMPARE(f.config.lora.r, int64_t(4));
+    QCOMPARE(f.config.lora.lora_alpha, 8.0);
+    QCOMPARE(f.config.lora.init_lora_weights, std::string("false"));
+    QVERIFY(at::equal(f.layers[0].A, st.tensor(kPeftPrefix + f.layers[0].module + ".lora_A.weight")));
+    QCOMPARE(f.layers[0].shape[1], int64_t(32));
+  }
+  if (folder == "llama/lora") QCOMPARE(f.layers[1].shape, (std::vector<int64_t>{16, 32}));  // v_proj with 1 KV head
+  if (folder == "gpt2/lora") QCOMPARE(f.layers[0].shape, (std::vector<int64_t>{96, 32}));
+}
+
+void TestAdapterFolder::peftRoundTripIsIdentical_data() {
+  QTest::addColumn<QString>("folder");
+  for (const char* f : {"bert/fourierft", "gpt2/fourierft", "vit/fourierft", "bert/lora", "llama/lora"}) QTest::newRow(f) << f;
+}
+
+void TestAdapterFolder::peftRoundTripIsIdentical() {
+  QFETCH(QString, folder);
+  fw::test::TempDir dir;
+  const auto src = fixture(folder.toStdString());
+  auto f = readAdapterFolder(src);
+  writeAdapterFolder(dir.path(), f, /*native=*/false);
+  // Same tensor names, dtypes, shapes and bytes.
+  auto a = fw::io::SafetensorsFile::open(src + "/adapter_model.safetensors");
+  auto b = fw::io::SafetensorsFile::open(dir.file("adapter_model.safetensors"));
+  QCOMPARE(b.names().size(), a.names().size());
+  for (const auto& name : a.names()) {
+    QVERIFY2(b.contains(name), name.c_str());
+    QVERIFY2(at::equal(a.tensor(name), b.tensor(name)), name.c_str());
+  }
+  QCOMPARE(b.metadata().at("format"), std::string("pt"));
+  // An equivalent config: every field PEFT wrote has the same value.
+  auto before = nlohmann::json::parse(fw::io::readFile(src + "/adapter_config.json"));
+  auto after = nlohmann::json::parse(fw::io::readFile(dir.file("adapter_config.json")));
+  for (auto it = before.begin(); it != before.end(); ++it)
+    QVERIFY2(after.contains(it.key()) && after[it.key()] == it.value(),
+             qPrintable(QString::fromStdString(it.key() + ": " + it.value().dump() + " became " + after.value(it.key(), nlohmann::json()).dump())));
+  QVERIFY(!fs::exists(dir.file("workbench.json")));  // plain PEFT layout
+}
+
+void TestAdapterFolder::appliesFixtureToModel() {
+  // BERT's names and sizes (hidden 32): the adapter's ΔW is PEFT's formula with seed 2024.
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 32));
+  auto f = readAdapterFolder(fixture("bert/fourierft"));
+  auto summary = applyAdapterFolder(*model, f);
+  QCOMPARE(summary.adapterParameters, int64_t(4 * 48));
+  auto lin = adaptedLinears(*model)[0].second;
+  QCOMPARE(adaptedLinears(*model)[0].first, std::string("bert.encoder.layer.0.attention.self.query"));
+  auto g = SpectrumGeometry::make(32, 32, frequencyPositions(32, 32, 48, 2024));
+  FW_EXPECT_CLOSE(lin->adapter()->deltaWeight(), deltaWeightPeft(f.layers[0].spectrum, g, 150.0), 1e-6);
+
+  auto loraModel = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 32));
+  auto lf = readAdapterFolder(fixture("bert/lora"));
+  applyAdapterFolder(*loraModel, lf);
+  auto l0 = adaptedLinears(*loraModel)[0].second;
+  FW_EXPECT_CLOSE(l0->adapter()->deltaWeight(), at::mm(lf.layers[0].B, lf.layers[0].A) * 2.0, 1e-6);
+  // Captured back out of the model: the same tensors.
+  auto captured = captureAdapters(*loraModel, lf.config);
+  QVERIFY(at::equal(captured.layers[0].B, lf.layers[0].B));
+
+  // A model whose layers are a different size is refused with both shapes.
+  auto small = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  FW_EXPECT_ERROR(applyAdapterFolder(*small, lf), "LoRA weights do not fit the layer", "expected A [r, 16]");
+  // A model without the modules is refused with the tensor's name.
+  auto other = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 32, "roberta"));
+  FW_EXPECT_ERROR(applyAdapterFolder(*other, f), "names a module the model does not have",
+                  "base_model.model.bert.encoder.layer.0.attention.self.query");
+}
+
+void TestAdapterFolder::nativeFolderKeepsPositions() {
+  fw::test::TempDir dir;
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 24));
+  auto cfg = AdapterConfig::fromJson(nlohmann::json::parse(
+      R"({"peft_type":"FOURIERFT","n_frequency":10,"scaling":64,"random_loc_seed":5,"target_modules":["query"]})"));
+  // Positions chosen by hand, not from the seed.
+  auto pos = at::stack({at::arange(10, at::kLong), at::arange(10, at::kLong) * 2});
+  injectAdapters(*model, cfg, {{"bert.encoder.layer.0.attention.self.query", pos}});
+  auto saved = captureAdapters(*model, cfg);
+  writeAdapterFolder(dir.path(), saved, /*native=*/true);
+  QVERIFY(fs::exists(dir.file("workbench.json")));
+  QVERIFY(fs::exists(dir.file("workbench_positions.safetensors")));
+
+  auto back = readAdapterFolder(dir.path());
+  QVERIFY(back.native);
+  QVERIFY(at::equal(back.layers[0].positions, pos));
+  QCOMPARE(back.layers[0].shape, (std::vector<int64_t>{24, 24}));
+  auto model2 = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 24));
+  applyAdapterFolder(*model2, back);
+  auto a = adaptedLinears(*model)[0].second->adapter()->deltaWeight();
+  auto b = adaptedLinears(*model2)[0].second->adapter()->deltaWeight();
+  QVERIFY(at::equal(a, b));
+  // PEFT reading the same folder sees only its own files: the spectrum and the seed.
+  auto peftView = fw::io::SafetensorsFile::open(dir.file("adapter_model.safetensors"));
+  QCOMPARE(peftView.names(), (std::vector<std::string>{"base_model.model.bert.encoder.layer.0.attention.self.query.fourierft_spectrum"}));
+}
+
+void TestAdapterFolder::rejectsBrokenFolders_data() {
+  QTest::addColumn<QString>("breakage");
+  QTest::addColumn<QStringList>("messageParts");
+  QTest::newRow("malformed config") << "malformed-config" << QStringList{"adapter_config.json:3", "malformed JSON"};
+  QTest::newRow("unknown PEFT type") << "unknown-type" << QStringList{"adapter_config.json", "unknown PEFT type 'VERA'", "FOURIERFT or LORA"};
+  QTest::newRow("spectrum length") << "n-mismatch" << QStringList{"adapter_model.safetensors", "spectrum length disagrees with n_frequency",
+                                                                  "expected [40]", "got [48]", "fourierft_spectrum"};
+  QTest::newRow("wrong field type") << "bad-scaling" << QStringList{"field 'scaling'", "wrong type"};
+  QTest::newRow("no weights") << "no-weights" << QStringList{"no adapter_model.safetensors"};
+  QTest::newRow("pickled weights") << "bin-weights" << QStringList{"safe_serialization=True"};
+  QTest::newRow("truncated weights") << "truncated" << QStringList{"adapter_model.safetensors", "truncated"};
+  QTest::newRow("LoRA without B") << "lora-no-B" << QStringList{"lacks its lora_B weight"};
+  QTest::newRow("no PEFT prefix") << "no-prefix" << QStringList{"lacks PEFT's prefix"};
+  QTest::newRow("no folder") << "missing" << QStringList{"adapter folder not found"};
+}
+
+void TestAdapterFolder::rejectsBrokenFolders() {
+  QFETCH(QString, breakage);
+  QFETCH(QStringList, messageParts);
+  fw::test::TempDir tmp;
+  const std::string dir = tmp.file("adapter");
+  const std::string b = breakage.toStdString();
+  if (b == "missing") {
+  } else if (b == "lora-no-B" || b == "no-prefix") {
+    copyFolder(fixture("bert/lora"), dir);
+    auto tensors = fw::io::loadSafetensors(dir + "/adapter_model.safetensors");
+    fw::io::NamedTensors kept;
+    for (auto& [k, t] : tensors) {
+      if (b == "lora-no-B" && k.find("lora_B") != std::string::npos) continue;
+      kept.emplace_back(b == "no-prefix" ? k.substr(std::string(kPeftPrefix).size()) : k, t.clone());
+    }
+    tensors.clear();
+    fw::io::saveSafetensors(dir + "/adapter_model.safetensors", kept);
+  } else {
+    copyFolder(fixture("bert/fourierft"), dir);
+    auto cfg = nlohmann::json::parse(fw::io::readFile(dir + "/adapter_config.json"));
+    if (b == "malformed-config") writeText(dir + "/adapter_config.json", "{\n  \"peft_type\": \"FOURIERFT\",\n  \"n_frequency\": 48 oops\n}\n");
+    if (b == "unknown-type") { cfg["peft_type"] = "VERA"; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
+    if (b == "n-mismatch") { cfg["n_frequency"] = 40; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
+    if (b == "bad-scaling") { cfg["scaling"] = "high"; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
+    if (b == "no-weights") fs::remove(dir + "/adapter_model.safetensors");
+    if (b == "bin-weights") fs::rename(dir + "/adapter_model.safetensors", dir + "/adapter_model.bin");
+    if (b == "truncated") fs::resize_file(dir + "/adapter_model.safetensors", fs::file_size(dir + "/adapter_model.safetensors") - 10);
+  }
+  try {
+    readAdapterFolder(dir);
+    QFAIL("read a broken adapter folder");
+  } catch (const fw::Error& e) {
+    const QString msg = e.what();
+    QVERIFY2(msg.contains(QString::fromStdString(dir)), qPrintable("error does not name the folder or file: " + msg));
+    for (const auto& part : messageParts) QVERIFY2(msg.contains(part), qPrintable(msg + "  -- lacks: " + part));
+  }
+}
+
+void TestAdapterFolder::describesFolder() {
+  auto text = QString::fromStdString(describeAdapterFolder(readAdapterFolder(fixture("gpt2/fourierft"))));
+  QVERIFY2(text.contains("method:     FourierFT (peft_type FOURIERFT)"), qPrintable(text));
+  QVERIFY2(text.contains("n_frequency=48 scaling=150 random_loc_seed=2024"), qPrintable(text));
+  QVERIFY2(text.contains("fan_in_fan_out=true"), qPrintable(text));
+  QVERIFY2(text.contains("transformer.h.1.attn.c_attn  n=48  params=48"), qPrintable(text));
+  QVERIFY2(text.contains("trainable:  96 parameters"), qPrintable(text));
+  auto lora = QString::fromStdString(describeAdapterFolder(readAdapterFolder(fixture("llama/lora"))));
+  QVERIFY2(lora.contains("model.layers.0.self_attn.v_proj  [16 x 32]  r=4  params=192"), qPrintable(lora));
+}
+
+QTEST_APPLESS_MAIN(TestAdapterFolder)
+#include "tst_adapter_folder.moc"
