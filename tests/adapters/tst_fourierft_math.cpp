@@ -2,7 +2,7 @@
 // randperm), ΔW against the cosine sum and against PEFT's dense ifft2, the spectrum gradient.
 #include "adapters/fourierft.h"
 #include "adapters/fourierft_ops.h"
-#include "naive_fourierft.h"
+#include "adapters/fourierft_reference.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
@@ -79,7 +79,7 @@ void TestFourierFTMath::deltaWeightEqualsCosineSumAndPeft() {
   auto g = SpectrumGeometry::make(d1, d2, pos);
   auto c = at::randn({n});
   const double alpha = 150.0, scale = alpha / double(d1 * d2);
-  auto ref = fw::test::naiveDeltaWeight(c, pos, d1, d2, scale);
+  auto ref = naiveDeltaWeight(c, pos, d1, d2, scale);
   FW_EXPECT_CLOSE(deltaWeight(c, g, scale), ref, 2e-6);
   FW_EXPECT_CLOSE(deltaWeightPeft(c, g, alpha), ref, 2e-6);
 }
@@ -94,8 +94,8 @@ void TestFourierFTMath::deltaWeightGradientEqualsCosineSum() {
   auto cd = c.detach().to(at::kDouble).requires_grad_();
   auto G = at::randn({d1, d2});
   deltaWeight(c, g, 0.3).mul(G).sum().backward();
-  fw::test::naiveDeltaWeight(cd, pos, d1, d2, 0.3).mul(G.to(at::kDouble)).sum().backward();
-  FW_EXPECT_CLOSE(deltaWeight(c.detach(), g, 0.3), fw::test::naiveDeltaWeight(cd.detach(), pos, d1, d2, 0.3), 2e-6);
+  naiveDeltaWeight(cd, pos, d1, d2, 0.3).mul(G.to(at::kDouble)).sum().backward();
+  FW_EXPECT_CLOSE(deltaWeight(c.detach(), g, 0.3), naiveDeltaWeight(cd.detach(), pos, d1, d2, 0.3), 2e-6);
   FW_EXPECT_CLOSE(c.grad(), cd.grad(), 2e-6);
 }
 

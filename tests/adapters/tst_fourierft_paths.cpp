@@ -2,7 +2,7 @@
 // both gradients (input and spectrum) of the float64 cosine-sum reference, to float rounding:
 // square and non-square, odd and even sizes, repeated rows and columns, DC and Nyquist bins.
 #include "adapters/fourierft_ops.h"
-#include "naive_fourierft.h"
+#include "adapters/fourierft_reference.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
@@ -21,7 +21,7 @@ Reference reference(const at::Tensor& x, const at::Tensor& w0, const at::Tensor&
                     const at::Tensor& pos, int64_t d1, int64_t d2, double scale, const at::Tensor& R) {
   auto xd = x.detach().to(at::kDouble).requires_grad_();
   auto cd = c.detach().to(at::kDouble).requires_grad_();
-  auto w = w0.to(at::kDouble) + fw::test::naiveDeltaWeight(cd, pos, d1, d2, scale);
+  auto w = w0.to(at::kDouble) + naiveDeltaWeight(cd, pos, d1, d2, scale);
   auto y = at::linear(xd, w, b.to(at::kDouble));
   (y * R.to(at::kDouble)).sum().backward();
   return {y.detach(), xd.grad(), cd.grad()};
@@ -157,6 +157,11 @@ void TestFourierFTPaths::pathNamesAndChoice() {
   PathShape small{4096, 64, 64, 200, true, true};
   QCOMPARE(choosePath(big, at::kCPU), FourierPath::Spectral);
   QCOMPARE(choosePath(small, at::kCPU), FourierPath::Merged);
+  // The choices measured fastest on this CPU (README.md, "Choosing the path").
+  QCOMPARE(choosePath({512, 768, 768, 1000, true, true}, at::kCPU), FourierPath::Spectral);
+  QCOMPARE(choosePath({4096, 768, 768, 1000, true, true}, at::kCPU), FourierPath::Merged);
+  QCOMPARE(choosePath({512, 4096, 4096, 1000, true, true}, at::kCPU), FourierPath::Spectral);
+  QCOMPARE(choosePath({4096, 4096, 4096, 1000, true, true}, at::kCPU), FourierPath::Spectral);
   // Dense never beats merged in the model: it does the merged work plus a second matmul.
   QVERIFY(pathCost(FourierPath::Dense, big, at::kCPU) > pathCost(FourierPath::Merged, big, at::kCPU));
 }

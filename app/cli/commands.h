@@ -1,0 +1,11 @@
+#pragma once
+// Each verb of `fourierft` registers itself on the app; main() wires them and handles errors.
+#include <CLI/CLI.hpp>
+
+namespace fw::cli {
+
+void addAdapterCommands(CLI::App& app);
+void addBenchLayerCommand(CLI::App& app);
+void addSelftestCommand(CLI::App& app);
+
+}  // namespace fw::cli

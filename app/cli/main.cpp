@@ -1,0 +1,34 @@
+// fourierft: the headless command line of Fourier Workbench.
+#include "commands.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+#include <c10/util/Exception.h>
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  CLI::App app{"fourierft: fine-tune pretrained models with FourierFT and LoRA (Fourier Workbench)"};
+  app.set_version_flag("--version", std::string("fourierft ") + FW_VERSION + " (LibTorch " + fw::torchVersion() +
+                                        (fw::cudaAvailable() ? ", CUDA" : ", CPU") + ")");
+  app.require_subcommand(1);
+  app.footer("Run 'fourierft COMMAND --help' for a command's options.");
+  fw::cli::addAdapterCommands(app);
+  fw::cli::addBenchLayerCommand(app);
+  fw::cli::addSelftestCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const fw::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const c10::Error& e) {
+    std::cerr << "error: LibTorch: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,99 @@
+#include "tokenizers/hf_config.h"
+
+#include "tokenizers/file_io.h"
+#include "util/error.h"
+
+namespace fw::tokenizers {
+
+namespace {
+
+using json = nlohmann::json;
+
+// A special token is stored as "[PAD]" or as {"content": "[PAD]", ...}.
+std::string tokenContent(const json& value) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_object() && value.contains("content") && value["content"].is_string())
+    return value["content"].get<std::string>();
+  return {};
+}
+
+}  // namespace
+
+std::string folderOf(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
+}
+
+std::vector<AddedToken> parseAddedTokens(const json& j, const std::string& path) {
+  std::vector<AddedToken> out;
+  const auto it = j.find("added_tokens");
+  if (it == j.end() || it->is_null()) return out;
+  if (!it->is_array()) throw Error("added_tokens is not a list").file(path).field("added_tokens");
+  for (size_t i = 0; i < it->size(); ++i) {
+    const json& t = (*it)[i];
+    const std::string field = "added_tokens[" + std::to_string(i) + "]";
+    if (!t.is_object() || !t.contains("id") || !t["id"].is_number_integer() || !t.contains("content") ||
+        !t["content"].is_string())
+      throw Error("malformed added token").file(path).field(field).expected("an object with id and content");
+    AddedToken a;
+    a.id = t["id"].get<int64_t>();
+    a.content = t["content"].get<std::string>();
+    a.singleWord = t.value("single_word", false);
+    a.lstrip = t.value("lstrip", false);
+    a.rstrip = t.value("rstrip", false);
+    a.special = t.value("special", false);
+    a.normalized = t.value("normalized", !a.special);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+std::string ClassicConfig::specialToken(const char* key) const {
+  const auto it = config.find(key);
+  return it == config.end() ? std::string() : tokenContent(*it);
+}
+
+ClassicConfig readClassicConfig(const std::string& folder) {
+  ClassicConfig c;
+  c.config = readOptionalJsonFile(folder + "tokenizer_config.json");
+  if (!c.config.is_object()) c.config = json::object();
+  const json map = readOptionalJsonFile(folder + "special_tokens_map.json");
+  if (map.is_object())
+    for (auto it = map.begin(); it != map.end(); ++it)
+      if (!c.config.contains(it.key()) || c.config[it.key()].is_null()) c.config[it.key()] = it.value();
+
+  if (c.config.contains("added_tokens_decoder") && c.config["added_tokens_decoder"].is_object()) {
+    for (auto it = c.config["added_tokens_decoder"].begin(); it != c.config["added_tokens_decoder"].end(); ++it) {
+      AddedToken a;
+      try {
+        a.id = std::stoll(it.key());
+      } catch (const std::exception&) {
+        throw Error("added_tokens_decoder key is not an id").file(folder + "tokenizer_config.json")
+            .field("added_tokens_decoder").got(it.key());
+      }
+      a.content = tokenContent(it.value());
+      if (it.value().is_object()) {
+        a.singleWord = it.value().value("single_word", false);
+        a.lstrip = it.value().value("lstrip", false);
+        a.rstrip = it.value().value("rstrip", false);
+        a.special = it.value().value("special", true);
+        a.normalized = it.value().value("normalized", !a.special);
+      }
+      c.addedTokens.push_back(std::move(a));
+    }
+  }
+  const json extra = readOptionalJsonFile(folder + "added_tokens.json");  // older transformers
+  if (extra.is_object())
+    for (auto it = extra.begin(); it != extra.end(); ++it)
+      if (it.value().is_number_integer()) {
+        AddedToken a;
+        a.content = it.key();
+        a.id = it.value().get<int64_t>();
+        a.special = false;
+        a.normalized = true;
+        c.addedTokens.push_back(std::move(a));
+      }
+  return c;
+}
+
+}  // namespace fw::tokenizers

@@ -1,0 +1,105 @@
+#include "tokenizers/sentencepiece_tokenizer.h"
+
+#include "tokenizers/file_io.h"
+#include "tokenizers/hf_config.h"
+#include "util/error.h"
+
+#include <sentencepiece_processor.h>
+
+namespace fw::tokenizers {
+
+SentencePieceTokenizer::SentencePieceTokenizer()
+    : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
+
+SentencePieceTokenizer::~SentencePieceTokenizer() = default;
+
+std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(const std::string& path) {
+  if (!fileExists(path)) throw Error("SentencePiece model file not found").file(path);
+  std::unique_ptr<SentencePieceTokenizer> t(new SentencePieceTokenizer());
+  // Read the bytes ourselves: our error then names the file whatever libsentencepiece says.
+  const std::string bytes = readTextFile(path);
+  const auto status = t->sp_->LoadFromSerializedProto(bytes);
+  if (!status.ok())
+    throw Error("not a valid SentencePiece model: " + status.ToString()).file(path)
+        .hint("tokenizer.model must be a serialized sentencepiece ModelProto");
+  if (t->sp_->GetPieceSize() <= 0) throw Error("SentencePiece model has no pieces").file(path);
+  t->source_ = path;
+
+  const ClassicConfig cfg = readClassicConfig(folderOf(path));
+  const bool addBos = cfg.config.value("add_bos_token", true);
+  const bool addEos = cfg.config.value("add_eos_token", false);
+  if (t->sp_->bos_id() >= 0) t->bosId_ = t->sp_->bos_id();
+  if (t->sp_->eos_id() >= 0) t->eosId_ = t->sp_->eos_id();
+
+  // LlamaTokenizer: bos A eos, and for a pair bos A eos bos B eos with type id 1 on the B part.
+  using Item = PostProcessor::Item;
+  auto special = [&](int64_t id, int64_t typeId) {
+    Item item;
+    item.ids = {id};
+    item.tokens = {t->sp_->IdToPiece(static_cast<int>(id))};
+    item.typeId = typeId;
+    return item;
+  };
+  auto sequence = [](int which, int64_t typeId) {
+    Item item;
+    item.sequence = which;
+    item.typeId = typeId;
+    return item;
+  };
+  std::vector<Item> single, pair;
+  for (int which = 0; which < 2; ++which) {
+    std::vector<Item> part;
+    if (addBos && t->bosId_) part.push_back(special(*t->bosId_, which));
+    part.push_back(sequence(which, which));
+    if (addEos && t->eosId_) part.push_back(special(*t->eosId_, which));
+    if (which == 0) single = part;
+    pair.insert(pair.end(), part.begin(), part.end());
+  }
+  t->post_ = PostProcessor::fromTemplate(std::move(single), std::move(pair));
+
+  if (t->sp_->pad_id() >= 0) {
+    t->padId_ = t->sp_->pad_id();
+  } else {
+    const std::string pad = cfg.specialToken("pad_token");
+    const auto padId = pad.empty() ? std::nullopt : t->modelTokenToId(pad);
+    t->padId_ = padId ? *padId : t->eosId_ ? *t->eosId_ : 0;
+  }
+  t->padToken_ = t->sp_->IdToPiece(static_cast<int>(t->padId_));
+  return t;
+}
+
+size_t SentencePieceTokenizer::vocabSize() const { return static_cast<size_t>(sp_->GetPieceSize()); }
+
+void SentencePieceTokenizer::tokenizeNormalized(std::string_view text, Encoding& out) const {
+  std::vector<int> ids;
+  const auto status = sp_->Encode(text, &ids);
+  if (!status.ok()) throw Error("SentencePiece could not encode the text: " + status.ToString()).file(source_);
+  for (int id : ids) out.push(id, sp_->IdToPiece(id));
+}
+
+std::optional<int64_t> SentencePieceTokenizer::modelTokenToId(const std::string& token) const {
+  const int id = sp_->PieceToId(token);
+  if (id < 0 || (sp_->IsUnknown(id) && sp_->IdToPiece(id) != token)) return std::nullopt;
+  return id;
+}
+
+std::optional<std::string> SentencePieceTokenizer::modelIdToToken(int64_t id) const {
+  if (id < 0 || id >= sp_->GetPieceSize()) return std::nullopt;
+  return sp_->IdToPiece(static_cast<int>(id));
+}
+
+std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const {
+  std::vector<int> kept;
+  kept.reserve(ids.size());
+  for (int64_t id : ids) {
+    if (id < 0 || id >= sp_->GetPieceSize()) continue;
+    if (skipSpecialTokens && sp_->IsControl(static_cast<int>(id))) continue;
+    kept.push_back(static_cast<int>(id));
+  }
+  std::string text;
+  const auto status = sp_->Decode(kept, &text);
+  if (!status.ok()) throw Error("SentencePiece could not decode: " + status.ToString()).file(source_);
+  return text;
+}
+
+}  // namespace fw::tokenizers

@@ -1,0 +1,56 @@
+#include "util/runtime.h"
+
+#include "util/error.h"
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <sys/resource.h>
+#include <thread>
+
+namespace fw {
+
+int configureThreads(int threads) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads);
+  return at::get_num_threads();
+}
+
+bool cudaAvailable() { return torch::cuda::is_available(); }
+
+c10::Device parseDevice(const std::string& name, const std::string& field) {
+  if (name == "auto") return cudaAvailable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (name != "cpu" && name.rfind("cuda", 0) != 0)
+    throw Error("unknown device '" + name + "'").field(field).expected("cpu, cuda, cuda:N or auto");
+  c10::Device d(c10::kCPU);
+  try {
+    d = c10::Device(name);
+  } catch (const std::exception&) {
+    throw Error("unknown device '" + name + "'").field(field).expected("cpu, cuda, cuda:N or auto");
+  }
+  if (d.is_cuda()) {
+    if (!cudaAvailable())
+      throw Error("CUDA is not available").field(field).got(name)
+          .hint("this LibTorch was built without CUDA or no GPU is visible; use cpu or auto");
+    const int64_t index = d.has_index() ? d.index() : 0;
+    if (index >= int64_t(torch::cuda::device_count()))
+      throw Error("no such CUDA device").field(field).got(name)
+          .expected("cuda:0 to cuda:" + std::to_string(torch::cuda::device_count() - 1));
+    d = c10::Device(c10::kCUDA, c10::DeviceIndex(index));
+  }
+  return d;
+}
+
+std::string torchVersion() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+double peakRssMiB() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;
+}
+
+}  // namespace fw

@@ -1,0 +1,638 @@
+// Tokenizers against Hugging Face `tokenizers`: every text of shared/fixtures/hf/tok_expected.json
+// and tok_real_expected.json through tokenizer.json and through the classic vocabulary files,
+// plus truncation, padding, pairs, added tokens, SentencePiece and the error messages.
+#include "tokenizers/byte_bpe.h"
+#include "tokenizers/sentencepiece_tokenizer.h"
+#include "tokenizers/tokenizer.h"
+#include "tokenizers/wordpiece.h"
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QtTest/QtTest>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+using namespace fw::tokenizers;
+using json = nlohmann::json;
+
+namespace {
+
+std::string sharedDir() {
+  const QByteArray env = qgetenv("FW_SHARED_DIR");
+  if (!env.isEmpty()) return env.toStdString();
+  const std::string macro = FW_SHARED_DIR;
+  return macro.empty() ? std::string("/work/shared") : macro;
+}
+
+bool exists(const std::string& path) { return QFileInfo::exists(QString::fromStdString(path)); }
+
+json readJson(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+void writeFile(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out << bytes;
+}
+
+QList<qlonglong> toList(const std::vector<int64_t>& v) { return QList<qlonglong>(v.begin(), v.end()); }
+
+QList<qlonglong> toList(const json& j) {
+  QList<qlonglong> out;
+  for (const json& x : j) out.push_back(x.get<qlonglong>());
+  return out;
+}
+
+QStringList toStrings(const std::vector<std::string>& v) {
+  QStringList out;
+  for (const std::string& s : v) out.push_back(QString::fromStdString(s));
+  return out;
+}
+
+// "auto": loadTokenizer(dir); "tokenizer.json": that file alone; "classic": vocab.txt or
+// vocab.json + merges.txt, ignoring tokenizer.json.
+std::unique_ptr<Tokenizer> loadWith(const std::string& dir, const QString& loader) {
+  if (loader == "tokenizer.json") return loadTokenizerJson(dir + "/tokenizer.json");
+  if (loader == "classic") {
+    if (exists(dir + "/vocab.txt")) return WordPieceTokenizer::fromVocabTxt(dir + "/vocab.txt");
+    return ByteBpeTokenizer::fromVocabMerges(dir + "/vocab.json", dir + "/merges.txt");
+  }
+  return loadTokenizer(dir);
+}
+
+// The fw::Error message that `f` throws, or a description of what happened instead.
+template <class F>
+std::string errorOf(F&& f) {
+  try {
+    f();
+  } catch (const fw::Error& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    return std::string("not an fw::Error: ") + e.what();
+  }
+  return "no exception";
+}
+
+#define EXPECT_CONTAINS(haystack, needle)                                                        \
+  QVERIFY2((haystack).find(needle) != std::string::npos,                                         \
+           qPrintable(QString("'%1' does not contain '%2'")                                      \
+                          .arg(QString::fromStdString(haystack), QString::fromStdString(needle))))
+
+// A tiny SentencePiece BPE model written as protobuf by hand (sentencepiece_model.proto):
+// identity normalizer with a dummy prefix, <unk> <s> </s>, and merges ordered by score so that
+// "hello world" becomes ▁hello ▁world.
+std::string tinySentencePieceModel() {
+  auto varint = [](std::string& out, uint64_t v) {
+    while (v >= 0x80) { out.push_back(static_cast<char>((v & 0x7F) | 0x80)); v >>= 7; }
+    out.push_back(static_cast<char>(v));
+  };
+  auto key = [&](std::string& out, int field, int wire) { varint(out, static_cast<uint64_t>(field << 3 | wire)); };
+  auto bytesField = [&](std::string& out, int field, const std::string& bytes) {
+    key(out, field, 2);
+    varint(out, bytes.size());
+    out += bytes;
+  };
+  auto intField = [&](std::string& out, int field, uint64_t v) { key(out, field, 0); varint(out, v); };
+  auto floatField = [&](std::string& out, int field, float f) {
+    key(out, field, 5);
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xFF));
+  };
+  struct Piece { const char* text; float score; int type; };  // type 1 normal, 2 unknown, 3 control
+  const Piece pieces[] = {
+      {"<unk>", 0, 2}, {"<s>", 0, 3}, {"</s>", 0, 3},
+      {"he", -1, 1}, {"ll", -2, 1}, {"hell", -3, 1}, {"hello", -4, 1}, {"\xE2\x96\x81hello", -5, 1},
+      {"or", -6, 1}, {"\xE2\x96\x81w", -7, 1}, {"\xE2\x96\x81wor", -8, 1}, {"ld", -8.5f, 1},
+      {"\xE2\x96\x81world", -9, 1}, {"\xE2\x96\x81", -10, 1}, {"h", -11, 1}, {"e", -12, 1},
+      {"l", -13, 1}, {"o", -14, 1}, {"w", -15, 1}, {"r", -16, 1}, {"d", -17, 1}};
+  std::string model;
+  for (const Piece& p : pieces) {
+    std::string m;
+    bytesField(m, 1, p.text);
+    floatField(m, 2, p.score);
+    intField(m, 3, static_cast<uint64_t>(p.type));
+    bytesField(model, 1, m);
+  }
+  std::string trainer;
+  intField(trainer, 3, 2);  // model_type BPE
+  intField(trainer, 4, sizeof(pieces) / sizeof(pieces[0]));
+  bytesField(model, 2, trainer);
+  std::string normalizer;
+  bytesField(normalizer, 1, "identity");
+  intField(normalizer, 3, 1);  // add_dummy_prefix
+  intField(normalizer, 4, 0);  // remove_extra_whitespaces
+  intField(normalizer, 5, 1);  // escape_whitespaces
+  bytesField(model, 3, normalizer);
+  return model;
+}
+
+}  // namespace
+
+class TstTokenizers : public QObject {
+  Q_OBJECT
+
+private slots:
+  void fixtureIds_data();
+  void fixtureIds();
+  void loaderPicksKind_data();
+  void loaderPicksKind();
+  void truncationAndPadding_data();
+  void truncationAndPadding();
+  void truncationLeavesNoRoom();
+  void addedTokensInText();
+  void longWordIsUnknown();
+  void invalidUtf8IsReplaced();
+  void decodeRoundTrip();
+  void mergesAsStrings();
+  void robertaPostProcessing();
+  void classicRobertaFolder();
+  void concurrentEncode();
+  void sentencePieceTinyModel();
+  void errorMissingFolder();
+  void errorEmptyFolder();
+  void errorMalformedTokenizerJson();
+  void errorUnsupportedModel();
+  void errorMergeNotInVocab();
+  void errorSentencePieceMissing();
+  void errorSentencePieceCorrupt();
+};
+
+void TstTokenizers::fixtureIds_data() {
+  QTest::addColumn<QString>("missing");  // a needed path that is absent: the row skips
+  QTest::addColumn<QString>("dir");
+  QTest::addColumn<QString>("loader");
+  QTest::addColumn<QString>("text");
+  QTest::addColumn<QString>("pair");
+  QTest::addColumn<bool>("hasPair");
+  QTest::addColumn<QList<qlonglong>>("ids");
+  QTest::addColumn<QStringList>("tokens");  // empty: not checked
+
+  const std::string hf = sharedDir() + "/fixtures/hf", real = sharedDir() + "/data/tokenizers";
+  const std::string tiny = hf + "/tok_expected.json", realExpected = hf + "/tok_real_expected.json";
+  auto skipRow = [](const char* name, const std::string& path) {
+    QTest::newRow(name) << QString::fromStdString(path) << QString() << QString() << QString() << QString()
+                        << false << QList<qlonglong>() << QStringList();
+  };
+  if (!exists(tiny)) {
+    skipRow("tok_expected.json missing", tiny);
+  } else {
+    const json e = readJson(tiny);
+    const auto& texts = e["texts"];
+    for (const char* loader : {"tokenizer.json", "classic", "auto"}) {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        const QString text = QString::fromStdString(texts[i].get<std::string>());
+        QTest::addRow("tok_wordpiece %s text %zu", loader, i)
+            << QString() << QString::fromStdString(hf + "/tok_wordpiece") << loader << text << QString() << false
+            << toList(e["wordpiece"][i]) << QStringList();
+        QTest::addRow("tok_bpe %s text %zu", loader, i)
+            << QString() << QString::fromStdString(hf + "/tok_bpe") << loader << text << QString() << false
+            << toList(e["bpe"][i]) << QStringList();
+      }
+      QTest::addRow("tok_wordpiece %s pair", loader)
+          << QString() << QString::fromStdString(hf + "/tok_wordpiece") << loader
+          << QString::fromStdString(texts[0].get<std::string>()) << QString::fromStdString(texts[1].get<std::string>())
+          << true << toList(e["wordpiece_pair"]) << QStringList();
+    }
+  }
+  if (!exists(realExpected) || !exists(real + "/gpt2") || !exists(real + "/bert-base-uncased")) {
+    skipRow("real tokenizers missing", exists(realExpected) ? real : realExpected);
+    return;
+  }
+  const json e = readJson(realExpected);
+  const auto& texts = e["texts"];
+  for (const char* loader : {"tokenizer.json", "classic"}) {
+    for (const char* name : {"gpt2", "bert-base-uncased"}) {
+      for (size_t i = 0; i < texts.size(); ++i) {
+        QStringList tokens;
+        for (const json& t : e[std::string(name) + "_tokens"][i]) tokens << QString::fromStdString(t.get<std::string>());
+        QTest::addRow("%s %s text %zu", name, loader, i)
+            << QString() << QString::fromStdString(real + "/" + name) << loader
+            << QString::fromStdString(texts[i].get<std::string>()) << QString() << false << toList(e[name][i]) << tokens;
+      }
+    }
+    QTest::addRow("bert-base-uncased %s pair", loader)
+        << QString() << QString::fromStdString(real + "/bert-base-uncased") << loader
+        << QString::fromStdString(texts[0].get<std::string>()) << QString::fromStdString(texts[1].get<std::string>())
+        << true << toList(e["bert-base-uncased_pair"]) << QStringList();
+  }
+}
+
+void TstTokenizers::fixtureIds() {
+  QFETCH(QString, missing);
+  if (!missing.isEmpty()) QSKIP(qPrintable("fixture not found: " + missing));
+  QFETCH(QString, dir);
+  QFETCH(QString, loader);
+  QFETCH(QString, text);
+  QFETCH(QString, pair);
+  QFETCH(bool, hasPair);
+  QFETCH(QList<qlonglong>, ids);
+  QFETCH(QStringList, tokens);
+
+  const auto tok = loadWith(dir.toStdString(), loader);
+  const std::string pairText = pair.toStdString();
+  const Encoding enc = tok->encode(text.toStdString(), hasPair ? &pairText : nullptr);
+  QCOMPARE(toList(enc.ids), ids);
+  if (!tokens.isEmpty()) QCOMPARE(toStrings(enc.tokens), tokens);
+  QCOMPARE(enc.typeIds.size(), enc.ids.size());
+  QCOMPARE(enc.attentionMask, std::vector<int64_t>(enc.ids.size(), 1));
+  if (hasPair) {
+    // [CLS] A [SEP] has type 0, B [SEP] type 1.
+    const std::string sep = "[SEP]";
+    const auto firstSep = std::find(enc.tokens.begin(), enc.tokens.end(), sep) - enc.tokens.begin();
+    for (size_t k = 0; k < enc.typeIds.size(); ++k)
+      QCOMPARE(enc.typeIds[k], int64_t(static_cast<long>(k) <= firstSep ? 0 : 1));
+  }
+}
+
+void TstTokenizers::loaderPicksKind_data() {
+  QTest::addColumn<QString>("dir");
+  QTest::addColumn<QString>("kind");
+  QTest::addColumn<qlonglong>("vocabSize");
+  QTest::addColumn<qlonglong>("padId");
+  const std::string hf = sharedDir() + "/fixtures/hf", real = sharedDir() + "/data/tokenizers";
+  QTest::newRow("tok_wordpiece") << QString::fromStdString(hf + "/tok_wordpiece") << "wordpiece" << 2000LL << 0LL;
+  QTest::newRow("tok_bpe") << QString::fromStdString(hf + "/tok_bpe") << "byte_bpe" << 2000LL << 0LL;
+  QTest::newRow("gpt2") << QString::fromStdString(real + "/gpt2") << "byte_bpe" << 50257LL << 50256LL;
+  QTest::newRow("bert-base-uncased") << QString::fromStdString(real + "/bert-base-uncased") << "wordpiece" << 30522LL
+                                     << 0LL;
+}
+
+void TstTokenizers::loaderPicksKind() {
+  QFETCH(QString, dir);
+  QFETCH(QString, kind);
+  QFETCH(qlonglong, vocabSize);
+  QFETCH(qlonglong, padId);
+  if (!exists(dir.toStdString())) QSKIP(qPrintable("tokenizer folder not found: " + dir));
+  const auto tok = loadTokenizer(dir.toStdString());
+  QCOMPARE(QString(kindName(tok->kind())), kind);
+  QCOMPARE(qlonglong(tok->vocabSize()), vocabSize);
+  QCOMPARE(qlonglong(tok->padId()), padId);
+  QVERIFY(tok->source().find("tokenizer.json") != std::string::npos);
+}
+
+void TstTokenizers::truncationAndPadding_data() {
+  QTest::addColumn<QString>("dir");
+  QTest::addColumn<int>("first");   // index into tok_real_expected.json texts
+  QTest::addColumn<int>("second");  // -1: no pair
+  QTest::addColumn<int>("maxLength");
+  QTest::addColumn<int>("padTo");
+  QTest::addColumn<bool>("special");
+  QTest::addColumn<QList<qlonglong>>("ids");
+  QTest::addColumn<QList<qlonglong>>("typeIds");
+  QTest::addColumn<int>("realTokens");  // attention mask: this many ones, then zeros
+
+  const QString bert = QString::fromStdString(sharedDir() + "/data/tokenizers/bert-base-uncased");
+  const QString gpt2 = QString::fromStdString(sharedDir() + "/data/tokenizers/gpt2");
+  // Expected ids follow Hugging Face's LongestFirst rule for pairs (budget = max length minus the
+  // 3 special tokens; the shorter text keeps up to half, the other gets the rest).
+  QTest::newRow("bert single max 5") << bert << 0 << -1 << 5 << 0 << true
+                                     << QList<qlonglong>{101, 7592, 2088, 999, 102} << QList<qlonglong>{0, 0, 0, 0, 0} << 5;
+  QTest::newRow("bert single pad 12")
+      << bert << 0 << -1 << 0 << 12 << true
+      << QList<qlonglong>{101, 7592, 2088, 999, 2023, 2003, 1037, 3231, 1012, 102, 0, 0}
+      << QList<qlonglong>(12, 0) << 10;
+  QTest::newRow("bert single max 5 pad 8") << bert << 0 << -1 << 5 << 8 << true
+                                           << QList<qlonglong>{101, 7592, 2088, 999, 102, 0, 0, 0}
+                                           << QList<qlonglong>(8, 0) << 5;
+  QTest::newRow("bert single no special max 3") << bert << 0 << -1 << 3 << 0 << false
+                                                << QList<qlonglong>{7592, 2088, 999} << QList<qlonglong>{0, 0, 0} << 3;
+  QTest::newRow("bert pair max 10 both cut")
+      << bert << 0 << 1 << 10 << 0 << true
+      << QList<qlonglong>{101, 7592, 2088, 999, 102, 2009, 1005, 1055, 16798, 102}
+      << QList<qlonglong>{0, 0, 0, 0, 0, 1, 1, 1, 1, 1} << 10;
+  QTest::newRow("bert pair max 12 odd budget")
+      << bert << 0 << 1 << 12 << 0 << true
+      << QList<qlonglong>{101, 7592, 2088, 999, 2023, 102, 2009, 1005, 1055, 16798, 2549, 102}
+      << QList<qlonglong>{0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1} << 12;
+  QTest::newRow("bert pair max 20 only longer cut")
+      << bert << 0 << 1 << 20 << 0 << true
+      << QList<qlonglong>{101, 7592, 2088, 999, 2023, 2003, 1037, 3231, 1012, 102,
+                          2009, 1005, 1055, 16798, 2549, 1010, 1998, 1996, 7668, 102}
+      << QList<qlonglong>{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1} << 20;
+  QTest::newRow("bert pair longer first max 13 pad 16")
+      << bert << 1 << 0 << 13 << 16 << true
+      << QList<qlonglong>{101, 2009, 1005, 1055, 16798, 2549, 102, 7592, 2088, 999, 2023, 2003, 102, 0, 0, 0}
+      << QList<qlonglong>{0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0} << 13;
+  QTest::newRow("gpt2 max 3") << gpt2 << 0 << -1 << 3 << 0 << true << QList<qlonglong>{15496, 995, 0}
+                              << QList<qlonglong>{0, 0, 0} << 3;
+  QTest::newRow("gpt2 pad 10 with end of text")
+      << gpt2 << 0 << -1 << 0 << 10 << true
+      << QList<qlonglong>{15496, 995, 0, 770, 318, 257, 1332, 13, 50256, 50256} << QList<qlonglong>(10, 0) << 8;
+  QTest::newRow("gpt2 pair types") << gpt2 << 0 << 0 << 6 << 0 << true
+                                   << QList<qlonglong>{15496, 995, 0, 15496, 995, 0}
+                                   << QList<qlonglong>{0, 0, 0, 1, 1, 1} << 6;
+}
+
+void TstTokenizers::truncationAndPadding() {
+  QFETCH(QString, dir);
+  QFETCH(int, first);
+  QFETCH(int, second);
+  QFETCH(int, maxLength);
+  QFETCH(int, padTo);
+  QFETCH(bool, special);
+  QFETCH(QList<qlonglong>, ids);
+  QFETCH(QList<qlonglong>, typeIds);
+  QFETCH(int, realTokens);
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_real_expected.json";
+  if (!exists(dir.toStdString()) || !exists(expectedPath))
+    QSKIP(qPrintable("fixture not found: " + dir + " or " + QString::fromStdString(expectedPath)));
+  const json texts = readJson(expectedPath)["texts"];
+  const auto tok = loadTokenizer(dir.toStdString());
+  EncodeOptions options;
+  options.addSpecialTokens = special;
+  options.maxLength = static_cast<size_t>(maxLength);
+  options.padTo = static_cast<size_t>(padTo);
+  const std::string b = second >= 0 ? texts[second].get<std::string>() : std::string();
+  const Encoding enc = tok->encode(texts[first].get<std::string>(), second >= 0 ? &b : nullptr, options);
+  QCOMPARE(toList(enc.ids), ids);
+  QCOMPARE(toList(enc.typeIds), typeIds);
+  std::vector<int64_t> mask(enc.ids.size(), 0);
+  std::fill(mask.begin(), mask.begin() + realTokens, 1);
+  QCOMPARE(enc.attentionMask, mask);
+  QCOMPARE(enc.tokens.size(), enc.ids.size());
+  if (padTo > realTokens) QCOMPARE(enc.tokens.back(), tok->padToken());
+}
+
+void TstTokenizers::truncationLeavesNoRoom() {
+  const std::string dir = sharedDir() + "/fixtures/hf/tok_wordpiece";
+  if (!exists(dir)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  const auto tok = loadTokenizer(dir);
+  QCOMPARE(tok->numSpecialTokens(false), size_t(2));
+  QCOMPARE(tok->numSpecialTokens(true), size_t(3));
+  EncodeOptions options;
+  options.maxLength = 2;
+  const std::string b = "world";
+  const std::string msg = errorOf([&] { tok->encode("hello", &b, options); });
+  EXPECT_CONTAINS(msg, "max length leaves no room for the special tokens");
+  EXPECT_CONTAINS(msg, "expected at least 3, got 2");
+  // Exactly the special tokens: both texts become empty.
+  options.maxLength = 3;
+  QCOMPARE(toList(tok->encode("hello", &b, options).ids), (QList<qlonglong>{2, 3, 3}));
+}
+
+void TstTokenizers::addedTokensInText() {
+  const std::string gpt2 = sharedDir() + "/data/tokenizers/gpt2", bert = sharedDir() + "/data/tokenizers/bert-base-uncased";
+  if (!exists(gpt2) || !exists(bert)) QSKIP("real tokenizers not found under data/tokenizers");
+  for (const char* loader : {"tokenizer.json", "classic"}) {
+    const auto g = loadWith(gpt2, loader);
+    const Encoding e = g->encode("Hello<|endoftext|>world");
+    QCOMPARE(toList(e.ids), (QList<qlonglong>{15496, 50256, *g->tokenToId("world")}));
+    QCOMPARE(e.tokens[1], std::string("<|endoftext|>"));
+    const auto b = loadWith(bert, loader);
+    // Special tokens are matched before lowercasing; "[sep]" in lower case is plain text.
+    QCOMPARE(toList(b->encode("Hello [SEP] world").ids), (QList<qlonglong>{101, 7592, 102, 2088, 102}));
+    QVERIFY(b->encode("hello [sep] world").ids.size() > 5);
+  }
+}
+
+void TstTokenizers::longWordIsUnknown() {
+  const std::string dir = sharedDir() + "/data/tokenizers/bert-base-uncased";
+  if (!exists(dir)) QSKIP(qPrintable(QString::fromStdString("tokenizer not found: " + dir)));
+  const auto tok = loadTokenizer(dir);
+  const std::string w100(100, 'a'), w101(101, 'a');
+  const Encoding ok = tok->encode(w100);
+  QVERIFY(std::find(ok.ids.begin(), ok.ids.end(), 100) == ok.ids.end());  // 100 chars: pieces
+  QCOMPARE(toList(tok->encode(w101).ids), (QList<qlonglong>{101, 100, 102}));  // 101 chars: [UNK]
+  // Accents are stripped after NFD, CJK ideographs stand alone, controls vanish.
+  QCOMPARE(toStrings(tok->encode("Ça\x01 va 東京").tokens),
+           (QStringList{"[CLS]", "ca", "va", "東", "京", "[SEP]"}));
+}
+
+void TstTokenizers::invalidUtf8IsReplaced() {
+  const std::string gpt2 = sharedDir() + "/data/tokenizers/gpt2", bert = sharedDir() + "/data/tokenizers/bert-base-uncased";
+  if (!exists(gpt2) || !exists(bert)) QSKIP("real tokenizers not found under data/tokenizers");
+  const auto g = loadTokenizer(gpt2);
+  // Each invalid byte (a lone continuation, a truncated sequence, 0xFF) becomes U+FFFD.
+  const std::string bad = "caf\xC3 \x80\xFF ok \xE2\x82";
+  const std::string replaced = "caf\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD ok \xEF\xBF\xBD";
+  QCOMPARE(toList(g->encode(bad).ids), toList(g->encode(replaced).ids));
+  const auto b = loadTokenizer(bert);
+  // BERT's clean_text drops U+FFFD.
+  QCOMPARE(toList(b->encode(bad).ids), toList(b->encode("caf ok").ids));
+  const std::string pairBad = "\xF0\x9F";
+  QCOMPARE(b->encode("a", &pairBad).ids.size(), size_t(4));
+}
+
+void TstTokenizers::decodeRoundTrip() {
+  const std::string gpt2 = sharedDir() + "/data/tokenizers/gpt2", bert = sharedDir() + "/data/tokenizers/bert-base-uncased";
+  if (!exists(gpt2) || !exists(bert)) QSKIP("real tokenizers not found under data/tokenizers");
+  const auto g = loadTokenizer(gpt2);
+  const std::string text = "It's 2024, and the café's naïve résumé cost $5.\n  Tabs\tand 東京 🚀";
+  QCOMPARE(g->decode(g->encode(text).ids), text);
+  const auto b = loadTokenizer(bert);
+  QCOMPARE(b->decode(b->encode("Hello world! This is a test.").ids), std::string("hello world! this is a test."));
+  QCOMPARE(b->decode(b->encode("unbelievably").ids, false), std::string("[CLS] unbelievably [SEP]"));
+}
+
+void TstTokenizers::mergesAsStrings() {
+  // tok_bpe stores merges as ["a", "b"] pairs; older files store "a b" strings.
+  const std::string dir = sharedDir() + "/fixtures/hf/tok_bpe";
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_expected.json";
+  if (!exists(dir) || !exists(expectedPath)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  json j = readJson(dir + "/tokenizer.json");
+  QVERIFY(j["model"]["merges"][0].is_array());
+  for (json& m : j["model"]["merges"]) m = m[0].get<std::string>() + " " + m[1].get<std::string>();
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/tokenizer.json";
+  writeFile(path, j.dump());
+  const auto tok = loadTokenizer(tmp.path().toStdString());
+  const json e = readJson(expectedPath);
+  for (size_t i = 0; i < e["texts"].size(); ++i)
+    QCOMPARE(toList(tok->encode(e["texts"][i].get<std::string>()).ids), toList(e["bpe"][i]));
+}
+
+void TstTokenizers::robertaPostProcessing() {
+  const std::string dir = sharedDir() + "/fixtures/hf/tok_bpe";
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_expected.json";
+  if (!exists(dir) || !exists(expectedPath)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  const json e = readJson(expectedPath);
+  const std::string a = e["texts"][0], b = e["texts"][3];
+  const QList<qlonglong> idsA = toList(e["bpe"][0]), idsB = toList(e["bpe"][3]);
+  json j = readJson(dir + "/tokenizer.json");
+  j["added_tokens"].push_back({{"id", 2000}, {"content", "<s>"}, {"special", true}, {"normalized", false}});
+  j["added_tokens"].push_back({{"id", 2001}, {"content", "</s>"}, {"special", true}, {"normalized", false}});
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/tokenizer.json";
+
+  // RobertaProcessing and the equivalent TemplateProcessing give the same ids, all type 0.
+  const json roberta = {{"type", "RobertaProcessing"}, {"sep", {"</s>", 2001}}, {"cls", {"<s>", 2000}},
+                        {"trim_offsets", true}, {"add_prefix_space", false}};
+  const json seq = json::parse(R"({"type": "Sequence", "processors": [{"type": "ByteLevel"}, {"type": "TemplateProcessing",
+    "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+    "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+             {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+    "special_tokens": {"<s>": {"id": "<s>", "ids": [2000], "tokens": ["<s>"]}, "</s>": {"id": "</s>", "ids": [2001], "tokens": ["</s>"]}}}]})");
+  for (const json& post : {roberta, seq}) {
+    j["post_processor"] = post;
+    writeFile(path, j.dump());
+    const auto tok = loadTokenizer(tmp.path().toStdString());
+    QCOMPARE(toList(tok->encode(a).ids), QList<qlonglong>{2000} + idsA + QList<qlonglong>{2001});
+    const Encoding pair = tok->encode(a, &b);
+    QCOMPARE(toList(pair.ids), QList<qlonglong>{2000} + idsA + QList<qlonglong>{2001, 2001} + idsB +
+                                   QList<qlonglong>{2001});
+    QCOMPARE(pair.typeIds, std::vector<int64_t>(pair.ids.size(), 0));
+    QCOMPARE(tok->numSpecialTokens(true), size_t(4));
+    QCOMPARE(tok->decode(pair.ids), a + b);
+  }
+}
+
+void TstTokenizers::classicRobertaFolder() {
+  // vocab.json + merges.txt with <s> </s> <pad> <mask> and no <|endoftext|>: RoBERTa's layout.
+  const std::string dir = sharedDir() + "/fixtures/hf/tok_bpe";
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_expected.json";
+  if (!exists(dir) || !exists(expectedPath)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  json vocab = readJson(dir + "/vocab.json");
+  vocab.erase("<|endoftext|>");
+  vocab["<s>"] = 2000;
+  vocab["</s>"] = 2001;
+  vocab["<pad>"] = 2002;
+  vocab["<mask>"] = 2003;
+  QTemporaryDir tmp;
+  const std::string t = tmp.path().toStdString();
+  writeFile(t + "/vocab.json", vocab.dump());
+  std::ifstream merges(dir + "/merges.txt", std::ios::binary);
+  std::stringstream s;
+  s << merges.rdbuf();
+  writeFile(t + "/merges.txt", s.str());
+  const auto tok = loadTokenizer(t);
+  QCOMPARE(QString(kindName(tok->kind())), QString("byte_bpe"));
+  QCOMPARE(tok->padId(), int64_t(2002));
+  QCOMPARE(tok->vocabSize(), size_t(2004));
+  const json e = readJson(expectedPath);
+  QCOMPARE(toList(tok->encode(e["texts"][0].get<std::string>()).ids),
+           QList<qlonglong>{2000} + toList(e["bpe"][0]) + QList<qlonglong>{2001});
+  // <mask> takes the space before it (lstrip), as RobertaTokenizer's does.
+  const Encoding masked = tok->encode("the <mask> end");
+  const auto at = std::find(masked.ids.begin(), masked.ids.end(), 2003);
+  QVERIFY(at != masked.ids.end());
+  QCOMPARE(masked.tokens[static_cast<size_t>(at - masked.ids.begin())], std::string(" <mask>"));
+}
+
+void TstTokenizers::concurrentEncode() {
+  const std::string dir = sharedDir() + "/data/tokenizers/gpt2";
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_real_expected.json";
+  if (!exists(dir) || !exists(expectedPath)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  const auto tok = loadTokenizer(dir);
+  const json e = readJson(expectedPath);
+  std::atomic<int> mismatches{0};
+  auto work = [&] {
+    for (int round = 0; round < 200; ++round)
+      for (size_t i = 0; i < e["texts"].size(); ++i)
+        if (toList(tok->encode(e["texts"][i].get<std::string>()).ids) != toList(e["gpt2"][i])) ++mismatches;
+  };
+  std::thread a(work), b(work);
+  a.join();
+  b.join();
+  QCOMPARE(mismatches.load(), 0);
+}
+
+void TstTokenizers::sentencePieceTinyModel() {
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString();
+  writeFile(dir + "/tokenizer.model", tinySentencePieceModel());
+  const auto tok = loadTokenizer(dir);
+  QCOMPARE(QString(kindName(tok->kind())), QString("sentencepiece"));
+  QCOMPARE(tok->vocabSize(), size_t(21));
+  QCOMPARE(tok->bosId().value_or(-1), int64_t(1));
+  QCOMPARE(tok->eosId().value_or(-1), int64_t(2));
+  // LLaMA adds <s> (id 1) in front; "!" is not in the vocabulary: <unk> (id 0).
+  const Encoding e = tok->encode("hello world!");
+  QCOMPARE(toList(e.ids), (QList<qlonglong>{1, 7, 12, 0}));
+  QCOMPARE(toStrings(e.tokens), (QStringList{"<s>", "\u2581hello", "\u2581world", "<unk>"}));
+  QCOMPARE(tok->decode({1, 12, 7}), std::string("world hello"));
+  const std::string b = "world";
+  const Encoding pair = tok->encode("hello", &b);
+  QCOMPARE(toList(pair.ids), (QList<qlonglong>{1, 7, 1, 12}));
+  QCOMPARE(toList(pair.typeIds), (QList<qlonglong>{0, 0, 1, 1}));
+  EncodeOptions options;
+  options.padTo = 6;
+  QCOMPARE(toList(tok->encode("hello", nullptr, options).ids), (QList<qlonglong>{1, 7, 2, 2, 2, 2}));  // pad = </s>
+
+  // tokenizer_config.json may turn on </s> at the end, as for some LLaMA fine-tunes.
+  writeFile(dir + "/tokenizer_config.json", R"({"add_bos_token": true, "add_eos_token": true})");
+  QCOMPARE(toList(loadTokenizer(dir)->encode("hello").ids), (QList<qlonglong>{1, 7, 2}));
+}
+
+void TstTokenizers::errorMissingFolder() {
+  const std::string msg = errorOf([] { loadTokenizer("/nonexistent/tokenizer-folder"); });
+  EXPECT_CONTAINS(msg, "/nonexistent/tokenizer-folder: tokenizer folder does not exist");
+}
+
+void TstTokenizers::errorEmptyFolder() {
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString();
+  std::string msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, dir + ": no tokenizer files in folder");
+  for (const char* name : {"tokenizer.json", "vocab.txt", "vocab.json + merges.txt", "tokenizer.model"})
+    EXPECT_CONTAINS(msg, std::string(name));
+  writeFile(dir + "/vocab.json", "{}");
+  msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, "vocab.json is there but merges.txt is missing");
+}
+
+void TstTokenizers::errorMalformedTokenizerJson() {
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/tokenizer.json";
+  writeFile(path, "{\n  \"model\": {\"type\": \"BPE\",\n  \"vocab\": {\"a\": 0,,}\n}");
+  const std::string msg = errorOf([&] { loadTokenizer(tmp.path().toStdString()); });
+  EXPECT_CONTAINS(msg, path + ":3: invalid JSON");
+  try {
+    loadTokenizer(tmp.path().toStdString());
+  } catch (const fw::Error& e) {
+    QCOMPARE(e.filePath(), path);
+    QCOMPARE(e.lineNumber(), int64_t(3));
+  }
+}
+
+void TstTokenizers::errorUnsupportedModel() {
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/tokenizer.json";
+  writeFile(path, R"({"model": {"type": "WordLevel", "vocab": {"a": 0}}})");
+  std::string msg = errorOf([&] { loadTokenizer(tmp.path().toStdString()); });
+  EXPECT_CONTAINS(msg, path + ": field 'model.type': unsupported tokenizer model: expected WordPiece or BPE, got WordLevel");
+  // A BPE model that is not byte-level (SentencePiece converted, with Metaspace) and no tokenizer.model.
+  writeFile(path, R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                      "pre_tokenizer": {"type": "Metaspace", "replacement": "_"}})");
+  msg = errorOf([&] { loadTokenizer(tmp.path().toStdString()); });
+  EXPECT_CONTAINS(msg, path + ": field 'pre_tokenizer': BPE model without a ByteLevel pre-tokenizer is not supported");
+}
+
+void TstTokenizers::errorMergeNotInVocab() {
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString();
+  writeFile(dir + "/vocab.json", R"({"a": 0, "b": 1, "ab": 2})");
+  writeFile(dir + "/merges.txt", "#version: 0.2\na b\nab c\n");
+  std::string msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, dir + "/merges.txt:3: merge uses a token that is not in the vocabulary: got c");
+  writeFile(dir + "/merges.txt", "#version: 0.2\na b c\n");
+  msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, dir + "/merges.txt:2: merge is not two tokens");
+  // The same checks in tokenizer.json name the field.
+  writeFile(dir + "/tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": [["a", "b"]]},
+                                          "pre_tokenizer": {"type": "ByteLevel"}})");
+  msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, dir + "/tokenizer.json: field 'model.merges[0]': merged token is not in the vocabulary: got ab");
+}
+
+void TstTokenizers::errorSentencePieceMissing() {
+  const std::string msg = errorOf([] { SentencePieceTokenizer::fromModelFile("/nonexistent/tokenizer.model"); });
+  EXPECT_CONTAINS(msg, "/nonexistent/tokenizer.model: SentencePiece model file not found");
+}
+
+void TstTokenizers::errorSentencePieceCorrupt() {
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString();
+  writeFile(dir + "/tokenizer.model", std::string("\x0a\xff\xff\xff\x0fnot a model", 16));
+  const std::string msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, dir + "/tokenizer.model: not a valid SentencePiece model");
+}
+
+QTEST_APPLESS_MAIN(TstTokenizers)
+#include "tst_tokenizers.moc"
