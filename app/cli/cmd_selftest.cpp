@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "io/safetensors.h"
 #include "util/error.h"
+#include "util/files.h"
 #include "util/runtime.h"
 
 #include <filesystem>

@@ -2,6 +2,7 @@
 
 #include "io/atomic_file.h"
 #include "util/error.h"
+#include "util/files.h"
 
 #include <filesystem>
 #include <set>
@@ -22,18 +23,6 @@ constexpr const char* kNativeFormat = "fourier-workbench-adapter";
 
 bool endsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-json readJsonFile(const std::string& path) {
-  auto text = io::readFile(path);
-  try {
-    return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann reports a byte offset; turn it into a line number for the user.
-    int64_t line = 1;
-    for (size_t i = 0; i < std::min<size_t>(e.byte, text.size()); ++i) line += text[i] == '\n';
-    throw Error(std::string("malformed JSON: ") + e.what()).file(path).line(line);
-  }
 }
 
 AdapterLayerTensors& layerFor(std::vector<AdapterLayerTensors>& layers, std::map<std::string, size_t>& index,

@@ -5,9 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <fstream>
 #include <signal.h>
-#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,13 +67,5 @@ void writeFileAtomic(const std::string& path, const std::string& contents) {
   f.commit();
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(std::string("cannot open file: ") + std::strerror(errno)).file(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) throw Error("cannot read file").file(path);
-  return s.str();
-}
 
 }  // namespace fw::io

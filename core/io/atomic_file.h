@@ -28,7 +28,5 @@ private:
 
 // Writes a whole text file atomically.
 void writeFileAtomic(const std::string& path, const std::string& contents);
-// Reads a whole file; throws fw::Error naming it when it cannot.
-std::string readFile(const std::string& path);
 
 }  // namespace fw::io

@@ -1,9 +1,11 @@
 #include "tokenizers/byte_bpe.h"
 
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 #include "tokenizers/hf_config.h"
 #include "tokenizers/unicode.h"
 #include "util/error.h"
+
+#include <nlohmann/json.hpp>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -21,7 +23,8 @@ using json = nlohmann::json;
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
-constexpr size_t kCacheCapacity = 200000;
+constexpr size_t kCacheCapacity = 200000;  // pieces; a full cache stops growing
+constexpr size_t kCacheMaxPiece = 256;      // longer pieces are rare and would only bloat it
 
 uint64_t pairKey(int32_t left, int32_t right) {
   return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
@@ -274,9 +277,19 @@ std::vector<std::string> ByteBpeTokenizer::preTokenize(std::string_view input) c
   while (offset < text.size()) {
     // The text is valid UTF-8 (encode() sanitizes it), so PCRE2 need not check it again.
     const int rc = pcre2_match(regex_->code, subject, text.size(), offset, PCRE2_NO_UTF_CHECK, match, nullptr);
-    if (rc < 0) break;  // cannot happen: every character matches one branch
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(match);
-    if (ov[1] <= ov[0]) break;
+    if (rc == PCRE2_ERROR_NOMATCH || (rc >= 0 && ov[1] <= ov[0])) {
+      // Cannot happen (every character matches a branch); never drop text silently.
+      pieces.emplace_back(text, offset, std::string::npos);
+      break;
+    }
+    if (rc < 0) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof(message));
+      pcre2_match_data_free(match);
+      throw Error(std::string("GPT-2 pre-tokenizer pattern failed: ") + reinterpret_cast<const char*>(message))
+          .file(source_).got("offset " + std::to_string(offset) + " of " + std::to_string(text.size()) + " bytes");
+    }
     pieces.emplace_back(text, ov[0], ov[1] - ov[0]);
     offset = ov[1];
   }
@@ -286,7 +299,7 @@ std::vector<std::string> ByteBpeTokenizer::preTokenize(std::string_view input) c
 
 void ByteBpeTokenizer::bpe(std::string_view piece, std::vector<int32_t>& ids) const {
   ids.clear();
-  {
+  if (piece.size() <= kCacheMaxPiece) {
     std::lock_guard<std::mutex> lock(cacheMutex_);
     const auto it = cache_.find(std::string(piece));
     if (it != cache_.end()) {
@@ -353,7 +366,7 @@ void ByteBpeTokenizer::bpe(std::string_view piece, std::vector<int32_t>& ids) co
       if (s.alive) ids.push_back(s.id);
   }
   std::lock_guard<std::mutex> lock(cacheMutex_);
-  if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(piece), ids);
+  if (cache_.size() < kCacheCapacity && piece.size() <= kCacheMaxPiece) cache_.emplace(std::string(piece), ids);
 }
 
 void ByteBpeTokenizer::tokenizeNormalized(std::string_view text, Encoding& out) const {

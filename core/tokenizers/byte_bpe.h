@@ -5,7 +5,7 @@
 // Results per piece are cached; encode() may be called from several threads at once.
 #include "tokenizers/tokenizer.h"
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <array>
 #include <memory>

@@ -1,6 +1,6 @@
 #include "tokenizers/hf_config.h"
 
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 #include "util/error.h"
 
 namespace fw::tokenizers {

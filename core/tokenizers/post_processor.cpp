@@ -2,6 +2,8 @@
 
 #include "util/error.h"
 
+#include <nlohmann/json.hpp>
+
 namespace fw::tokenizers {
 
 namespace {

@@ -4,7 +4,7 @@
 // (<s> A </s></s> B </s>, all type ids 0), or none (A B, type ids 0 then 1).
 #include "tokenizers/encoding.h"
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <functional>
 #include <optional>

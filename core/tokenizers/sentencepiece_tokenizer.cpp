@@ -1,6 +1,6 @@
 #include "tokenizers/sentencepiece_tokenizer.h"
 
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 #include "tokenizers/hf_config.h"
 #include "util/error.h"
 
@@ -19,9 +19,18 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
   // Read the bytes ourselves: our error then names the file whatever libsentencepiece says.
   const std::string bytes = readTextFile(path);
   const auto status = t->sp_->LoadFromSerializedProto(bytes);
-  if (!status.ok())
-    throw Error("not a valid SentencePiece model: " + status.ToString()).file(path)
-        .hint("tokenizer.model must be a serialized sentencepiece ModelProto");
+  if (!status.ok()) {
+    // libsentencepiece prefixes its source location ("./src/x.cc(232) [...]"): keep the words.
+    std::string detail = status.message() ? status.message() : "";
+    if (detail.rfind("./src/", 0) == 0 || detail.rfind("src/", 0) == 0) {
+      const auto bracket = detail.find(" [");
+      detail = bracket == std::string::npos ? std::string() : detail.substr(bracket + 1);
+    }
+    const bool unparsable = detail.find("ParseFromArray") != std::string::npos;
+    throw Error(unparsable ? "not a valid SentencePiece model: not a ModelProto"
+                           : "not a valid SentencePiece model: " + detail)
+        .file(path).hint("tokenizer.model must be a serialized sentencepiece ModelProto, as LLaMA ships it");
+  }
   if (t->sp_->GetPieceSize() <= 0) throw Error("SentencePiece model has no pieces").file(path);
   t->source_ = path;
 

@@ -1,11 +1,13 @@
 #include "tokenizers/tokenizer.h"
 
 #include "tokenizers/byte_bpe.h"
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 #include "tokenizers/sentencepiece_tokenizer.h"
 #include "tokenizers/unicode.h"
 #include "tokenizers/wordpiece.h"
 #include "util/error.h"
+
+#include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
 
@@ -40,10 +42,10 @@ bool isDirectory(const std::string& path) {
 // A tokenizer.json whose model we read from tokenizer.model instead: SentencePiece converted to
 // the tokenizers format (Metaspace, byte fallback, Unigram).
 bool describesSentencePiece(const nlohmann::json& j) {
-  const auto& model = j.contains("model") ? j["model"] : nlohmann::json();
-  const std::string type = model.is_object() ? model.value("type", "") : "";
-  if (type == "Unigram") return true;
-  if (model.is_object() && model.value("byte_fallback", false)) return true;
+  const auto model = j.find("model");  // no copy: the model holds the whole vocabulary
+  if (model != j.end() && model->is_object()) {
+    if (model->value("type", "") == "Unigram" || model->value("byte_fallback", false)) return true;
+  }
   const std::string dump = j.value("pre_tokenizer", nlohmann::json()).dump() +
                            j.value("normalizer", nlohmann::json()).dump();
   return dump.find("Metaspace") != std::string::npos || dump.find("\\u2581") != std::string::npos ||

@@ -51,6 +51,7 @@ public:
   // (GPT-2 and LLaMA have no pad token; the attention mask hides it either way).
   int64_t padId() const { return padId_; }
   const std::string& padToken() const { return padToken_; }
+  // Start and end-of-text ids where the model has them (<s> </s>, <|endoftext|>; BERT: [CLS] [SEP]).
   std::optional<int64_t> bosId() const { return bosId_; }
   std::optional<int64_t> eosId() const { return eosId_; }
   // Special tokens encode() adds to one text (pair=false) or to a pair.

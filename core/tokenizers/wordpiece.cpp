@@ -1,9 +1,11 @@
 #include "tokenizers/wordpiece.h"
 
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 #include "tokenizers/hf_config.h"
 #include "tokenizers/unicode.h"
 #include "util/error.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 

@@ -5,7 +5,7 @@
 // a word longer than max_input_chars_per_word or with no full match becomes [UNK].
 #include "tokenizers/tokenizer.h"
 
-#include <nlohmann/json.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <string>
 #include <unordered_map>

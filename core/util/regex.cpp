@@ -56,4 +56,23 @@ std::optional<std::string> Regex::matchGroup(std::string_view text, int group) c
   return out;
 }
 
+std::optional<std::string> Regex::replaceFull(std::string_view text, const std::string& replacement) const {
+  if (!fullMatch(text)) return std::nullopt;
+  std::string out(text.size() + replacement.size() + 64, '\0');
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    PCRE2_SIZE size = out.size();
+    int rc = pcre2_substitute(full_->code, reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0,
+                              PCRE2_SUBSTITUTE_OVERFLOW_LENGTH, nullptr, nullptr,
+                              reinterpret_cast<PCRE2_SPTR>(replacement.data()), replacement.size(),
+                              reinterpret_cast<PCRE2_UCHAR*>(out.data()), &size);
+    if (rc >= 0) {
+      out.resize(size);
+      return out;
+    }
+    if (rc != PCRE2_ERROR_NOMEMORY) throw Error("bad replacement '" + replacement + "' for pattern '" + pattern_ + "'");
+    out.assign(size + 1, '\0');
+  }
+  throw Error("regex replacement failed for pattern '" + pattern_ + "'");
+}
+
 }  // namespace fw

@@ -16,6 +16,8 @@ public:
   bool matchAtStart(std::string_view text) const;  // Python re.match
   // Python re.match(...).group(group), or nothing when there is no match.
   std::optional<std::string> matchGroup(std::string_view text, int group) const;
+  // When the whole text matches, the replacement with $1, $2... filled in; otherwise nothing.
+  std::optional<std::string> replaceFull(std::string_view text, const std::string& replacement) const;
   const std::string& pattern() const { return pattern_; }
 
 private:

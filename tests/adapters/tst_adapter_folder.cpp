@@ -8,6 +8,7 @@
 #include "support/test_support.h"
 #include "support/toy_model.h"
 #include "util/error.h"
+#include "util/files.h"
 
 #include <filesystem>
 
@@ -117,8 +118,8 @@ void TestAdapterFolder::peftRoundTripIsIdentical() {
   }
   QCOMPARE(b.metadata().at("format"), std::string("pt"));
   // An equivalent config: every field PEFT wrote has the same value.
-  auto before = nlohmann::json::parse(fw::io::readFile(src + "/adapter_config.json"));
-  auto after = nlohmann::json::parse(fw::io::readFile(dir.file("adapter_config.json")));
+  auto before = nlohmann::json::parse(fw::readTextFile(src + "/adapter_config.json"));
+  auto after = nlohmann::json::parse(fw::readTextFile(dir.file("adapter_config.json")));
   for (auto it = before.begin(); it != before.end(); ++it)
     QVERIFY2(after.contains(it.key()) && after[it.key()] == it.value(),
              qPrintable(QString::fromStdString(it.key() + ": " + it.value().dump() + " became " + after.value(it.key(), nlohmann::json()).dump())));
@@ -184,7 +185,7 @@ void TestAdapterFolder::nativeFolderKeepsPositions() {
 void TestAdapterFolder::rejectsBrokenFolders_data() {
   QTest::addColumn<QString>("breakage");
   QTest::addColumn<QStringList>("messageParts");
-  QTest::newRow("malformed config") << "malformed-config" << QStringList{"adapter_config.json:3", "malformed JSON"};
+  QTest::newRow("malformed config") << "malformed-config" << QStringList{"adapter_config.json:3", "invalid JSON"};
   QTest::newRow("unknown PEFT type") << "unknown-type" << QStringList{"adapter_config.json", "unknown PEFT type 'VERA'", "FOURIERFT or LORA"};
   QTest::newRow("spectrum length") << "n-mismatch" << QStringList{"adapter_model.safetensors", "spectrum length disagrees with n_frequency",
                                                                   "expected [40]", "got [48]", "fourierft_spectrum"};
@@ -216,7 +217,7 @@ void TestAdapterFolder::rejectsBrokenFolders() {
     fw::io::saveSafetensors(dir + "/adapter_model.safetensors", kept);
   } else {
     copyFolder(fixture("bert/fourierft"), dir);
-    auto cfg = nlohmann::json::parse(fw::io::readFile(dir + "/adapter_config.json"));
+    auto cfg = nlohmann::json::parse(fw::readTextFile(dir + "/adapter_config.json"));
     if (b == "malformed-config") writeText(dir + "/adapter_config.json", "{\n  \"peft_type\": \"FOURIERFT\",\n  \"n_frequency\": 48 oops\n}\n");
     if (b == "unknown-type") { cfg["peft_type"] = "VERA"; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
     if (b == "n-mismatch") { cfg["n_frequency"] = 40; writeText(dir + "/adapter_config.json", cfg.dump(2)); }

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -77,6 +78,10 @@ std::string errorOf(F&& f) {
     return std::string("not an fw::Error: ") + e.what();
   }
   return "no exception";
+}
+
+bool unicodeValid(const std::string& s) {
+  return QString::fromUtf8(s.data(), static_cast<int>(s.size())).toUtf8() == QByteArray(s.data(), static_cast<int>(s.size()));
 }
 
 #define EXPECT_CONTAINS(haystack, needle)                                                        \
@@ -143,6 +148,9 @@ private slots:
   void fixtureIds();
   void loaderPicksKind_data();
   void loaderPicksKind();
+  void bertNormalizerFlags_data();
+  void bertNormalizerFlags();
+  void bertProcessing();
   void truncationAndPadding_data();
   void truncationAndPadding();
   void truncationLeavesNoRoom();
@@ -150,6 +158,7 @@ private slots:
   void longWordIsUnknown();
   void invalidUtf8IsReplaced();
   void decodeRoundTrip();
+  void randomInputKeepsInvariants();
   void mergesAsStrings();
   void robertaPostProcessing();
   void classicRobertaFolder();
@@ -275,6 +284,56 @@ void TstTokenizers::loaderPicksKind() {
   QCOMPARE(qlonglong(tok->vocabSize()), vocabSize);
   QCOMPARE(qlonglong(tok->padId()), padId);
   QVERIFY(tok->source().find("tokenizer.json") != std::string::npos);
+}
+
+void TstTokenizers::bertNormalizerFlags_data() {
+  QTest::addColumn<QString>("flags");  // BertNormalizer JSON fields
+  QTest::addColumn<QString>("normalized");
+  // Input: "Ünïcödé\t東京\x01X". clean_text turns \t into a space and drops \x01;
+  // handle_chinese_chars pads each ideograph; strip_accents (null: as lowercase) drops accents.
+  QTest::newRow("defaults") << R"("lowercase": true, "strip_accents": null)" << QString("unicode  東  京 x");
+  QTest::newRow("cased keeps accents") << R"("lowercase": false, "strip_accents": null)"
+                                       << QString("Ünïcödé  東  京 X");
+  QTest::newRow("lowercase only") << R"("lowercase": true, "strip_accents": false)" << QString("ünïcödé  東  京 x");
+  QTest::newRow("strip accents only") << R"("lowercase": false, "strip_accents": true)"
+                                      << QString("Unicode  東  京 X");
+  QTest::newRow("no clean text") << R"("lowercase": true, "clean_text": false)" << QString("unicode\t 東  京 \x01x");
+  QTest::newRow("no chinese handling") << R"("lowercase": true, "handle_chinese_chars": false)"
+                                       << QString("unicode 東京x");
+}
+
+void TstTokenizers::bertNormalizerFlags() {
+  QFETCH(QString, flags);
+  QFETCH(QString, normalized);
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/tokenizer.json";
+  writeFile(path, R"({"model": {"type": "WordPiece", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}},
+                      "pre_tokenizer": {"type": "BertPreTokenizer"},
+                      "normalizer": {"type": "BertNormalizer", )" + flags.toStdString() + "}}");
+  const auto tok = loadTokenizerJson(path);
+  const auto* wp = dynamic_cast<const WordPieceTokenizer*>(tok.get());
+  QVERIFY(wp);
+  QCOMPARE(QString::fromStdString(wp->normalize("Ünïcödé\t東京\x01X")), normalized);
+}
+
+void TstTokenizers::bertProcessing() {
+  // tok_wordpiece with BertProcessing instead of its TemplateProcessing: the same ids.
+  const std::string dir = sharedDir() + "/fixtures/hf/tok_wordpiece";
+  const std::string expectedPath = sharedDir() + "/fixtures/hf/tok_expected.json";
+  if (!exists(dir) || !exists(expectedPath)) QSKIP(qPrintable(QString::fromStdString("fixture not found: " + dir)));
+  json j = readJson(dir + "/tokenizer.json");
+  j["post_processor"] = {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}};
+  QTemporaryDir tmp;
+  writeFile(tmp.path().toStdString() + "/tokenizer.json", j.dump());
+  const auto tok = loadTokenizer(tmp.path().toStdString());
+  const json e = readJson(expectedPath);
+  for (size_t i = 0; i < e["texts"].size(); ++i)
+    QCOMPARE(toList(tok->encode(e["texts"][i].get<std::string>()).ids), toList(e["wordpiece"][i]));
+  const std::string b = e["texts"][1];
+  const Encoding pair = tok->encode(e["texts"][0].get<std::string>(), &b);
+  QCOMPARE(toList(pair.ids), toList(e["wordpiece_pair"]));
+  const size_t firstLength = e["wordpiece"][0].size();
+  for (size_t k = 0; k < pair.size(); ++k) QCOMPARE(pair.typeIds[k], int64_t(k < firstLength ? 0 : 1));
 }
 
 void TstTokenizers::truncationAndPadding_data() {
@@ -431,6 +490,47 @@ void TstTokenizers::decodeRoundTrip() {
   QCOMPARE(b->decode(b->encode("unbelievably").ids, false), std::string("[CLS] unbelievably [SEP]"));
 }
 
+void TstTokenizers::randomInputKeepsInvariants() {
+  // Random bytes, broken UTF-8, special-token fragments and long runs: never a crash, and the
+  // encoding's arrays always agree and respect truncation and padding.
+  std::vector<std::unique_ptr<Tokenizer>> toks;
+  for (const std::string& dir : {sharedDir() + "/data/tokenizers/gpt2", sharedDir() + "/data/tokenizers/bert-base-uncased",
+                                 sharedDir() + "/fixtures/hf/tok_bpe", sharedDir() + "/fixtures/hf/tok_wordpiece"})
+    if (exists(dir)) toks.push_back(loadTokenizer(dir));
+  QTemporaryDir tmp;
+  writeFile(tmp.path().toStdString() + "/tokenizer.model", tinySentencePieceModel());
+  toks.push_back(loadTokenizer(tmp.path().toStdString()));
+  const std::vector<std::string> atoms = {"a", "Z", " ", "  ", "\t", "\n", "\r\n", "'s", "'ll", "7", "2024", ".", "!?",
+                                          "\xC3\xA9", "e\xCC\x81", "\xE6\x9D\xB1", "\xF0\x9F\x9A\x80", "\xE2\x80\xA8",
+                                          "\xC3", "\xFF", "\x80", "\xF0\x9F", std::string(1, '\0'), "\x7F", "[SEP]", "[CLS", "<|endoftext|>",
+                                          "<|endoftext", "##", "\xE2\x96\x81", "hello", "world"};
+  std::mt19937 rng(2024);
+  for (int round = 0; round < 400; ++round) {
+    std::string a, b;
+    const int na = static_cast<int>(rng() % 24), nb = static_cast<int>(rng() % 24);
+    for (int k = 0; k < na; ++k) a += atoms[rng() % atoms.size()];
+    for (int k = 0; k < nb; ++k) b += rng() % 4 == 0 ? std::string(1, static_cast<char>(rng() & 0xFF)) : atoms[rng() % atoms.size()];
+    if (round % 50 == 0) a += std::string(300, 'x');  // longer than max_input_chars_per_word
+    EncodeOptions options;
+    options.maxLength = rng() % 3 == 0 ? 5 + rng() % 20 : 0;
+    options.padTo = rng() % 2 == 0 ? rng() % 40 : 0;
+    for (const auto& tok : toks) {
+      const bool pair = round % 2 == 1;
+      const Encoding e = tok->encode(a, pair ? &b : nullptr, options);
+      QCOMPARE(e.typeIds.size(), e.ids.size());
+      QCOMPARE(e.attentionMask.size(), e.ids.size());
+      QCOMPARE(e.tokens.size(), e.ids.size());
+      if (options.maxLength > 0) QVERIFY(e.ids.size() <= std::max(options.maxLength, options.padTo));
+      if (options.padTo > 0) QVERIFY(e.ids.size() >= options.padTo);
+      for (size_t k = 0; k < e.ids.size(); ++k) {
+        QVERIFY(e.ids[k] >= 0 && static_cast<size_t>(e.ids[k]) < tok->vocabSize());
+        QVERIFY(e.typeIds[k] == 0 || e.typeIds[k] == 1);
+      }
+      QVERIFY(unicodeValid(tok->decode(e.ids)));
+    }
+  }
+}
+
 void TstTokenizers::mergesAsStrings() {
   // tok_bpe stores merges as ["a", "b"] pairs; older files store "a b" strings.
   const std::string dir = sharedDir() + "/fixtures/hf/tok_bpe";
@@ -475,8 +575,8 @@ void TstTokenizers::robertaPostProcessing() {
     const auto tok = loadTokenizer(tmp.path().toStdString());
     QCOMPARE(toList(tok->encode(a).ids), QList<qlonglong>{2000} + idsA + QList<qlonglong>{2001});
     const Encoding pair = tok->encode(a, &b);
-    QCOMPARE(toList(pair.ids), QList<qlonglong>{2000} + idsA + QList<qlonglong>{2001, 2001} + idsB +
-                                   QList<qlonglong>{2001});
+    QCOMPARE(toList(pair.ids), (QList<qlonglong>{2000} + idsA + QList<qlonglong>{2001, 2001} + idsB +
+                                QList<qlonglong>{2001}));
     QCOMPARE(pair.typeIds, std::vector<int64_t>(pair.ids.size(), 0));
     QCOMPARE(tok->numSpecialTokens(true), size_t(4));
     QCOMPARE(tok->decode(pair.ids), a + b);
@@ -555,6 +655,13 @@ void TstTokenizers::sentencePieceTinyModel() {
   options.padTo = 6;
   QCOMPARE(toList(tok->encode("hello", nullptr, options).ids), (QList<qlonglong>{1, 7, 2, 2, 2, 2}));  // pad = </s>
 
+  // A LLaMA folder also has a tokenizer.json converted from the SentencePiece model (Metaspace,
+  // byte fallback): the loader reads tokenizer.model instead.
+  writeFile(dir + "/tokenizer.json", R"({"model": {"type": "BPE", "byte_fallback": true, "vocab": {}, "merges": []},
+                                         "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581"}})");
+  QCOMPARE(QString(kindName(loadTokenizer(dir)->kind())), QString("sentencepiece"));
+  QCOMPARE(loadTokenizer(dir)->source(), dir + "/tokenizer.model");
+
   // tokenizer_config.json may turn on </s> at the end, as for some LLaMA fine-tunes.
   writeFile(dir + "/tokenizer_config.json", R"({"add_bos_token": true, "add_eos_token": true})");
   QCOMPARE(toList(loadTokenizer(dir)->encode("hello").ids), (QList<qlonglong>{1, 7, 2}));
@@ -631,7 +738,11 @@ void TstTokenizers::errorSentencePieceCorrupt() {
   const std::string dir = tmp.path().toStdString();
   writeFile(dir + "/tokenizer.model", std::string("\x0a\xff\xff\xff\x0fnot a model", 16));
   const std::string msg = errorOf([&] { loadTokenizer(dir); });
-  EXPECT_CONTAINS(msg, dir + "/tokenizer.model: not a valid SentencePiece model");
+  EXPECT_CONTAINS(msg, dir + "/tokenizer.model: not a valid SentencePiece model: not a ModelProto");
+  // Parses (an empty message is a valid protobuf) but has no <unk>: libsentencepiece's reason.
+  writeFile(dir + "/tokenizer.model", "");
+  const std::string empty = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(empty, dir + "/tokenizer.model: not a valid SentencePiece model: unk is not defined");
 }
 
 QTEST_APPLESS_MAIN(TstTokenizers)

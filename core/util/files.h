@@ -1,10 +1,10 @@
 #pragma once
-// Reading the files a tokenizer folder holds, with errors that name the file.
+// Reading whole files and JSON, with errors that name the file (and the line for JSON).
 #include <nlohmann/json.hpp>
 
 #include <string>
 
-namespace fw::tokenizers {
+namespace fw {
 
 bool fileExists(const std::string& path);
 // The whole file; throws fw::Error naming the file when it cannot be read.
@@ -14,4 +14,4 @@ nlohmann::json readJsonFile(const std::string& path);
 // The JSON file if it exists, else an empty object (for optional config files).
 nlohmann::json readOptionalJsonFile(const std::string& path);
 
-}  // namespace fw::tokenizers
+}  // namespace fw

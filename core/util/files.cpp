@@ -1,4 +1,4 @@
-#include "tokenizers/file_io.h"
+#include "util/files.h"
 
 #include "util/error.h"
 
@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace fw::tokenizers {
+namespace fw {
 
 bool fileExists(const std::string& path) {
   struct stat st {};
@@ -34,10 +34,21 @@ nlohmann::json readJsonFile(const std::string& path) {
     // nlohmann reports a byte offset; a line number is what an editor can jump to.
     const size_t at = std::min<size_t>(e.byte, text.size());
     const int64_t line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(at), '\n');
+    // nlohmann says "[json.exception.parse_error.101] parse error at line 3, column 12: syntax
+    // error ..."; the line is in our location already, so keep the column and the reason.
     std::string what = e.what();
-    const auto colon = what.find("]: ");  // drop nlohmann's "[json.exception.parse_error.101] " prefix
-    if (what.rfind("[json.exception", 0) == 0 && colon != std::string::npos) what = what.substr(colon + 3);
-    throw Error("invalid JSON: " + what).file(path).line(line);
+    if (what.rfind("[json.exception", 0) == 0 && what.find("] ") != std::string::npos)
+      what = what.substr(what.find("] ") + 2);
+    std::string column;
+    if (what.rfind("parse error at line ", 0) == 0) {
+      const auto col = what.find(", column "), colon = what.find(": ");
+      if (col != std::string::npos && colon != std::string::npos && col < colon)
+        column = " (column " + what.substr(col + 9, colon - col - 9) + ")";
+      if (colon != std::string::npos) what = what.substr(colon + 2);
+    } else if (what.rfind("parse error: ", 0) == 0) {
+      what = what.substr(13);
+    }
+    throw Error("invalid JSON" + column + ": " + what).file(path).line(line);
   }
 }
 
@@ -46,4 +57,4 @@ nlohmann::json readOptionalJsonFile(const std::string& path) {
   return readJsonFile(path);
 }
 
-}  // namespace fw::tokenizers
+}  // namespace fw

@@ -1,0 +1,146 @@
+#include "models/architectures.h"
+
+#include "models/bert.h"
+#include "models/config_reader.h"
+#include "models/gpt2.h"
+#include "models/llama.h"
+#include "models/roberta.h"
+#include "models/vit.h"
+#include "util/error.h"
+
+#include <torch/nn/init.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/normalization.h>
+
+#include <sstream>
+
+namespace fw::models {
+
+namespace {
+
+double bertParameters(const BertConfig& c) {
+  const double h = double(c.hidden_size);
+  return double(c.num_hidden_layers) * (4 * h * h + 2 * h * double(c.intermediate_size)) +
+         double(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * h;
+}
+
+template <typename Model, typename Config>
+std::shared_ptr<PretrainedModel> make(const Config& c, const nlohmann::json& j, const at::TensorOptions& o) {
+  return std::make_shared<Model>(c, j, o);
+}
+
+}  // namespace
+
+const std::vector<ArchitectureInfo>& architectures() {
+  static const std::vector<ArchitectureInfo> table = {
+      {"bert", "BertForSequenceClassification",
+       [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
+         return make<BertForSequenceClassification>(BertConfig::fromJson(j, f), j, o);
+       },
+       [](const nlohmann::json& j, const std::string& f) { return bertParameters(BertConfig::fromJson(j, f)); },
+       {R"(.*position_ids)", R"(cls\..*)"},
+       {}},
+      {"roberta", "RobertaForSequenceClassification",
+       [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
+         return make<RobertaForSequenceClassification>(robertaConfigFromJson(j, f), j, o);
+       },
+       [](const nlohmann::json& j, const std::string& f) { return bertParameters(robertaConfigFromJson(j, f)); },
+       {R"(.*position_ids)", R"(lm_head\..*)", R"((roberta\.)?pooler\..*)"},
+       {}},
+      {"gpt2", "GPT2LMHeadModel",
+       [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
+         return make<GPT2LMHeadModel>(GPT2Config::fromJson(j, f), j, o);
+       },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = GPT2Config::fromJson(j, f);
+         const double h = double(c.n_embd);
+         return double(c.n_layer) * (4 * h * h + 2 * h * double(c.n_inner)) + double(c.vocab_size + c.n_positions) * h;
+       },
+       {R"(lm_head\.weight)", R"(.*\.attn\.(masked_)?bias)"},
+       {}},
+      {"llama", "LlamaForCausalLM",
+       [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
+         return make<LlamaForCausalLM>(LlamaConfig::fromJson(j, f), j, o);
+       },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = LlamaConfig::fromJson(j, f);
+         const double h = double(c.hidden_size), qd = double(c.num_attention_heads * c.head_dim),
+                      kvd = double(c.num_key_value_heads * c.head_dim);
+         return double(c.num_hidden_layers) * (2 * h * qd + 2 * h * kvd + 3 * h * double(c.intermediate_size)) +
+                2 * double(c.vocab_size) * h;
+       },
+       {R"(.*rotary_emb\.inv_freq)", R"(lm_head\.weight)"},
+       {}},
+      {"vit", "ViTForImageClassification",
+       [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
+         return make<ViTForImageClassification>(ViTConfig::fromJson(j, f), j, o);
+       },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = ViTConfig::fromJson(j, f);
+         const double h = double(c.hidden_size);
+         return double(c.num_hidden_layers) * (4 * h * h + 2 * h * double(c.intermediate_size)) +
+                double(c.numPatches() + 1) * h + double(c.num_channels * c.patch_size * c.patch_size) * h;
+       },
+       {R"((vit\.)?pooler\..*)"},
+       // transformers 5 renamed ViT's modules in memory, so PEFT adapters made with it say
+       // vit.layers.N.attention.q_proj where checkpoints (and transformers 4) say
+       // vit.encoder.layer.N.attention.attention.query.
+       {{R"((.*)\.layers\.(\d+)\.attention\.q_proj)", "$1.encoder.layer.$2.attention.attention.query"},
+        {R"((.*)\.layers\.(\d+)\.attention\.k_proj)", "$1.encoder.layer.$2.attention.attention.key"},
+        {R"((.*)\.layers\.(\d+)\.attention\.v_proj)", "$1.encoder.layer.$2.attention.attention.value"}}},
+  };
+  return table;
+}
+
+const ArchitectureInfo& architectureFor(const std::string& modelType, const std::string& file) {
+  std::ostringstream known;
+  for (const auto& a : architectures()) {
+    if (a.modelType == modelType) return a;
+    known << (known.tellp() > 0 ? ", " : "") << a.modelType;
+  }
+  throw Error("unknown model_type '" + modelType + "'").file(file).field("model_type").expected(known.str());
+}
+
+std::shared_ptr<PretrainedModel> buildModel(const nlohmann::json& config, const std::string& file,
+                                            const at::TensorOptions& options) {
+  if (!config.is_object()) throw Error("model config is not a JSON object").file(file);
+  const auto modelType = ConfigReader(config, file).text("model_type");
+  const auto& arch = architectureFor(modelType, file);
+  const double params = arch.parameterCount(config, file);
+  if (params > kMaxParameters) {
+    std::ostringstream got;
+    got << params << " parameters";
+    throw Error("model too large to build").file(file).expected("at most 2e11 parameters").got(got.str())
+        .hint("check hidden_size, num_hidden_layers and vocab_size in config.json");
+  }
+  return arch.build(config, file, options);
+}
+
+void initWeights(PretrainedModel& model, double std) {
+  at::NoGradGuard noGrad;
+  for (const auto& item : model.named_modules("", false)) {
+    auto* m = item.value().get();
+    if (auto* lin = dynamic_cast<adapters::AdaptedLinearImpl*>(m)) {
+      // ViT uses trunc_normal_ with bounds of ±2 (absolute), which N(0, 0.02) never reaches:
+      // a plain normal draws from the same distribution.
+      lin->baseWeight().normal_(0.0, std);
+      if (lin->bias.defined()) lin->bias.zero_();
+    } else if (auto* emb = dynamic_cast<torch::nn::EmbeddingImpl*>(m)) {
+      emb->weight.normal_(0.0, std);
+    } else if (auto* ln = dynamic_cast<torch::nn::LayerNormImpl*>(m)) {
+      ln->weight.fill_(1.0);
+      ln->bias.zero_();
+    } else if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(m)) {
+      conv->weight.normal_(0.0, std);
+      if (conv->bias.defined()) conv->bias.zero_();
+    } else if (auto* rms = dynamic_cast<RMSNormImpl*>(m)) {
+      rms->weight.fill_(1.0);
+    } else if (auto* emb2 = dynamic_cast<ViTEmbeddingsImpl*>(m)) {
+      emb2->cls_token.normal_(0.0, std);
+      emb2->position_embeddings.normal_(0.0, std);
+    }
+  }
+}
+
+}  // namespace fw::models

@@ -1,0 +1,187 @@
+#include "models/checkpoint.h"
+
+#include "util/error.h"
+#include "util/files.h"
+#include "util/regex.h"
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+namespace fw::models {
+
+namespace fs = std::filesystem;
+
+CheckpointTensors CheckpointTensors::open(const std::string& path) {
+  CheckpointTensors c;
+  auto addShard = [&](const std::string& file) {
+    c.shards_.push_back(std::make_shared<io::SafetensorsFile>(io::SafetensorsFile::open(file)));
+    for (const auto& name : c.shards_.back()->names()) c.where_[name] = c.shards_.size() - 1;
+  };
+  if (!fs::is_directory(path)) {
+    if (!fs::exists(path)) throw Error("checkpoint not found").file(path);
+    addShard(path);
+    return c;
+  }
+  const auto single = fs::path(path) / "model.safetensors", index = fs::path(path) / "model.safetensors.index.json";
+  if (fs::exists(single)) {
+    addShard(single.string());
+  } else if (fs::exists(index)) {
+    auto j = readJsonFile(index.string());
+    if (!j.contains("weight_map") || !j["weight_map"].is_object())
+      throw Error("sharded index has no weight_map object").file(index.string()).field("weight_map");
+    std::map<std::string, std::string> wanted;  // tensor -> shard file
+    std::set<std::string> files;
+    for (auto it = j["weight_map"].begin(); it != j["weight_map"].end(); ++it) {
+      if (!it.value().is_string()) throw Error("shard names must be strings").file(index.string()).field("weight_map." + it.key());
+      auto shard = it.value().get<std::string>();
+      if (shard.find('/') != std::string::npos || shard == "..")
+        throw Error("shard must be a file in the checkpoint folder").file(index.string()).field("weight_map." + it.key()).got(shard);
+      wanted[it.key()] = shard;
+      files.insert(shard);
+    }
+    for (const auto& f : files) {
+      auto p = fs::path(path) / f;
+      if (!fs::exists(p)) throw Error("shard listed in the index is missing").file(p.string()).hint("the download is incomplete");
+      addShard(p.string());
+    }
+    for (const auto& [name, shard] : wanted) {
+      auto it = c.where_.find(name);
+      if (it == c.where_.end() || fs::path(c.shards_[it->second]->path()).filename() != shard)
+        throw Error("tensor listed in the index is not in its shard").file((fs::path(path) / shard).string()).tensor(name);
+    }
+  } else {
+    throw Error("no model.safetensors or model.safetensors.index.json in the checkpoint folder").file(path)
+        .hint(fs::exists(fs::path(path) / "pytorch_model.bin") ? "pickled pytorch_model.bin is not read; save the model with safe_serialization=True"
+                                                                : "give a Hugging Face checkpoint folder");
+  }
+  return c;
+}
+
+at::Tensor CheckpointTensors::tensor(const std::string& name) const {
+  auto it = where_.find(name);
+  if (it == where_.end()) throw Error("no such tensor in the checkpoint").tensor(name);
+  return shards_[it->second]->tensor(name);
+}
+
+const std::string& CheckpointTensors::fileOf(const std::string& name) const {
+  return shards_.at(where_.at(name))->path();
+}
+
+std::vector<std::string> CheckpointTensors::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, shard] : where_) out.push_back(name);
+  return out;
+}
+
+std::string LoadReport::summary() const {
+  std::ostringstream o;
+  o << loaded << " tensors loaded";
+  if (!fresh.empty()) {
+    o << "; newly initialised (not in the checkpoint): ";
+    for (size_t i = 0; i < fresh.size(); ++i) o << (i ? ", " : "") << fresh[i];
+  }
+  if (!ignored.empty()) o << "; " << ignored.size() << " checkpoint tensors not used by this task";
+  return o.str();
+}
+
+namespace {
+
+bool inHead(const std::string& key, const std::vector<std::string>& heads) {
+  for (const auto& h : heads)
+    if (key.rfind(h + ".", 0) == 0) return true;
+  return false;
+}
+
+std::string listOf(const std::vector<std::string>& names, size_t most = 8) {
+  std::ostringstream o;
+  for (size_t i = 0; i < names.size() && i < most; ++i) o << (i ? ", " : "") << names[i];
+  if (names.size() > most) o << " and " << names.size() - most << " more";
+  return o.str();
+}
+
+}  // namespace
+
+LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, const std::string& where) {
+  const auto& arch = architectureFor(model.modelType(), where);
+  const std::string prefix = model.basePrefix();
+  LoadReport report;
+  std::set<std::string> used;
+  std::vector<std::string> missing;
+  struct Mismatch { std::string key, file; std::vector<int64_t> want, got; };
+  std::vector<Mismatch> mismatched;
+  std::vector<std::pair<std::string, at::Tensor>> toCopy;
+
+  for (const auto& item : model.named_parameters(true)) {
+    const std::string& key = item.key();
+    std::string source = key;
+    if (!ckpt.contains(source) && key.rfind(prefix, 0) == 0) source = key.substr(prefix.size());  // saved as the base model
+    if (!ckpt.contains(source)) {
+      if (inHead(key, model.headModules())) report.fresh.push_back(key);
+      else missing.push_back(key);
+      continue;
+    }
+    used.insert(source);
+    auto t = ckpt.tensor(source);
+    if (t.sizes() != item.value().sizes()) {
+      mismatched.push_back({key, ckpt.fileOf(source), item.value().sizes().vec(), t.sizes().vec()});
+      continue;
+    }
+    toCopy.emplace_back(key, t);
+  }
+  std::vector<std::string> unexpected;
+  std::vector<Regex> ignore;
+  for (const auto& p : arch.ignoredKeys) ignore.emplace_back(p);
+  for (const auto& name : ckpt.names()) {
+    if (used.count(name)) continue;
+    bool ok = false;
+    for (const auto& r : ignore) ok = ok || r.fullMatch(name);
+    (ok ? report.ignored : unexpected).push_back(name);
+  }
+  if (mismatched.size() == 1 && missing.empty() && unexpected.empty()) {
+    const auto& m = mismatched.front();
+    throw Error("tensor has the wrong shape").file(m.file).tensor(m.key).expected(m.want).got(m.got)
+        .hint("config.json disagrees with the checkpoint");
+  }
+  if (!mismatched.empty() || !missing.empty() || !unexpected.empty()) {
+    std::ostringstream got;
+    if (!missing.empty()) got << "missing " << missing.size() << ": " << listOf(missing);
+    if (!unexpected.empty()) got << (got.tellp() > 0 ? "; " : "") << "unexpected " << unexpected.size() << ": " << listOf(unexpected);
+    for (size_t i = 0; i < mismatched.size() && i < 4; ++i)
+      got << (got.tellp() > 0 ? "; " : "") << "'" << mismatched[i].key << "' expected " << Error::shapeString(mismatched[i].want)
+          << ", got " << Error::shapeString(mismatched[i].got);
+    throw Error("checkpoint does not match the " + model.className() + " built from config.json").file(where)
+        .got(got.str()).hint("is config.json from the same model as the weights?");
+  }
+  at::NoGradGuard noGrad;
+  auto params = model.named_parameters(true);
+  for (auto& [key, t] : toCopy) params[key].copy_(t);
+  report.loaded = int64_t(toCopy.size());
+  if (!report.fresh.empty()) {
+    // transformers' initialisation for a new head: N(0, initializer_range), zero bias.
+    const double std = model.config().value("initializer_range", 0.02);
+    for (const auto& key : report.fresh) {
+      auto& p = params[key];
+      if (key.size() > 5 && key.compare(key.size() - 5, 5, ".bias") == 0) p.zero_();
+      else p.normal_(0.0, std);
+    }
+  }
+  return report;
+}
+
+LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& options) {
+  if (!fs::is_directory(folder)) throw Error("checkpoint folder not found").file(folder);
+  const auto configPath = (fs::path(folder) / "config.json").string();
+  if (!fs::exists(configPath)) throw Error("no config.json in the checkpoint folder").file(folder);
+  auto config = readJsonFile(configPath);
+  LoadedModel out;
+  out.folder = folder;
+  out.model = buildModel(config, configPath, options);
+  out.arch = &architectureFor(out.model->modelType(), configPath);
+  auto ckpt = CheckpointTensors::open(folder);
+  out.report = loadWeights(*out.model, ckpt, folder);
+  out.model->eval();
+  return out;
+}
+
+}  // namespace fw::models
