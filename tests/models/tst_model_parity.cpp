@@ -1,0 +1,82 @@
+// Each architecture against transformers: the fixture checkpoints of ../shared/fixtures/hf
+// (made by transformers 5 and peft 0.21) give the reference logits, with no adapter, with the
+// FourierFT and LoRA adapters, and after merging each, within 1e-4.
+#include "adapters/adapted_linear.h"
+#include "adapters/inject.h"
+#include "io/safetensors.h"
+#include "models/checkpoint.h"
+#include "models/model_adapters.h"
+#include "support/test_support.h"
+#include "util/error.h"
+
+using namespace fw;
+
+namespace {
+
+models::ModelInputs inputsFrom(const io::SafetensorsFile& ref) {
+  models::ModelInputs in;
+  if (ref.contains("input_ids")) in.input_ids = ref.tensor("input_ids");
+  if (ref.contains("attention_mask")) in.attention_mask = ref.tensor("attention_mask");
+  if (ref.contains("pixel_values")) in.pixel_values = ref.tensor("pixel_values");
+  return in;
+}
+
+void mergeAll(torch::nn::Module& model) {
+  for (auto& [name, lin] : adapters::adaptedLinears(model))
+    if (lin->adapter()) lin->merge(false);
+}
+
+}  // namespace
+
+class TestModelParity : public QObject {
+  Q_OBJECT
+private slots:
+  void initTestCase();
+  void logitsMatchTransformers_data();
+  void logitsMatchTransformers();
+};
+
+void TestModelParity::initTestCase() {
+  if (test::sharedPath("fixtures/hf/bert/model").empty())
+    QSKIP("../shared/fixtures/hf not found (set FW_SHARED_DIR): no reference checkpoints");
+}
+
+void TestModelParity::logitsMatchTransformers_data() {
+  QTest::addColumn<QString>("model");
+  QTest::addColumn<QString>("adapter");  // "", "fourierft", "lora"
+  QTest::addColumn<bool>("merge");
+  for (const char* m : {"bert", "roberta", "gpt2", "llama", "vit"}) {
+    QTest::newRow(qPrintable(QString("%1 base").arg(m))) << m << "" << false;
+    for (const char* a : {"fourierft", "lora"})
+      for (bool merge : {false, true})
+        QTest::newRow(qPrintable(QString("%1 %2%3").arg(m, a, merge ? " merged" : ""))) << m << a << merge;
+  }
+}
+
+void TestModelParity::logitsMatchTransformers() {
+  QFETCH(QString, model);
+  QFETCH(QString, adapter);
+  QFETCH(bool, merge);
+  const std::string dir = test::sharedPath("fixtures/hf/" + model.toStdString());
+  auto loaded = models::loadPretrained(dir + "/model");
+  QCOMPARE(loaded.report.fresh.size(), size_t(0));
+  auto ref = io::SafetensorsFile::open(dir + "/reference.safetensors");
+  std::string key = "logits";
+  if (!adapter.isEmpty()) {
+    auto folder = adapters::readAdapterFolder(dir + "/" + adapter.toStdString());
+    auto summary = models::attachAdapterFolder(*loaded.model, folder);
+    QCOMPARE(summary.layers.size(), folder.layers.size());
+    key += "_" + adapter.toStdString() + (merge ? "_merged" : "");
+    if (merge) mergeAll(*loaded.model);
+  }
+  at::NoGradGuard noGrad;
+  auto logits = loaded.model->forward(inputsFrom(ref));
+  auto want = ref.tensor(key);
+  QCOMPARE(logits.sizes().vec(), want.sizes().vec());
+  const double err = test::maxAbsDiff(logits, want);
+  qInfo("%s: max |diff| %.2e", key.c_str(), err);
+  QVERIFY2(err < 1e-4, qPrintable(QString("%1: max |diff| %2").arg(QString::fromStdString(key)).arg(err)));
+}
+
+QTEST_APPLESS_MAIN(TestModelParity)
+#include "tst_model_parity.moc"
