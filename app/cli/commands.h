@@ -7,5 +7,7 @@ namespace fw::cli {
 void addAdapterCommands(CLI::App& app);
 void addBenchLayerCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);
+void addForwardCommand(CLI::App& app);
+void addTokenizeCommand(CLI::App& app);
 
 }  // namespace fw::cli

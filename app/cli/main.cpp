@@ -16,6 +16,21 @@ int main(int argc, char** argv) {
   fw::cli::addAdapterCommands(app);
   fw::cli::addBenchLayerCommand(app);
   fw::cli::addSelftestCommand(app);
+  fw::cli::addForwardCommand(app);
+  fw::cli::addTokenizeCommand(app);
+  // CLI11 only says "a subcommand is required" for a mistyped command: name it and the choices.
+  if (argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    std::string verbs;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == argv[1];
+      verbs += (verbs.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::cerr << "error: unknown command '" << argv[1] << "' (commands: " << verbs << "; see fourierft --help)\n";
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

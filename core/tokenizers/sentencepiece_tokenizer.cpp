@@ -4,12 +4,11 @@
 #include "tokenizers/hf_config.h"
 #include "util/error.h"
 
-#include <sentencepiece_processor.h>
+#include "tokenizers/sentencepiece_model.h"
 
 namespace fw::tokenizers {
 
-SentencePieceTokenizer::SentencePieceTokenizer()
-    : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
+SentencePieceTokenizer::SentencePieceTokenizer() = default;
 
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
@@ -18,10 +17,12 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
   std::unique_ptr<SentencePieceTokenizer> t(new SentencePieceTokenizer());
   // Read the bytes ourselves: our error then names the file whatever libsentencepiece says.
   const std::string bytes = readTextFile(path);
-  const auto status = t->sp_->LoadFromSerializedProto(bytes);
-  if (!status.ok()) {
+  try {
+    t->sp_ = std::make_unique<SentencePieceModel>(bytes, path);
+  } catch (const Error& e) {
+    if (!e.filePath().empty()) throw;  // the plugin itself is missing
     // libsentencepiece prefixes its source location ("./src/x.cc(232) [...]"): keep the words.
-    std::string detail = status.message() ? status.message() : "";
+    std::string detail = e.message();
     if (detail.rfind("./src/", 0) == 0 || detail.rfind("src/", 0) == 0) {
       const auto bracket = detail.find(" [");
       detail = bracket == std::string::npos ? std::string() : detail.substr(bracket + 1);
@@ -31,21 +32,21 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
                            : "not a valid SentencePiece model: " + detail)
         .file(path).hint("tokenizer.model must be a serialized sentencepiece ModelProto, as LLaMA ships it");
   }
-  if (t->sp_->GetPieceSize() <= 0) throw Error("SentencePiece model has no pieces").file(path);
+  if (t->sp_->pieceSize() <= 0) throw Error("SentencePiece model has no pieces").file(path);
   t->source_ = path;
 
   const ClassicConfig cfg = readClassicConfig(folderOf(path));
   const bool addBos = cfg.config.value("add_bos_token", true);
   const bool addEos = cfg.config.value("add_eos_token", false);
-  if (t->sp_->bos_id() >= 0) t->bosId_ = t->sp_->bos_id();
-  if (t->sp_->eos_id() >= 0) t->eosId_ = t->sp_->eos_id();
+  if (t->sp_->bosId() >= 0) t->bosId_ = t->sp_->bosId();
+  if (t->sp_->eosId() >= 0) t->eosId_ = t->sp_->eosId();
 
   // LlamaTokenizer: bos A eos, and for a pair bos A eos bos B eos with type id 1 on the B part.
   using Item = PostProcessor::Item;
   auto special = [&](int64_t id, int64_t typeId) {
     Item item;
     item.ids = {id};
-    item.tokens = {t->sp_->IdToPiece(static_cast<int>(id))};
+    item.tokens = {t->sp_->idToPiece(static_cast<int>(id))};
     item.typeId = typeId;
     return item;
   };
@@ -66,49 +67,43 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
   }
   t->post_ = PostProcessor::fromTemplate(std::move(single), std::move(pair));
 
-  if (t->sp_->pad_id() >= 0) {
-    t->padId_ = t->sp_->pad_id();
+  if (t->sp_->padId() >= 0) {
+    t->padId_ = t->sp_->padId();
   } else {
     const std::string pad = cfg.specialToken("pad_token");
     const auto padId = pad.empty() ? std::nullopt : t->modelTokenToId(pad);
     t->padId_ = padId ? *padId : t->eosId_ ? *t->eosId_ : 0;
   }
-  t->padToken_ = t->sp_->IdToPiece(static_cast<int>(t->padId_));
+  t->padToken_ = t->sp_->idToPiece(static_cast<int>(t->padId_));
   return t;
 }
 
-size_t SentencePieceTokenizer::vocabSize() const { return static_cast<size_t>(sp_->GetPieceSize()); }
+size_t SentencePieceTokenizer::vocabSize() const { return static_cast<size_t>(sp_->pieceSize()); }
 
 void SentencePieceTokenizer::tokenizeNormalized(std::string_view text, Encoding& out) const {
-  std::vector<int> ids;
-  const auto status = sp_->Encode(text, &ids);
-  if (!status.ok()) throw Error("SentencePiece could not encode the text: " + status.ToString()).file(source_);
-  for (int id : ids) out.push(id, sp_->IdToPiece(id));
+  for (int id : sp_->encode(std::string(text))) out.push(id, sp_->idToPiece(id));
 }
 
 std::optional<int64_t> SentencePieceTokenizer::modelTokenToId(const std::string& token) const {
-  const int id = sp_->PieceToId(token);
-  if (id < 0 || (sp_->IsUnknown(id) && sp_->IdToPiece(id) != token)) return std::nullopt;
+  const int id = sp_->pieceToId(token);
+  if (id < 0 || (sp_->isUnknown(id) && sp_->idToPiece(id) != token)) return std::nullopt;
   return id;
 }
 
 std::optional<std::string> SentencePieceTokenizer::modelIdToToken(int64_t id) const {
-  if (id < 0 || id >= sp_->GetPieceSize()) return std::nullopt;
-  return sp_->IdToPiece(static_cast<int>(id));
+  if (id < 0 || id >= sp_->pieceSize()) return std::nullopt;
+  return sp_->idToPiece(static_cast<int>(id));
 }
 
 std::string SentencePieceTokenizer::decode(const std::vector<int64_t>& ids, bool skipSpecialTokens) const {
   std::vector<int> kept;
   kept.reserve(ids.size());
   for (int64_t id : ids) {
-    if (id < 0 || id >= sp_->GetPieceSize()) continue;
-    if (skipSpecialTokens && sp_->IsControl(static_cast<int>(id))) continue;
+    if (id < 0 || id >= sp_->pieceSize()) continue;
+    if (skipSpecialTokens && sp_->isControl(static_cast<int>(id))) continue;
     kept.push_back(static_cast<int>(id));
   }
-  std::string text;
-  const auto status = sp_->Decode(kept, &text);
-  if (!status.ok()) throw Error("SentencePiece could not decode: " + status.ToString()).file(source_);
-  return text;
+  return sp_->decode(kept);
 }
 
 }  // namespace fw::tokenizers

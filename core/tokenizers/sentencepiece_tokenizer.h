@@ -1,5 +1,5 @@
 #pragma once
-// SentencePiece (LLaMA's tokenizer.model) through libsentencepiece, with the special tokens
+// SentencePiece (LLaMA's tokenizer.model) through libsentencepiece (loaded as a plugin), with the special tokens
 // transformers' LlamaTokenizer adds: <s> before each text (add_bos_token, default on) and </s>
 // after it when add_eos_token is set in tokenizer_config.json. Special-token strings inside the
 // text are not split out; SentencePiece encodes them as plain text.
@@ -8,11 +8,9 @@
 #include <memory>
 #include <string>
 
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
-
 namespace fw::tokenizers {
+
+class SentencePieceModel;
 
 class SentencePieceTokenizer : public Tokenizer {
 public:
@@ -30,7 +28,7 @@ private:
   std::optional<int64_t> modelTokenToId(const std::string& token) const override;
   std::optional<std::string> modelIdToToken(int64_t id) const override;
 
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::unique_ptr<SentencePieceModel> sp_;
 };
 
 }  // namespace fw::tokenizers

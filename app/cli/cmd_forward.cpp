@@ -1,0 +1,77 @@
+// fourierft forward: logits of a checkpoint (optionally with an adapter, optionally merged) for
+// inputs stored in a safetensors file, written to another: the command-line parity check
+// against transformers.
+#include "adapters/inject.h"
+#include "commands.h"
+#include "io/safetensors.h"
+#include "models/model_adapters.h"
+#include "models/presets.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+#include <iostream>
+
+namespace fw::cli {
+
+namespace {
+
+struct ForwardArgs {
+  std::string model, adapter, inputs, out, device = "cpu", dtype = "fp32";
+  bool merge = false;
+};
+
+at::ScalarType dtypeFrom(const std::string& s) {
+  if (s == "fp32") return at::kFloat;
+  if (s == "bf16") return at::kBFloat16;
+  if (s == "fp16") return at::kHalf;
+  throw Error("unknown dtype '" + s + "'").field("--dtype").expected("fp32, bf16 or fp16");
+}
+
+void run(const ForwardArgs& a) {
+  configureThreads();
+  const auto device = parseDevice(a.device, "--device");
+  auto loaded = models::openModel(a.model, at::TensorOptions(dtypeFrom(a.dtype)).device(device));
+  std::cerr << loaded.model->className() << " from " << a.model
+            << (loaded.report.loaded ? ": " + loaded.report.summary() : std::string()) << "\n";
+  if (!a.adapter.empty()) {
+    auto summary = models::attachAdapterFolder(*loaded.model, adapters::readAdapterFolder(a.adapter));
+    std::cerr << summary.table();
+    if (a.merge)
+      for (auto& [name, lin] : adapters::adaptedLinears(*loaded.model))
+        if (lin->adapter()) lin->merge(false);
+  } else if (a.merge) {
+    throw Error("--merge needs --adapter").field("--merge");
+  }
+  auto file = io::SafetensorsFile::open(a.inputs);
+  models::ModelInputs in;
+  auto take = [&](const char* name, at::ScalarType t) {
+    return file.contains(name) ? file.tensor(name).to(device, t) : at::Tensor();
+  };
+  in.input_ids = take("input_ids", at::kLong);
+  in.attention_mask = take("attention_mask", at::kLong);
+  in.token_type_ids = take("token_type_ids", at::kLong);
+  in.pixel_values = take("pixel_values", at::kFloat);
+  if (!in.input_ids.defined() && !in.pixel_values.defined())
+    throw Error("inputs hold neither input_ids nor pixel_values").file(a.inputs);
+  at::NoGradGuard noGrad;
+  auto logits = loaded.model->forward(in);
+  io::saveSafetensors(a.out, {{"logits", logits.contiguous()}});
+  std::cerr << "logits " << Error::shapeString(logits.sizes().vec()) << " written to " << a.out << "\n";
+}
+
+}  // namespace
+
+void addForwardCommand(CLI::App& app) {
+  auto a = std::make_shared<ForwardArgs>();
+  auto* cmd = app.add_subcommand("forward", "Compute logits of a model (and adapter) for inputs in a safetensors file");
+  cmd->add_option("--model", a->model, "Checkpoint folder (config.json + safetensors) or preset name")->required();
+  cmd->add_option("--adapter", a->adapter, "PEFT or native adapter folder");
+  cmd->add_flag("--merge", a->merge, "Merge the adapter into the weights before the forward pass");
+  cmd->add_option("--inputs", a->inputs, "safetensors with input_ids / attention_mask / token_type_ids or pixel_values")->required();
+  cmd->add_option("--out", a->out, "safetensors file to write 'logits' to")->required();
+  cmd->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--dtype", a->dtype, "fp32, bf16 or fp16 (weights as loaded)")->capture_default_str();
+  cmd->callback([a] { run(*a); });
+}
+
+}  // namespace fw::cli

@@ -1,0 +1,144 @@
+// The fourierft command line as a user runs it: real processes, their output and exit codes.
+#include "io/safetensors.h"
+#include "support/test_support.h"
+#include "support/tiny_sentencepiece.h"
+
+#include <QProcess>
+
+namespace {
+
+struct Run {
+  int code = -1;
+  QString out, err;
+};
+
+Run fourierft(const QStringList& args, int timeoutMs = 120000) {
+  QProcess p;
+  p.start(FW_CLI_PATH, args);
+  Run r;
+  if (!p.waitForFinished(timeoutMs)) {
+    p.kill();
+    r.err = "timed out";
+    return r;
+  }
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;  // -2: crashed
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+QString fixture(const char* rel) { return QString::fromStdString(fw::test::sharedPath(std::string("fixtures/hf/") + rel)); }
+
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+private slots:
+  void versionAndHelp();
+  void unknownCommandFails();
+  void adapterInfo();
+  void adapterInfoErrorNamesTheFile();
+  void tokenizeWordPieceAndSentencePiece();
+  void tokenizeMissingFolder();
+  void forwardMatchesTransformers();
+  void benchLayerPrintsJson();
+  void selftestPasses();
+};
+
+void TestCli::versionAndHelp() {
+  auto v = fourierft({"--version"});
+  QCOMPARE(v.code, 0);
+  QVERIFY2(v.out.startsWith("fourierft 0.1.0 (LibTorch "), qPrintable(v.out));
+  auto h = fourierft({"--help"});
+  QCOMPARE(h.code, 0);
+  for (const char* verb : {"adapter", "bench-layer", "selftest", "forward", "tokenize"}) QVERIFY2(h.out.contains(verb), verb);
+}
+
+void TestCli::unknownCommandFails() {
+  auto r = fourierft({"frobnicate"});
+  QVERIFY(r.code != 0);
+  QVERIFY2((r.out + r.err).contains("frobnicate"), qPrintable(r.out + r.err));
+  QVERIFY(fourierft({}).code != 0);  // a command is required
+}
+
+void TestCli::adapterInfo() {
+  if (fixture("roberta/fourierft").isEmpty()) QSKIP("../shared/fixtures/hf not found");
+  auto r = fourierft({"adapter", "info", fixture("roberta/fourierft")});
+  QCOMPARE(r.code, 0);
+  QVERIFY2(r.out.contains("method:     FourierFT (peft_type FOURIERFT)"), qPrintable(r.out));
+  QVERIFY2(r.out.contains("roberta.encoder.layer.1.attention.self.value  n=48  params=48"), qPrintable(r.out));
+  auto j = fourierft({"adapter", "info", fixture("llama/lora"), "--json"});
+  QCOMPARE(j.code, 0);
+  auto parsed = nlohmann::json::parse(j.out.toStdString());
+  QCOMPARE(parsed["method"].get<std::string>(), std::string("lora"));
+  QCOMPARE(parsed["trainable"].get<int64_t>(), int64_t(2 * (4 * 32 + 32 * 4) + 2 * (4 * 32 + 16 * 4)));
+}
+
+void TestCli::adapterInfoErrorNamesTheFile() {
+  auto r = fourierft({"adapter", "info", "/nonexistent/adapter"});
+  QCOMPARE(r.code, 1);
+  QVERIFY2(r.err.startsWith("error: /nonexistent/adapter: adapter folder not found"), qPrintable(r.err));
+}
+
+void TestCli::tokenizeWordPieceAndSentencePiece() {
+  const auto bert = QString::fromStdString(fw::test::sharedPath("data/tokenizers/bert-base-uncased"));
+  if (bert.isEmpty()) QSKIP("../shared/data/tokenizers not found");
+  auto r = fourierft({"tokenize", "--tokenizer", bert, "Hello world!", "--pair", "Second one"});
+  QCOMPARE(r.code, 0);
+  QCOMPARE(r.out.trimmed(), QString("[101,7592,2088,999,102,2117,2028,102]"));
+  // SentencePiece runs through its plugin inside a program that links LibTorch (whose protobuf
+  // would otherwise clash with libsentencepiece's).
+  fw::test::TempDir dir;
+  fw::test::writeBytes(dir.file("tokenizer.model"), fw::test::tinySentencePieceModel());
+  auto s = fourierft({"tokenize", "--tokenizer", QString::fromStdString(dir.path()), "hello world!", "--tokens"});
+  QCOMPARE(s.code, 0);
+  auto j = nlohmann::json::parse(s.out.toStdString());
+  QCOMPARE(j["ids"].get<std::vector<int64_t>>(), (std::vector<int64_t>{1, 7, 12, 0}));
+}
+
+void TestCli::tokenizeMissingFolder() {
+  fw::test::TempDir empty;
+  auto r = fourierft({"tokenize", "--tokenizer", QString::fromStdString(empty.path()), "x"});
+  QCOMPARE(r.code, 1);
+  QVERIFY2(r.err.contains(QString::fromStdString(empty.path())) && r.err.contains("tokenizer.model"), qPrintable(r.err));
+}
+
+void TestCli::forwardMatchesTransformers() {
+  if (fixture("bert/model").isEmpty()) QSKIP("../shared/fixtures/hf not found");
+  fw::test::TempDir out;
+  const auto logits = QString::fromStdString(out.file("logits.safetensors"));
+  auto r = fourierft({"forward", "--model", fixture("bert/model"), "--adapter", fixture("bert/fourierft"), "--merge",
+                      "--inputs", fixture("bert/reference.safetensors"), "--out", logits});
+  QVERIFY2(r.code == 0, qPrintable(r.err));
+  auto got = fw::io::SafetensorsFile::open(logits.toStdString()).tensor("logits");
+  auto want = fw::io::SafetensorsFile::open(fixture("bert/reference.safetensors").toStdString()).tensor("logits_fourierft_merged");
+  QVERIFY(fw::test::maxAbsDiff(got, want) < 1e-4);
+  // A wrong flag combination is an error, not a silent no-op.
+  auto bad = fourierft({"forward", "--model", fixture("bert/model"), "--merge", "--inputs", fixture("bert/reference.safetensors"),
+                        "--out", logits});
+  QCOMPARE(bad.code, 1);
+  QVERIFY2(bad.err.contains("--merge needs --adapter"), qPrintable(bad.err));
+}
+
+void TestCli::benchLayerPrintsJson() {
+  auto r = fourierft({"bench-layer", "--d-out", "64", "--d-in", "48", "--tokens", "32", "--n", "100", "--steps", "2", "--warmup", "1"});
+  QVERIFY2(r.code == 0, qPrintable(r.err));
+  auto j = nlohmann::json::parse(r.out.toStdString());
+  QCOMPARE(j["method"].get<std::string>(), std::string("fourierft"));
+  QCOMPARE(j["trainable"].get<int64_t>(), int64_t(100));
+  QVERIFY(j["ms_median"].get<double>() > 0);
+  const auto path = j["path"].get<std::string>();
+  QVERIFY2(path == "merged" || path == "spectral", path.c_str());
+  auto bad = fourierft({"bench-layer", "--path", "fast"});
+  QCOMPARE(bad.code, 1);
+  QVERIFY2(bad.err.contains("field '--path'"), qPrintable(bad.err));
+}
+
+void TestCli::selftestPasses() {
+  auto r = fourierft({"selftest"});
+  QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
+  QVERIFY(r.out.contains("selftest passed"));
+}
+
+QTEST_MAIN(TestCli)
+#include "tst_cli.moc"
