@@ -1,0 +1,201 @@
+// Loading checkpoints: every kind of mismatch reported at once with names and shapes, sharded
+// and base-model checkpoints, dtypes, absurd configs refused before allocation, and presets of
+// the right size.
+#include "adapters/inject.h"
+#include "io/safetensors.h"
+#include "models/architectures.h"
+#include "models/checkpoint.h"
+#include "models/presets.h"
+#include "support/test_support.h"
+#include "util/error.h"
+#include "util/files.h"
+
+#include <filesystem>
+
+using namespace fw;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fixtureModel(const std::string& m) { return test::sharedPath("fixtures/hf/" + m + "/model"); }
+
+// A writable copy of a fixture model folder.
+std::string copyModel(const std::string& m, const test::TempDir& tmp) {
+  const auto dst = tmp.file(m);
+  fs::create_directories(dst);
+  for (const auto& e : fs::directory_iterator(fixtureModel(m))) fs::copy_file(e.path(), fs::path(dst) / e.path().filename());
+  return dst;
+}
+
+// Rewrites model.safetensors through `edit`.
+template <typename F>
+void editWeights(const std::string& dir, F edit) {
+  auto tensors = io::loadSafetensors(dir + "/model.safetensors");
+  io::NamedTensors copy;
+  for (auto& [k, t] : tensors) copy.emplace_back(k, t.clone());
+  tensors.clear();
+  edit(copy);
+  io::saveSafetensors(dir + "/model.safetensors", copy);
+}
+
+int64_t parameterCount(torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace
+
+class TestModelLoading : public QObject {
+  Q_OBJECT
+private slots:
+  void initTestCase();
+  void unknownModelType();
+  void missingAndUnexpectedListedAtOnce();
+  void wrongShapeNamesTensorAndShapes();
+  void shardedCheckpoint();
+  void truncatedShard();
+  void baseModelCheckpointGetsFreshHead();
+  void bfloat16Load();
+  void absurdConfigRefusedBeforeAllocation();
+  void presetSizes();
+};
+
+void TestModelLoading::initTestCase() {
+  if (fixtureModel("bert").empty()) QSKIP("../shared/fixtures/hf not found (set FW_SHARED_DIR)");
+}
+
+void TestModelLoading::unknownModelType() {
+  test::TempDir tmp;
+  auto dir = copyModel("bert", tmp);
+  auto cfg = readJsonFile(dir + "/config.json");
+  cfg["model_type"] = "mamba";
+  test::writeBytes(dir + "/config.json", cfg.dump());
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "config.json", "unknown model_type 'mamba'", "bert, roberta, gpt2, llama, vit");
+}
+
+void TestModelLoading::missingAndUnexpectedListedAtOnce() {
+  test::TempDir tmp;
+  auto dir = copyModel("bert", tmp);
+  editWeights(dir, [](io::NamedTensors& t) {
+    io::NamedTensors kept;
+    for (auto& [k, v] : t)
+      if (k != "bert.encoder.layer.1.output.dense.weight" && k != "bert.embeddings.LayerNorm.bias") kept.emplace_back(k, v);
+    kept.emplace_back("bert.encoder.layer.7.extra.weight", at::zeros({2}));
+    t = kept;
+  });
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "checkpoint does not match the BertForSequenceClassification", "missing 2",
+                  "bert.embeddings.LayerNorm.bias", "bert.encoder.layer.1.output.dense.weight", "unexpected 1",
+                  "bert.encoder.layer.7.extra.weight");
+}
+
+void TestModelLoading::wrongShapeNamesTensorAndShapes() {
+  test::TempDir tmp;
+  auto dir = copyModel("llama", tmp);
+  editWeights(dir, [](io::NamedTensors& t) {
+    for (auto& [k, v] : t)
+      if (k == "model.layers.1.self_attn.k_proj.weight") v = at::zeros({32, 32});
+  });
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "model.safetensors", "tensor 'model.layers.1.self_attn.k_proj.weight'",
+                  "wrong shape", "expected [16, 32], got [32, 32]");
+}
+
+void TestModelLoading::shardedCheckpoint() {
+  test::TempDir tmp;
+  auto dir = copyModel("gpt2", tmp);
+  auto all = io::loadSafetensors(dir + "/model.safetensors");
+  io::NamedTensors a, b;
+  nlohmann::json map;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const bool first = i % 2 == 0;
+    (first ? a : b).emplace_back(all[i].first, all[i].second.clone());
+    map[all[i].first] = first ? "model-00001-of-00002.safetensors" : "model-00002-of-00002.safetensors";
+  }
+  all.clear();
+  io::saveSafetensors(dir + "/model-00001-of-00002.safetensors", a);
+  io::saveSafetensors(dir + "/model-00002-of-00002.safetensors", b);
+  fs::remove(dir + "/model.safetensors");
+  test::writeBytes(dir + "/model.safetensors.index.json", nlohmann::json{{"metadata", {}}, {"weight_map", map}}.dump());
+  auto sharded = models::loadPretrained(dir);
+  auto whole = models::loadPretrained(fixtureModel("gpt2"));
+  at::NoGradGuard g;
+  models::ModelInputs in;
+  in.input_ids = at::arange(10, at::kLong).view({1, 10});
+  QVERIFY(at::equal(sharded.model->forward(in), whole.model->forward(in)));
+}
+
+void TestModelLoading::truncatedShard() {
+  test::TempDir tmp;
+  auto dir = copyModel("vit", tmp);
+  fs::resize_file(dir + "/model.safetensors", fs::file_size(dir + "/model.safetensors") - 100);
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "model.safetensors", "truncated");
+  fs::remove(dir + "/model.safetensors");
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "no model.safetensors or model.safetensors.index.json");
+}
+
+void TestModelLoading::baseModelCheckpointGetsFreshHead() {
+  // A checkpoint saved from BertModel (no "bert." prefix, no classifier): the head starts fresh.
+  test::TempDir tmp;
+  auto dir = copyModel("bert", tmp);
+  editWeights(dir, [](io::NamedTensors& t) {
+    io::NamedTensors base;
+    for (auto& [k, v] : t)
+      if (k.rfind("bert.", 0) == 0) base.emplace_back(k.substr(5), v);
+    t = base;
+  });
+  auto loaded = models::loadPretrained(dir);
+  QCOMPARE(loaded.report.fresh, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+  QVERIFY2(QString::fromStdString(loaded.report.summary()).contains("newly initialised (not in the checkpoint): classifier.weight"),
+           loaded.report.summary().c_str());
+  auto reference = models::loadPretrained(fixtureModel("bert"));
+  auto a = reference.model->named_parameters()["bert.encoder.layer.1.attention.self.query.weight"];
+  auto b = loaded.model->named_parameters()["bert.encoder.layer.1.attention.self.query.weight"];
+  QVERIFY(at::equal(a, b));
+}
+
+void TestModelLoading::bfloat16Load() {
+  auto loaded = models::loadPretrained(fixtureModel("roberta"), at::TensorOptions(at::kBFloat16));
+  QCOMPARE(loaded.model->named_parameters()["roberta.encoder.layer.0.attention.self.query.weight"].scalar_type(), at::kBFloat16);
+  auto ref = io::SafetensorsFile::open(test::sharedPath("fixtures/hf/roberta/reference.safetensors"));
+  models::ModelInputs in;
+  in.input_ids = ref.tensor("input_ids");
+  in.attention_mask = ref.tensor("attention_mask");
+  at::NoGradGuard g;
+  auto logits = loaded.model->forward(in);
+  QCOMPARE(logits.scalar_type(), at::kFloat);  // logits always come back float32
+  QVERIFY2(test::maxAbsDiff(logits, ref.tensor("logits")) < 0.05, "bf16 logits far from float32 reference");
+}
+
+void TestModelLoading::absurdConfigRefusedBeforeAllocation() {
+  nlohmann::json huge = {{"model_type", "llama"}, {"hidden_size", 1 << 20}, {"intermediate_size", 1 << 22},
+                         {"num_hidden_layers", 1000}, {"num_attention_heads", 1024}, {"vocab_size", 32000}};
+  FW_EXPECT_ERROR(models::buildModel(huge, "big/config.json", {}), "big/config.json", "model too large to build");
+  nlohmann::json negative = {{"model_type", "bert"}, {"hidden_size", -768}};
+  FW_EXPECT_ERROR(models::buildModel(negative, "neg/config.json", {}), "field 'hidden_size'", "value out of range");
+  nlohmann::json indivisible = {{"model_type", "vit"}, {"hidden_size", 100}, {"num_attention_heads", 3}};
+  FW_EXPECT_ERROR(models::buildModel(indivisible, "v/config.json", {}), "hidden_size is not a multiple of num_attention_heads");
+  nlohmann::json badAct = {{"model_type", "gpt2"}, {"activation_function", "swiglu9"}};
+  FW_EXPECT_ERROR(models::buildModel(badAct, "g/config.json", {}), "field 'activation_function'", "swiglu9");
+}
+
+void TestModelLoading::presetSizes() {
+  // transformers' RobertaForSequenceClassification(roberta-base) has 124,647,170 parameters.
+  auto roberta = models::buildPreset("roberta-base");
+  QCOMPARE(parameterCount(*roberta), int64_t(124647170));
+  QCOMPARE(roberta->className(), std::string("RobertaForSequenceClassification"));
+  // One layer of LLaMA-2-7B: embeddings, untied head, a 202,383,360-parameter layer, the norm;
+  // 32 such layers make the 6,738,415,616 of the real model.
+  auto llama = models::buildPreset("llama-7b", 1, 0, at::TensorOptions(at::kBFloat16));
+  const int64_t layer = 202383360, rest = 2 * 32000LL * 4096 + 4096;
+  QCOMPARE(parameterCount(*llama), rest + layer);
+  QCOMPARE(rest + 32 * layer, int64_t(6738415616LL));
+  llama.reset();
+  FW_EXPECT_ERROR(models::presetConfig("roberta-huge"), "unknown model preset 'roberta-huge'", "roberta-base");
+  // Initialised as transformers does: std 0.02 weights, zero biases.
+  auto w = roberta->named_parameters()["roberta.encoder.layer.3.attention.self.value.weight"];
+  QVERIFY(std::abs(w.std().item<double>() - 0.02) < 0.001);
+  QCOMPARE(roberta->named_parameters()["roberta.encoder.layer.3.attention.self.value.bias"].abs().sum().item<float>(), 0.f);
+}
+
+QTEST_APPLESS_MAIN(TestModelLoading)
+#include "tst_model_loading.moc"
