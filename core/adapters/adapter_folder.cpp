@@ -25,6 +25,13 @@ bool endsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+// A parameter of a module trained in full: some module on its path is in modules_to_save.
+bool underSavedModule(const AdapterConfig& config, const std::string& param) {
+  for (size_t dot = param.find('.'); dot != std::string::npos; dot = param.find('.', dot + 1))
+    if (config.savesModule(param.substr(0, dot))) return true;
+  return false;
+}
+
 AdapterLayerTensors& layerFor(std::vector<AdapterLayerTensors>& layers, std::map<std::string, size_t>& index,
                               const std::string& module) {
   auto it = index.find(module);
@@ -44,6 +51,7 @@ int64_t AdapterLayerTensors::trainable() const {
 int64_t AdapterFolder::trainableParameters() const {
   int64_t n = 0;
   for (const auto& l : layers) n += l.trainable();
+  for (const auto& [name, t] : savedModules) n += t.numel();
   return n;
 }
 
@@ -73,6 +81,10 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
       throw bad("tensor name lacks PEFT's prefix").expected(std::string("'") + kPeftPrefix + "<module>...'");
     const std::string rest = key.substr(std::string(kPeftPrefix).size());
     auto t = st.tensor(key);
+    if (underSavedModule(f.config, rest)) {
+      f.savedModules.emplace_back(rest, t);  // a module trained in full (modules_to_save)
+      continue;
+    }
     if (!at::isFloatingType(t.scalar_type())) throw bad("adapter tensor is not floating point").got(c10::toString(t.scalar_type()));
     t = t.to(at::kFloat);
     if (fourier && endsWith(rest, kSpectrum)) {
@@ -158,6 +170,7 @@ void writeAdapterFolder(const std::string& dir, const AdapterFolder& folder, boo
   if (ec) throw Error("cannot create adapter folder: " + ec.message()).file(dir);
   const bool fourier = folder.config.peft_type == PeftType::FourierFT;
   io::NamedTensors tensors, positions;
+  for (const auto& [name, t] : folder.savedModules) tensors.emplace_back(kPeftPrefix + name, t);
   for (const auto& l : folder.layers) {
     if (fourier) {
       tensors.emplace_back(kPeftPrefix + l.module + kSpectrum, l.spectrum);
@@ -206,6 +219,10 @@ AdapterFolder captureAdapters(torch::nn::Module& model, const AdapterConfig& con
     f.layers.push_back(std::move(l));
   }
   if (f.layers.empty()) throw Error("the model carries no adapters to save");
+  for (const auto& item : model.named_modules("", false))
+    if (config.savesModule(item.key()))
+      for (const auto& p : item.value()->named_parameters(true))
+        f.savedModules.emplace_back(item.key() + "." + p.key(), p.value().detach().to(at::kCPU).clone());
   return f;
 }
 
@@ -244,6 +261,16 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
     }
     lin->setAdapter(adapter);
   }
+  auto params = model.named_parameters(true);
+  for (const auto& [name, t] : folder.savedModules) {
+    auto* p = params.find(name);
+    if (!p) throw Error("adapter saves a module parameter the model does not have").file(weights).tensor(kPeftPrefix + name);
+    if (p->sizes() != t.sizes())
+      throw Error("saved module parameter has another shape").file(weights).tensor(kPeftPrefix + name)
+          .expected(p->sizes().vec()).got(t.sizes().vec()).hint("the number of labels differs from the model's");
+    at::NoGradGuard noGrad;
+    p->copy_(t);
+  }
   std::vector<std::string> missing;
   for (auto& [name, lin] : byName)
     if (cfg.targets(name) && !inFile.count(name)) missing.push_back(name);
@@ -273,9 +300,11 @@ std::string describeAdapterFolder(const AdapterFolder& f) {
       << " use_rslora=" << (l.use_rslora ? "true" : "false") << " fan_in_fan_out=" << (l.fan_in_fan_out ? "true" : "false") << "\n";
   }
   if (!c.modules_to_save.empty()) {
+    int64_t saved = 0;
+    for (const auto& [name, t] : f.savedModules) saved += t.numel();
     o << "trained in full: ";
     for (size_t i = 0; i < c.modules_to_save.size(); ++i) o << (i ? ", " : "") << c.modules_to_save[i];
-    o << "\n";
+    o << " (" << f.savedModules.size() << " tensors, " << saved << " parameters saved)\n";
   }
   o << "layers:     " << f.layers.size() << "\n";
   for (const auto& l : f.layers) {

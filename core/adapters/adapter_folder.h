@@ -31,10 +31,13 @@ struct AdapterFolder {
   std::string path;
   AdapterConfig config;
   std::vector<AdapterLayerTensors> layers;  // in file order
+  // Parameters of the modules trained in full (config.modules_to_save), by their model names
+  // ("classifier.weight"); PEFT saves them beside the adapter tensors.
+  io::NamedTensors savedModules;
   bool native = false;
   nlohmann::json workbench;  // workbench.json, native only
 
-  int64_t trainableParameters() const;
+  int64_t trainableParameters() const;  // adapters and saved modules
 };
 
 // Reads and checks a PEFT or native folder: the config, every tensor's name and shape against

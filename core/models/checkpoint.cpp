@@ -1,5 +1,7 @@
 #include "models/checkpoint.h"
 
+#include "adapters/adapted_linear.h"
+#include "io/atomic_file.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/regex.h"
@@ -123,6 +125,10 @@ LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, co
     }
     used.insert(source);
     auto t = ckpt.tensor(source);
+    if (t.sizes() != item.value().sizes() && inHead(key, model.headModules())) {
+      report.fresh.push_back(key);  // a head for another number of labels
+      continue;
+    }
     if (t.sizes() != item.value().sizes()) {
       mismatched.push_back({key, ckpt.fileOf(source), item.value().sizes().vec(), t.sizes().vec()});
       continue;
@@ -169,11 +175,14 @@ LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, co
   return report;
 }
 
-LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& options) {
+LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& options, const nlohmann::json& overrides) {
   if (!fs::is_directory(folder)) throw Error("checkpoint folder not found").file(folder);
   const auto configPath = (fs::path(folder) / "config.json").string();
   if (!fs::exists(configPath)) throw Error("no config.json in the checkpoint folder").file(folder);
   auto config = readJsonFile(configPath);
+  if (!config.is_object()) throw Error("model config is not a JSON object").file(configPath);
+  for (auto it = overrides.begin(); it != overrides.end(); ++it) config[it.key()] = it.value();
+  if (overrides.contains("num_labels")) config.erase("id2label"), config.erase("label2id");
   LoadedModel out;
   out.folder = folder;
   out.model = buildModel(config, configPath, options);
@@ -182,6 +191,29 @@ LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& o
   out.report = loadWeights(*out.model, ckpt, folder);
   out.model->eval();
   return out;
+}
+
+void saveCheckpointFolder(PretrainedModel& model, const std::string& folder) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw Error("cannot create checkpoint folder: " + ec.message()).file(folder);
+  std::set<const void*> adapterParams;
+  for (const auto& item : model.named_modules("", false))
+    if (auto lin = std::dynamic_pointer_cast<adapters::AdaptedLinearImpl>(item.value()); lin && lin->adapter())
+      for (const auto& [name, p] : lin->adapter()->namedParameters()) adapterParams.insert(p.unsafeGetTensorImpl());
+  io::NamedTensors tensors;
+  for (const auto& item : model.named_parameters(true))
+    if (!adapterParams.count(item.value().unsafeGetTensorImpl())) tensors.emplace_back(item.key(), item.value().detach());
+  io::saveSafetensors((fs::path(folder) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  auto config = model.config();
+  if (model.numLabels() > 0) {
+    config["num_labels"] = model.numLabels();
+    config.erase("id2label");
+    config.erase("label2id");
+  }
+  config["architectures"] = {model.className()};
+  config["model_type"] = model.modelType();
+  io::writeFileAtomic((fs::path(folder) / "config.json").string(), config.dump(2) + "\n");
 }
 
 }  // namespace fw::models

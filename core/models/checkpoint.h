@@ -47,7 +47,14 @@ struct LoadedModel {
   const ArchitectureInfo* arch = nullptr;
 };
 
-// config.json -> model -> weights. dtype and device from `options`.
-LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& options = {});
+// config.json (with `overrides` merged in, e.g. num_labels) -> model -> weights. dtype and device
+// from `options`. A task head whose shape no longer fits (another number of labels) starts
+// fresh, as transformers' ignore_mismatched_sizes does; it is listed in the report.
+LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& options = {},
+                           const nlohmann::json& overrides = nlohmann::json::object());
+
+// Writes a Hugging Face checkpoint folder (config.json + model.safetensors) of the model's own
+// parameters, adapters left out (merge them first to export W0 + ΔW). Atomic per file.
+void saveCheckpointFolder(PretrainedModel& model, const std::string& folder);
 
 }  // namespace fw::models

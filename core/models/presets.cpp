@@ -32,6 +32,10 @@ const std::vector<Preset>& presets() {
        {{"model_type", "vit"}, {"hidden_size", 768}, {"num_hidden_layers", 12}, {"num_attention_heads", 12},
         {"intermediate_size", 3072}, {"image_size", 224}, {"patch_size", 16}, {"num_channels", 3},
         {"hidden_dropout_prob", 0.0}, {"attention_probs_dropout_prob", 0.0}, {"num_labels", 10}}},
+      {"vit-fmnist", "A small ViT for 28x28 grey images (0.14M): the default experiment's base model",
+       {{"model_type", "vit"}, {"hidden_size", 64}, {"num_hidden_layers", 4}, {"num_attention_heads", 4},
+        {"intermediate_size", 256}, {"image_size", 28}, {"patch_size", 4}, {"num_channels", 1},
+        {"hidden_dropout_prob", 0.0}, {"attention_probs_dropout_prob", 0.0}, {"num_labels", 5}}},
       {"llama-7b", "LLaMA-2-7B shape (6.7B with 32 layers; choose fewer with layers), causal LM",
        {{"model_type", "llama"}, {"vocab_size", 32000}, {"hidden_size", 4096}, {"intermediate_size", 11008},
         {"num_hidden_layers", 32}, {"num_attention_heads", 32}, {"num_key_value_heads", 32},
@@ -68,10 +72,13 @@ std::shared_ptr<PretrainedModel> buildPreset(const std::string& name, int64_t la
   return model;
 }
 
-LoadedModel openModel(const std::string& spec, const at::TensorOptions& options) {
-  if (!isPreset(spec)) return loadPretrained(spec, options);
+LoadedModel openModel(const std::string& spec, const at::TensorOptions& options, const nlohmann::json& overrides) {
+  if (!isPreset(spec)) return loadPretrained(spec, options, overrides);
   LoadedModel out;
-  out.model = buildPreset(spec, 0, 0, options);
+  auto config = presetConfig(spec);
+  for (auto it = overrides.begin(); it != overrides.end(); ++it) config[it.key()] = it.value();
+  out.model = buildModel(config, "preset '" + spec + "'", options);
+  initWeights(*out.model);
   out.arch = &architectureFor(out.model->modelType());
   out.model->eval();
   return out;

@@ -26,6 +26,8 @@ std::shared_ptr<PretrainedModel> buildPreset(const std::string& name, int64_t la
                                              const at::TensorOptions& options = {});
 
 // A preset name or a checkpoint folder: what the CLI and experiment files accept as "model".
-LoadedModel openModel(const std::string& presetOrFolder, const at::TensorOptions& options = {});
+// `overrides` are merged into the config (e.g. num_labels, or a preset's image_size).
+LoadedModel openModel(const std::string& presetOrFolder, const at::TensorOptions& options = {},
+                      const nlohmann::json& overrides = nlohmann::json::object());
 
 }  // namespace fw::models

@@ -40,6 +40,7 @@ private slots:
   void peftRoundTripIsIdentical();
   void appliesFixtureToModel();
   void nativeFolderKeepsPositions();
+  void savedModulesRoundTrip();
   void rejectsBrokenFolders_data();
   void rejectsBrokenFolders();
   void describesFolder();
@@ -180,6 +181,33 @@ void TestAdapterFolder::nativeFolderKeepsPositions() {
   // PEFT reading the same folder sees only its own files: the spectrum and the seed.
   auto peftView = fw::io::SafetensorsFile::open(dir.file("adapter_model.safetensors"));
   QCOMPARE(peftView.names(), (std::vector<std::string>{"base_model.model.bert.encoder.layer.0.attention.self.query.fourierft_spectrum"}));
+}
+
+void TestAdapterFolder::savedModulesRoundTrip() {
+  // The head trained in full (modules_to_save) travels with the adapter, under PEFT's key.
+  fw::test::TempDir dir;
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 16));
+  auto cfg = AdapterConfig::fromJson(nlohmann::json::parse(
+      R"({"peft_type":"LORA","r":2,"target_modules":["query"],"modules_to_save":["classifier"]})"));
+  injectAdapters(*model, cfg);
+  auto head = model->named_parameters()["classifier.weight"];
+  {
+    at::NoGradGuard g;
+    head.fill_(0.25);
+  }
+  auto saved = captureAdapters(*model, cfg);
+  QCOMPARE(saved.savedModules.size(), size_t(2));  // weight and bias
+  writeAdapterFolder(dir.path(), saved, false);
+  auto st = fw::io::SafetensorsFile::open(dir.file("adapter_model.safetensors"));
+  QVERIFY(st.contains("base_model.model.classifier.weight"));
+  auto back = readAdapterFolder(dir.path());
+  QCOMPARE(back.trainableParameters(), int64_t(2 * 16 + 16 * 2 + 3 * 16 + 3));
+  auto fresh = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 16));
+  applyAdapterFolder(*fresh, back);
+  QVERIFY(at::equal(fresh->named_parameters()["classifier.weight"], head));
+  QVERIFY(fresh->named_parameters()["classifier.weight"].requires_grad());
+  QVERIFY2(QString::fromStdString(describeAdapterFolder(back)).contains("trained in full: classifier (2 tensors, 51 parameters saved)"),
+           describeAdapterFolder(back).c_str());
 }
 
 void TestAdapterFolder::rejectsBrokenFolders_data() {
