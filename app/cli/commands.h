@@ -9,5 +9,6 @@ void addBenchLayerCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);
 void addForwardCommand(CLI::App& app);
 void addTokenizeCommand(CLI::App& app);
+void addTrainCommands(CLI::App& app);
 
 }  // namespace fw::cli

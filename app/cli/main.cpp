@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   fw::cli::addSelftestCommand(app);
   fw::cli::addForwardCommand(app);
   fw::cli::addTokenizeCommand(app);
+  fw::cli::addTrainCommands(app);
   // CLI11 only says "a subcommand is required" for a mistyped command: name it and the choices.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -1,0 +1,96 @@
+// fourierft train / runs: run an experiment file into a run folder with a progress line,
+// Ctrl-C ending it cleanly with a checkpoint; list the runs of the index.
+#include "commands.h"
+#include "progress_printer.h"
+#include "runs/run_index.h"
+#include "runs/run_table.h"
+#include "train/trainer.h"
+#include "util/error.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+#include <unistd.h>
+
+namespace fw::cli {
+
+namespace {
+
+std::atomic<bool> gStop{false};
+
+void onSigint(int) {
+  if (gStop.exchange(true)) std::_Exit(130);  // a second Ctrl-C: leave at once
+  const char msg[] = "\nstopping after this step (a checkpoint is written); Ctrl-C again to quit now\n";
+  [[maybe_unused]] auto n = write(2, msg, sizeof msg - 1);
+}
+
+std::string defaultRunsDir() {
+  const char* env = std::getenv("FW_RUNS_DIR");
+  return env && *env ? env : "runs";
+}
+
+}  // namespace
+
+void addTrainCommands(CLI::App& app) {
+  struct Args {
+    std::string experiment, out = defaultRunsDir(), resume, index = runs::defaultIndexPath();
+    std::vector<std::string> sets;
+    int threads = 0;
+    bool noIndex = false;
+  };
+  auto a = std::make_shared<Args>();
+  auto* train = app.add_subcommand("train", "Run an experiment file (or resume a run) into a run folder");
+  train->add_option("EXPERIMENT", a->experiment, "Experiment JSON (experiments/default.json is the default experiment)");
+  train->add_option("--set", a->sets, "Override a field: --set methods.0.lr=0.1 --set epochs=2 (repeatable)");
+  train->add_option("--out", a->out, "Folder for new run folders ($FW_RUNS_DIR, else ./runs)")->capture_default_str();
+  train->add_option("--resume", a->resume, "Continue a stopped or killed run folder from its last checkpoints");
+  train->add_option("--index", a->index, "Run index (SQLite)")->capture_default_str();
+  train->add_flag("--no-index", a->noIndex, "Do not record the run in the index");
+  train->add_option("--threads", a->threads, "CPU threads (0: all cores)");
+  train->callback([a] {
+    if (a->experiment.empty() == a->resume.empty())
+      throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
+    if (!a->resume.empty() && !a->sets.empty())
+      throw Error("--set cannot change a run being resumed").field("--set").hint("start a new run instead");
+    train::Experiment e;
+    if (!a->experiment.empty()) e = train::loadExperiment(a->experiment, a->sets);
+    train::TrainerOptions o;
+    o.runsDir = train::resolvePath(a->out, ".");
+    o.resumeDir = a->resume;
+    o.indexPath = a->noIndex ? "" : a->index;
+    o.threads = a->threads;
+    ProgressPrinter printer;
+    std::signal(SIGINT, onSigint);
+    std::signal(SIGTERM, onSigint);
+    train::Trainer trainer(e, o, &printer, &gStop);
+    const auto folder = trainer.run();
+    std::cout << folder << "\n";
+    if (gStop.load()) std::exit(130);
+  });
+
+  struct RunsArgs {
+    std::string index = runs::defaultIndexPath(), filter, status;
+    int limit = 50;
+  };
+  auto r = std::make_shared<RunsArgs>();
+  auto* list = app.add_subcommand("runs", "List the runs in the index");
+  list->add_option("--index", r->index, "Run index (SQLite)")->capture_default_str();
+  list->add_option("--filter", r->filter, "Text to look for in name, model, dataset or methods");
+  list->add_option("--status", r->status, "Only runs with this status (running, finished, failed, stopped, interrupted)");
+  list->add_option("--limit", r->limit, "At most this many runs")->capture_default_str();
+  list->callback([r] {
+    auto index = runs::RunIndex::open(r->index);
+    index.reconcile();
+    runs::RunFilter f;
+    f.text = r->filter;
+    f.limit = r->limit;
+    if (!r->status.empty()) {
+      f.status = runs::parseStatus(r->status);
+      if (!f.status) throw Error("unknown status '" + r->status + "'").field("--status").expected(runs::allStatusNames());
+    }
+    std::cout << runs::formatRunTable(index.list(f));
+  });
+}
+
+}  // namespace fw::cli

@@ -1,0 +1,29 @@
+#pragma once
+// An image classification set laid out as one sub-folder per class (torchvision's ImageFolder):
+//   root/cat/001.png, root/dog/xyz.jpg ...
+// Classes are the sub-folder names in sorted (byte) order; files are read in sorted order.
+// Images (PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR, by extension; other files are ignored) are
+// decoded with stb_image, converted to the requested channel count, resized to size x size
+// (aspect ratio not kept, as torchvision's Resize((s, s))) and normalised per channel:
+// (byte / 255 - mean) / std. An unreadable image is a bad row naming its path.
+#include "data/example.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fw::data {
+
+struct ImageFolderOptions {
+  int64_t size = 224;       // output height and width
+  int64_t channels = 3;     // 1 (grey), 2 (grey, alpha), 3 (RGB) or 4 (RGBA)
+  // One value for every channel, or one per channel.
+  std::vector<double> mean{0.0}, std{1.0};
+  BadRows badRows = BadRows::Fail;
+  std::string name;         // default: the folder name
+};
+
+// Throws fw::Error naming the folder when it cannot be listed or holds no class sub-folders.
+Dataset loadImageFolder(const std::string& dir, const ImageFolderOptions& options = {});
+
+}  // namespace fw::data

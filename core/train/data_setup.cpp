@@ -1,0 +1,88 @@
+#include "train/data_setup.h"
+
+#include "data/glue.h"
+#include "data/idx_images.h"
+#include "data/image_folder.h"
+#include "data/instructions.h"
+#include "data/table.h"
+#include "tokenizers/tokenizer.h"
+#include "util/error.h"
+
+#include <memory>
+
+namespace fw::train {
+
+namespace {
+
+// IDX files come in pairs: ...-images-idx3-ubyte[.gz] and ...-labels-idx1-ubyte[.gz].
+std::string labelsFileFor(const std::string& images) {
+  const auto at = images.find("images-idx3");
+  if (at == std::string::npos)
+    throw Error("cannot find the labels file for these IDX images").file(images)
+        .hint("name the images file ...-images-idx3-ubyte[.gz], with ...-labels-idx1-ubyte[.gz] beside it");
+  return images.substr(0, at) + "labels-idx1" + images.substr(at + std::string("images-idx3").size());
+}
+
+void limit(data::Dataset& d, int64_t n) {
+  if (n > 0 && int64_t(d.examples.size()) > n) d.examples.resize(size_t(n));
+}
+
+}  // namespace
+
+TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir) {
+  TrainData out;
+  const auto policy = d.bad_rows == "skip" ? data::BadRows::Skip : data::BadRows::Fail;
+  std::unique_ptr<tokenizers::Tokenizer> tok;
+  const bool text = d.kind == "glue" || d.kind == "table" || d.kind == "instructions";
+  if (text) {
+    if (tokenizerDir.empty())
+      throw Error("a text dataset needs a tokenizer").field("model.tokenizer")
+          .hint("give the folder with tokenizer.json or vocab files (a checkpoint folder has them)");
+    tok = tokenizers::loadTokenizer(tokenizerDir);
+    out.padId = tok->padId();
+  }
+  auto load = [&](const std::string& path) -> data::Dataset {
+    if (d.kind == "glue") return data::loadGlue(d.task, path, *tok, d.max_length, policy);
+    if (d.kind == "table") {
+      data::TableOptions o;
+      o.kind = d.regression ? data::TaskKind::Regression : data::TaskKind::Classification;
+      o.labels = d.labels;
+      o.maxLength = d.max_length;
+      o.badRows = policy;
+      return data::loadTable(path, {d.text, d.text_pair, d.label}, *tok, o);
+    }
+    if (d.kind == "instructions") {
+      data::InstructionOptions o;
+      o.maxLength = d.max_length;
+      o.badRows = policy;
+      if (!d.prompt_template.empty()) o.prompt.withInput = o.prompt.withoutInput = d.prompt_template;
+      return data::loadInstructions(path, *tok, o);
+    }
+    if (d.kind == "idx_images") {
+      data::IdxOptions o;
+      o.classes = d.classes;
+      o.mean = d.mean;
+      o.std = d.std;
+      o.badRows = policy;
+      if (path.find("fashion") != std::string::npos) o.labelNames = data::fashionMnistLabelNames();
+      return data::loadIdx(path, labelsFileFor(path), o);
+    }
+    data::ImageFolderOptions o;  // image_folder
+    if (d.image_size > 0) o.size = d.image_size;
+    if (d.channels > 0) o.channels = d.channels;
+    o.mean = {d.mean};
+    o.std = {d.std};
+    o.badRows = policy;
+    return data::loadImageFolder(path, o);
+  };
+  out.train = load(d.train);
+  limit(out.train, d.train_limit);
+  if (!d.eval.empty()) {
+    out.eval = load(d.eval);
+    limit(out.eval, d.eval_limit);
+  }
+  if (d.kind == "glue") out.glueTask = data::glueTask(d.task).name;
+  return out;
+}
+
+}  // namespace fw::train

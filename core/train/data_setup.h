@@ -1,0 +1,12 @@
+#pragma once
+// From an experiment's dataset section to the training and evaluation sets: picks the reader
+// (GLUE, table, instructions, IDX images, image folder) and the tokenizer for text.
+#include "train/experiment.h"
+#include "train/train_loop.h"
+
+namespace fw::train {
+
+// `tokenizerDir`: the folder to read the tokenizer from (text datasets only).
+TrainData loadTrainData(const DatasetSpec& spec, const std::string& tokenizerDir);
+
+}  // namespace fw::train

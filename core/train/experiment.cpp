@@ -1,0 +1,370 @@
+#include "train/experiment.h"
+
+#include "util/error.h"
+#include "util/files.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+namespace fw::train {
+
+using nlohmann::json;
+
+namespace {
+
+// Reads one JSON object strictly: typed getters, and finish() fails on any key not read.
+class Fields {
+public:
+  Fields(const json& j, std::string path, const std::string& file) : j_(j), path_(std::move(path)), file_(file) {
+    if (!j_.is_object()) throw Error("must be an object").file(file_).field(path_.empty() ? "(top level)" : path_).got(j_.dump());
+  }
+
+  template <typename T>
+  void get(const char* key, T& out) {
+    seen_.insert(key);
+    if (!j_.contains(key) || j_[key].is_null()) return;
+    const auto& v = j_[key];
+    bool ok;
+    if constexpr (std::is_same_v<T, bool>) ok = v.is_boolean();
+    else if constexpr (std::is_integral_v<T>) ok = v.is_number_integer();
+    else if constexpr (std::is_floating_point_v<T>) ok = v.is_number();
+    else if constexpr (std::is_same_v<T, std::string>) ok = v.is_string();
+    else ok = v.is_array();
+    if (!ok) throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(v.dump());
+    try {
+      out = v.get<T>();
+    } catch (const json::exception&) {
+      throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(v.dump());
+    }
+  }
+
+  const json* object(const char* key) {
+    seen_.insert(key);
+    if (!j_.contains(key) || j_[key].is_null()) return nullptr;
+    return &j_[key];
+  }
+
+  void finish() const {
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (!seen_.count(it.key()))
+        throw Error("unknown field").file(file_).field(name(it.key().c_str()))
+            .hint("check the spelling; fourierft train --help lists the experiment fields in README.md");
+  }
+
+  std::string name(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+private:
+  template <typename T>
+  static std::string typeName() {
+    if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else if constexpr (std::is_integral_v<T>) return "an integer";
+    else if constexpr (std::is_floating_point_v<T>) return "a number";
+    else if constexpr (std::is_same_v<T, std::string>) return "a string";
+    else return "a list";
+  }
+  const json& j_;
+  std::string path_;
+  const std::string& file_;
+  std::set<std::string> seen_;
+};
+
+void oneOf(const std::string& value, std::initializer_list<const char*> allowed, const std::string& file, const std::string& field) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += (list.empty() ? "" : ", ") + std::string(a);
+  }
+  throw Error("unknown value '" + value + "'").file(file).field(field).expected(list);
+}
+
+void positive(double v, const std::string& file, const std::string& field, bool allowZero = false) {
+  if (v < 0 || (!allowZero && v == 0))
+    throw Error(allowZero ? "must not be negative" : "must be positive").file(file).field(field).got(std::to_string(v));
+}
+
+DatasetSpec readDataset(const json& j, const std::string& path, const std::string& file) {
+  DatasetSpec d;
+  Fields f(j, path, file);
+  f.get("kind", d.kind);
+  f.get("task", d.task);
+  f.get("train", d.train);
+  f.get("eval", d.eval);
+  f.get("text", d.text);
+  f.get("text_pair", d.text_pair);
+  f.get("label", d.label);
+  f.get("labels", d.labels);
+  f.get("regression", d.regression);
+  f.get("max_length", d.max_length);
+  f.get("bad_rows", d.bad_rows);
+  f.get("classes", d.classes);
+  f.get("train_limit", d.train_limit);
+  f.get("eval_limit", d.eval_limit);
+  f.get("image_size", d.image_size);
+  f.get("channels", d.channels);
+  f.get("mean", d.mean);
+  f.get("std", d.std);
+  f.get("prompt_template", d.prompt_template);
+  f.finish();
+  oneOf(d.kind, {"glue", "table", "instructions", "idx_images", "image_folder"}, file, f.name("kind"));
+  oneOf(d.bad_rows, {"fail", "skip"}, file, f.name("bad_rows"));
+  if (d.train.empty()) throw Error("missing field").file(file).field(f.name("train"));
+  if (d.kind == "glue" && d.task.empty()) throw Error("missing field (the GLUE task)").file(file).field(f.name("task"));
+  if (d.kind == "table" && (d.text.empty() || d.label.empty()))
+    throw Error("a table dataset needs the text and label columns").file(file).field(f.name(d.text.empty() ? "text" : "label"));
+  positive(double(d.max_length), file, f.name("max_length"));
+  positive(d.std, file, f.name("std"));
+  return d;
+}
+
+json datasetJson(const DatasetSpec& d) {
+  return {{"kind", d.kind}, {"task", d.task}, {"train", d.train}, {"eval", d.eval}, {"text", d.text},
+          {"text_pair", d.text_pair}, {"label", d.label}, {"labels", d.labels}, {"regression", d.regression},
+          {"max_length", d.max_length}, {"bad_rows", d.bad_rows}, {"classes", d.classes},
+          {"train_limit", d.train_limit}, {"eval_limit", d.eval_limit}, {"image_size", d.image_size},
+          {"channels", d.channels}, {"mean", d.mean}, {"std", d.std}, {"prompt_template", d.prompt_template}};
+}
+
+MethodSpec readMethod(const json& j, const std::string& path, const std::string& file) {
+  MethodSpec m;
+  Fields f(j, path, file);
+  f.get("type", m.type);
+  f.get("name", m.name);
+  f.get("lr", m.lr);
+  f.get("target_modules", m.target_modules);
+  f.get("n_frequency", m.n_frequency);
+  f.get("scaling", m.scaling);
+  f.get("random_loc_seed", m.random_loc_seed);
+  f.get("init_weights", m.init_weights);
+  f.get("path", m.path);
+  f.get("r", m.r);
+  f.get("alpha", m.alpha);
+  f.get("dropout", m.dropout);
+  f.get("rslora", m.rslora);
+  f.finish();
+  oneOf(m.type, {"fourierft", "lora", "full", "head-only"}, file, f.name("type"));
+  if (m.name.empty()) m.name = m.type;
+  oneOf(m.path, {"auto", "dense", "merged", "spectral"}, file, f.name("path"));
+  const bool adapter = m.type == "fourierft" || m.type == "lora";
+  if (adapter && m.target_modules.empty()) throw Error("missing field (modules to adapt)").file(file).field(f.name("target_modules"));
+  if (m.type != "head-only") positive(m.lr, file, f.name("lr"));
+  positive(double(m.n_frequency), file, f.name("n_frequency"));
+  positive(double(m.r), file, f.name("r"));
+  if (m.dropout < 0 || m.dropout >= 1) throw Error("must be in [0, 1)").file(file).field(f.name("dropout")).got(std::to_string(m.dropout));
+  return m;
+}
+
+json methodJson(const MethodSpec& m) {
+  json j = {{"name", m.name}, {"type", m.type}, {"lr", m.lr}};
+  if (m.type == "fourierft" || m.type == "lora") j["target_modules"] = m.target_modules;
+  if (m.type == "fourierft") {
+    j["n_frequency"] = m.n_frequency;
+    j["scaling"] = m.scaling;
+    j["random_loc_seed"] = m.random_loc_seed;
+    j["init_weights"] = m.init_weights;
+    j["path"] = m.path;
+  }
+  if (m.type == "lora") {
+    j["r"] = m.r;
+    j["alpha"] = m.alpha;
+    j["dropout"] = m.dropout;
+    j["rslora"] = m.rslora;
+  }
+  return j;
+}
+
+}  // namespace
+
+Experiment Experiment::fromJson(const json& j, const std::string& file) {
+  Experiment e;
+  Fields f(j, "", file);
+  f.get("schema_version", e.schema_version);
+  if (e.schema_version != kExperimentSchemaVersion)
+    throw Error("unsupported experiment schema version").file(file).field("schema_version")
+        .expected(std::to_string(kExperimentSchemaVersion)).got(std::to_string(e.schema_version));
+  f.get("name", e.name);
+  if (const json* m = f.object("model")) {
+    Fields mf(*m, "model", file);
+    mf.get("preset", e.model.preset);
+    mf.get("checkpoint", e.model.checkpoint);
+    mf.get("tokenizer", e.model.tokenizer);
+    mf.get("dtype", e.model.dtype);
+    mf.get("fresh_head", e.model.fresh_head);
+    if (const json* c = mf.object("config")) {
+      if (!c->is_object()) throw Error("must be an object").file(file).field("model.config");
+      e.model.config = *c;
+    }
+    if (const json* p = mf.object("pretrain")) {
+      Fields pf(*p, "model.pretrain", file);
+      auto& pt = e.model.pretrain;
+      pt.enabled = true;
+      if (const json* d = pf.object("dataset")) pt.dataset = readDataset(*d, "model.pretrain.dataset", file);
+      else throw Error("missing field").file(file).field("model.pretrain.dataset");
+      pf.get("epochs", pt.epochs);
+      pf.get("batch_size", pt.batch_size);
+      pf.get("lr", pt.lr);
+      pf.get("weight_decay", pt.weight_decay);
+      pf.get("warmup_ratio", pt.warmup_ratio);
+      pf.get("cache", pt.cache);
+      pf.finish();
+      if (pt.cache.empty()) throw Error("missing field (folder for the trained base model)").file(file).field("model.pretrain.cache");
+    }
+    mf.finish();
+    if (e.model.pretrain.enabled && (e.model.preset.empty() || !e.model.checkpoint.empty()))
+      throw Error("a pretrained base is built from a preset").file(file).field("model.preset")
+          .hint("give model.preset (the shape to train) and no model.checkpoint");
+    if (e.model.preset.empty() == e.model.checkpoint.empty())
+      throw Error("give exactly one of model.preset and model.checkpoint").file(file).field("model");
+    oneOf(e.model.dtype, {"fp32", "bf16", "fp16"}, file, "model.dtype");
+  } else {
+    throw Error("missing field").file(file).field("model");
+  }
+  if (const json* d = f.object("dataset")) e.dataset = readDataset(*d, "dataset", file);
+  else throw Error("missing field").file(file).field("dataset");
+  if (const json* ms = f.object("methods")) {
+    if (!ms->is_array() || ms->empty()) throw Error("must be a non-empty list").file(file).field("methods");
+    std::set<std::string> names;
+    for (size_t i = 0; i < ms->size(); ++i) {
+      e.methods.push_back(readMethod((*ms)[i], "methods." + std::to_string(i), file));
+      if (!names.insert(e.methods.back().name).second)
+        throw Error("two methods share the name '" + e.methods.back().name + "'").file(file)
+            .field("methods." + std::to_string(i) + ".name").hint("give each method its own name");
+    }
+  } else {
+    throw Error("missing field").file(file).field("methods");
+  }
+  f.get("trainable_modules", e.trainable_modules);
+  f.get("head_lr", e.head_lr);
+  f.get("weight_decay", e.weight_decay);
+  f.get("adam_beta1", e.adam_beta1);
+  f.get("adam_beta2", e.adam_beta2);
+  f.get("adam_eps", e.adam_eps);
+  f.get("warmup_ratio", e.warmup_ratio);
+  f.get("grad_clip", e.grad_clip);
+  f.get("batch_size", e.batch_size);
+  f.get("eval_batch_size", e.eval_batch_size);
+  f.get("epochs", e.epochs);
+  f.get("max_steps", e.max_steps);
+  f.get("eval_every", e.eval_every);
+  f.get("checkpoint_every", e.checkpoint_every);
+  f.get("keep_checkpoints", e.keep_checkpoints);
+  f.get("log_every", e.log_every);
+  f.get("seed", e.seed);
+  f.get("device", e.device);
+  f.get("precision", e.precision);
+  f.finish();
+  positive(double(e.batch_size), file, "batch_size");
+  positive(double(e.eval_batch_size), file, "eval_batch_size");
+  positive(double(e.epochs), file, "epochs");
+  positive(double(e.max_steps), file, "max_steps", true);
+  positive(e.head_lr, file, "head_lr", true);
+  positive(e.grad_clip, file, "grad_clip", true);
+  positive(double(e.keep_checkpoints), file, "keep_checkpoints");
+  positive(double(e.log_every), file, "log_every");
+  if (e.warmup_ratio < 0 || e.warmup_ratio >= 1) throw Error("must be in [0, 1)").file(file).field("warmup_ratio");
+  oneOf(e.precision, {"fp32", "bf16"}, file, "precision");
+  if (e.device != "auto" && e.device != "cpu" && e.device.rfind("cuda", 0) != 0)
+    throw Error("unknown device '" + e.device + "'").file(file).field("device").expected("auto, cpu, cuda or cuda:N");
+  return e;
+}
+
+json Experiment::toJson() const {
+  json m = {{"preset", model.preset}, {"checkpoint", model.checkpoint}, {"config", model.config},
+            {"tokenizer", model.tokenizer}, {"dtype", model.dtype}, {"fresh_head", model.fresh_head}};
+  if (model.pretrain.enabled) {
+    const auto& p = model.pretrain;
+    m["pretrain"] = {{"dataset", datasetJson(p.dataset)}, {"epochs", p.epochs}, {"batch_size", p.batch_size},
+                         {"lr", p.lr}, {"weight_decay", p.weight_decay}, {"warmup_ratio", p.warmup_ratio},
+                         {"cache", p.cache}};
+  }
+  json methodsJson = json::array();
+  for (const auto& m : methods) methodsJson.push_back(methodJson(m));
+  return {{"schema_version", schema_version}, {"name", name}, {"model", m}, {"dataset", datasetJson(dataset)},
+          {"methods", methodsJson}, {"trainable_modules", trainable_modules}, {"head_lr", head_lr},
+          {"weight_decay", weight_decay}, {"adam_beta1", adam_beta1}, {"adam_beta2", adam_beta2}, {"adam_eps", adam_eps},
+          {"warmup_ratio", warmup_ratio}, {"grad_clip", grad_clip}, {"batch_size", batch_size},
+          {"eval_batch_size", eval_batch_size}, {"epochs", epochs}, {"max_steps", max_steps},
+          {"eval_every", eval_every}, {"checkpoint_every", checkpoint_every}, {"keep_checkpoints", keep_checkpoints},
+          {"log_every", log_every}, {"seed", seed}, {"device", device}, {"precision", precision}};
+}
+
+std::string resolvePath(const std::string& path, const std::string& baseDir) {
+  if (path.empty()) return path;
+  std::filesystem::path p = path;
+  if (path == "~" || path.rfind("~/", 0) == 0) {
+    const char* home = std::getenv("HOME");
+    p = std::filesystem::path(home && *home ? home : "/") / path.substr(path.size() > 1 ? 2 : 1);
+  } else if (p.is_relative()) {
+    p = std::filesystem::path(baseDir.empty() ? "." : baseDir) / p;
+  }
+  return std::filesystem::absolute(p).lexically_normal().string();
+}
+
+void Experiment::resolvePaths(const std::string& baseDir) {
+  auto fix = [&](std::string& p) { p = resolvePath(p, baseDir); };
+  auto fixData = [&](DatasetSpec& d) {
+    fix(d.train);
+    fix(d.eval);
+  };
+  fix(model.checkpoint);
+  fix(model.tokenizer);
+  if (model.pretrain.enabled) {
+    fix(model.pretrain.cache);
+    fixData(model.pretrain.dataset);
+  }
+  fixData(dataset);
+}
+
+json applyOverrides(json resolved, const std::vector<std::string>& overrides, const std::string& file) {
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw Error("override must be key=value").field("--set").got(o).hint("e.g. --set methods.0.lr=0.1");
+    const std::string key = o.substr(0, eq), text = o.substr(eq + 1);
+    json value;
+    try {
+      value = json::parse(text);
+    } catch (const json::exception&) {
+      value = text;  // a bare word is a string
+    }
+    json* node = &resolved;
+    size_t start = 0;
+    while (true) {
+      const auto dot = key.find('.', start);
+      const std::string part = key.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+      const bool last = dot == std::string::npos;
+      if (node->is_array()) {
+        size_t index = 0;
+        try {
+          index = std::stoul(part);
+        } catch (const std::exception&) {
+          throw Error("not a list index").field("--set " + key).got(part);
+        }
+        if (index > node->size())
+          throw Error("list index out of range").field("--set " + key).expected("at most " + std::to_string(node->size()));
+        if (index == node->size()) node->push_back(json::object());
+        node = &(*node)[index];
+      } else if (node->is_object()) {
+        if (!node->contains(part))
+          throw Error("unknown field").file(file).field(key).hint("--set can only change fields the experiment has");
+        node = &(*node)[part];
+      } else {
+        throw Error("cannot set a field inside a value").field("--set " + key);
+      }
+      if (last) break;
+      start = dot + 1;
+    }
+    *node = value;
+  }
+  return resolved;
+}
+
+Experiment loadExperiment(const std::string& path, const std::vector<std::string>& overrides) {
+  auto e = Experiment::fromJson(readJsonFile(path), path);
+  // Overrides apply to the resolved form (every field present), then the result is checked again.
+  if (!overrides.empty()) e = Experiment::fromJson(applyOverrides(e.toJson(), overrides, path), path);
+  e.resolvePaths(std::filesystem::path(path).parent_path().string());
+  return e;
+}
+
+}  // namespace fw::train

@@ -1,0 +1,205 @@
+#include "train/train_loop.h"
+
+#include "data/batcher.h"
+#include "train/batch_tensors.h"
+#include "train/evaluate.h"
+#include "train/losses.h"
+#include "train/memory.h"
+#include "train/schedule.h"
+#include "train/train_state.h"
+#include "util/error.h"
+
+#include <ATen/autocast_mode.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace fw::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+at::Tensor lossOf(const at::Tensor& logits, const BatchTensors& t, data::TaskKind kind) {
+  switch (kind) {
+    case data::TaskKind::Regression: return regressionLoss(logits, t.targets);
+    case data::TaskKind::CausalLM: return causalLmLoss(logits, t.lmLabels);
+    default: return classificationLoss(logits, t.labels);
+  }
+}
+
+// Autocast for bf16 mixed precision, on for the life of the object.
+struct AutocastScope {
+  explicit AutocastScope(bool on, const c10::Device& d) : on_(on), cuda_(d.is_cuda()) {
+    if (!on_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+  bool on_, cuda_;
+};
+
+nlohmann::json metricsJson(const std::map<std::string, double>& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+  return j;
+}
+
+}  // namespace
+
+MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopConfig& cfg, const LoopOutput& out,
+                          TrainObserver* observer, const std::atomic<bool>* stop) {
+  auto& model = *pm.model;
+  MethodResult result;
+  result.method = cfg.method;
+  result.trainableParameters = pm.trainableParameters;
+  if (data.train.examples.empty()) throw Error("the training set is empty").file(data.train.source);
+
+  data::Batcher batcher(data.train, cfg.batchSize, /*shuffle=*/true, cfg.seed, data.padId);
+  const int64_t perEpoch = batcher.batchesPerEpoch();
+  if (perEpoch == 0) throw Error("the training set holds fewer examples than one batch").file(data.train.source);
+  int64_t total = perEpoch * cfg.epochs;
+  if (cfg.maxSteps > 0) total = std::min(total, cfg.maxSteps);
+  const int64_t warmup = int64_t(std::ceil(cfg.warmupRatio * double(total)));
+
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (const auto& g : pm.groups) {
+    std::vector<at::Tensor> ps;
+    for (const auto& [name, p] : g.params) ps.push_back(p);
+    auto o = std::make_unique<torch::optim::AdamWOptions>(g.lr);
+    o->betas({cfg.beta1, cfg.beta2}).eps(cfg.eps).weight_decay(cfg.weightDecay);
+    groups.emplace_back(ps, std::move(o));
+  }
+  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(1e-3).weight_decay(cfg.weightDecay));
+  std::vector<at::Tensor> trainable;
+  for (const auto& g : pm.groups)
+    for (const auto& [name, p] : g.params) trainable.push_back(p);
+
+  TrainPosition pos;
+  if (out.resumeFrom) {
+    pos = loadTrainState(*out.resumeFrom, pm, optimizer);
+    if (observer) observer->onLog(cfg.method + ": resumed at step " + std::to_string(pos.step) + " from " + *out.resumeFrom);
+  }
+  const std::string primary = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
+  if (observer) observer->onMethodStart(cfg.method, total, pm.trainableParameters);
+
+  auto saveCheckpoint = [&](int64_t step, double elapsed) {
+    if (!out.checkpointDir) return;
+    TrainPosition p = pos;
+    p.step = step;
+    p.elapsedSeconds = elapsed;
+    const auto dir = out.checkpointDir(step);
+    saveTrainState(dir, pm, optimizer, p);
+    if (out.checkpointWritten) out.checkpointWritten(dir);
+  };
+  auto runEval = [&](int64_t step) {
+    if (data.eval.examples.empty()) return;
+    auto e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask);
+    EvalEvent ev{cfg.method, step, step / perEpoch, e.loss, e.metrics};
+    result.finalMetrics = e.metrics;
+    result.finalMetrics["loss"] = e.loss;
+    auto it = e.metrics.find(primary);
+    const bool lowerBetter = primary == "perplexity";
+    auto best = pos.best.find(primary);
+    if (it != e.metrics.end() && std::isfinite(it->second) &&
+        (best == pos.best.end() || (lowerBetter ? it->second < best->second : it->second > best->second))) {
+      pos.best = e.metrics;
+    }
+    if (out.metrics)
+      out.metrics({{"event", "eval"}, {"method", cfg.method}, {"step", step}, {"epoch", ev.epoch},
+                   {"loss", e.loss}, {"examples", e.examples}, {"metrics", metricsJson(e.metrics)}});
+    if (observer) observer->onEval(ev);
+  };
+
+  model.train();
+  const auto start = Clock::now();
+  const double elapsedBefore = pos.elapsedSeconds;
+  double windowSeconds = 0, windowSamples = 0, windowTokens = 0;
+  int64_t step = pos.step;
+  result.status = "finished";
+  for (; step < total; ++step) {
+    if (stop && stop->load()) {
+      result.status = "stopped";
+      break;
+    }
+    const auto t0 = Clock::now();
+    const int64_t epoch = step / perEpoch;
+    auto batch = batcher.batch(epoch, step % perEpoch);
+    auto t = toTensors(batch, data.train.kind, cfg.device);
+    const double factor = linearScheduleFactor(step, warmup, total);
+    for (size_t i = 0; i < pm.groups.size(); ++i)
+      static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(pm.groups[i].lr * factor);
+    at::Tensor loss;
+    {
+      AutocastScope autocast(cfg.autocastBf16, cfg.device);
+      loss = lossOf(model.forward(t.inputs), t, data.train.kind);
+    }
+    const double lossValue = loss.item<double>();
+    if (!std::isfinite(lossValue))
+      throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
+                  std::to_string(step + 1) + " of method '" + cfg.method + "'")
+          .hint("lower the learning rate (or the FourierFT scaling); the last good checkpoint is kept");
+    loss.backward();
+    if (cfg.gradClip > 0) torch::nn::utils::clip_grad_norm_(trainable, cfg.gradClip);
+    optimizer.step();
+    optimizer.zero_grad();
+
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    windowSeconds += seconds;
+    windowSamples += double(batch.size);
+    windowTokens += double(t.tokens);
+    const int64_t done = step + 1;
+    if (done % cfg.logEvery == 0 || done == total) {
+      const double elapsed = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
+      const double perStep = elapsed / double(done);
+      auto mem = readMemory(cfg.device);
+      StepEvent ev;
+      ev.method = cfg.method;
+      ev.step = done;
+      ev.totalSteps = total;
+      ev.epoch = epoch;
+      ev.loss = lossValue;
+      ev.lr = pm.groups.front().lr * factor;
+      ev.samplesPerSecond = windowSeconds > 0 ? windowSamples / windowSeconds : 0;
+      ev.tokensPerSecond = windowSeconds > 0 ? windowTokens / windowSeconds : 0;
+      ev.memoryMiB = mem.currentMiB;
+      ev.peakMemoryMiB = mem.peakMiB;
+      ev.elapsedSeconds = elapsed;
+      ev.etaSeconds = perStep * double(total - done);
+      if (out.metrics) {
+        nlohmann::json line = {{"event", "step"}, {"method", cfg.method}, {"step", done}, {"epoch", epoch},
+                               {"loss", lossValue}, {"lr", ev.lr}, {"samples_per_s", ev.samplesPerSecond},
+                               {"memory_mib", mem.currentMiB}, {"peak_memory_mib", mem.peakMiB}, {"time", elapsed}};
+        if (windowTokens > 0) line["tokens_per_s"] = ev.tokensPerSecond;
+        out.metrics(line);
+      }
+      if (observer) observer->onStep(ev);
+      windowSeconds = windowSamples = windowTokens = 0;
+    }
+    const bool epochEnd = done % perEpoch == 0;
+    if ((cfg.evalEvery > 0 && done % cfg.evalEvery == 0) || (cfg.evalEvery == 0 && epochEnd) ||
+        (done == total && !(cfg.evalEvery > 0 ? done % cfg.evalEvery == 0 : epochEnd)))
+      runEval(done);
+    if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery == 0 && done < total)
+      saveCheckpoint(done, elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  result.steps = step;
+  result.seconds = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
+  result.bestMetrics = pos.best;
+  saveCheckpoint(step, result.seconds);
+  return result;
+}
+
+}  // namespace fw::train

@@ -1,0 +1,100 @@
+#include "train/train_state.h"
+
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "util/error.h"
+#include "util/files.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <c10/util/string_utils.h>
+
+#include <filesystem>
+#include <mutex>
+#include <type_traits>
+
+namespace fw::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// LibTorch keys optimizer state by the parameter's TensorImpl: a string in 1.13, a pointer in 2.x.
+template <typename Map>
+typename Map::key_type stateKey(const at::Tensor& p) {
+  using Key = typename Map::key_type;
+  if constexpr (std::is_same_v<Key, std::string>) return c10::guts::to_string(p.unsafeGetTensorImpl());
+  else return static_cast<Key>(p.unsafeGetTensorImpl());
+}
+
+using StateMap = std::remove_reference_t<decltype(std::declval<torch::optim::AdamW&>().state())>;
+
+}  // namespace
+
+void saveTrainState(const std::string& dir, const PreparedMethod& method, const torch::optim::AdamW& optimizer,
+                    const TrainPosition& position) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error("cannot create checkpoint folder: " + ec.message()).file(dir);
+  io::NamedTensors params, moments;
+  nlohmann::json adamSteps = nlohmann::json::object();
+  const auto& state = optimizer.state();
+  for (const auto& g : method.groups) {
+    for (const auto& [name, p] : g.params) {
+      params.emplace_back(name, p.detach());
+      auto it = state.find(stateKey<StateMap>(p));
+      if (it == state.end()) continue;  // no step taken yet
+      const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
+      moments.emplace_back(name + ".exp_avg", s.exp_avg());
+      moments.emplace_back(name + ".exp_avg_sq", s.exp_avg_sq());
+      adamSteps[name] = s.step();
+    }
+  }
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    moments.emplace_back("rng.cpu", gen.get_state());
+  }
+  io::saveSafetensors((fs::path(dir) / "trainable.safetensors").string(), params);
+  io::saveSafetensors((fs::path(dir) / "optimizer.safetensors").string(), moments);
+  nlohmann::json j = {{"step", position.step}, {"elapsed_seconds", position.elapsedSeconds}, {"best", position.best},
+                      {"adam_steps", adamSteps}};
+  io::writeFileAtomic((fs::path(dir) / "state.json").string(), j.dump(2) + "\n");
+}
+
+TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, torch::optim::AdamW& optimizer) {
+  const auto statePath = (fs::path(dir) / "state.json").string();
+  auto j = readJsonFile(statePath);
+  auto params = io::SafetensorsFile::open((fs::path(dir) / "trainable.safetensors").string());
+  auto moments = io::SafetensorsFile::open((fs::path(dir) / "optimizer.safetensors").string());
+  at::NoGradGuard noGrad;
+  auto& state = optimizer.state();
+  for (auto& g : method.groups) {
+    for (auto& [name, p] : g.params) {
+      if (!params.contains(name))
+        throw Error("checkpoint lacks a trainable parameter").file(params.path()).tensor(name)
+            .hint("the experiment changed since this checkpoint was written");
+      auto t = params.tensor(name);
+      if (t.sizes() != p.sizes())
+        throw Error("checkpoint parameter has another shape").file(params.path()).tensor(name).expected(p.sizes().vec()).got(t.sizes().vec());
+      p.copy_(t);
+      if (!j["adam_steps"].contains(name)) continue;
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(j["adam_steps"][name].get<int64_t>());
+      s->exp_avg(moments.tensor(name + ".exp_avg").to(p.device(), p.scalar_type()).clone());
+      s->exp_avg_sq(moments.tensor(name + ".exp_avg_sq").to(p.device(), p.scalar_type()).clone());
+      state[stateKey<StateMap>(p)] = std::move(s);
+    }
+  }
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(moments.tensor("rng.cpu").clone());
+  }
+  TrainPosition pos;
+  pos.step = j.value("step", int64_t(0));
+  pos.elapsedSeconds = j.value("elapsed_seconds", 0.0);
+  pos.best = j.value("best", std::map<std::string, double>{});
+  return pos;
+}
+
+}  // namespace fw::train

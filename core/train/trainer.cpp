@@ -1,0 +1,225 @@
+#include "train/trainer.h"
+
+#include "adapters/adapter_folder.h"
+#include "models/checkpoint.h"
+#include "models/presets.h"
+#include "runs/run_index.h"
+#include "train/data_setup.h"
+#include "train/method_setup.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+#include <filesystem>
+#include <optional>
+
+namespace fw::train {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+at::ScalarType dtypeOf(const std::string& s) {
+  return s == "bf16" ? at::kBFloat16 : s == "fp16" ? at::kHalf : at::kFloat;
+}
+
+// Overrides that make a base model fit the data: the number of labels, the image shape.
+json fitToData(const Experiment& e, const data::Dataset& train) {
+  json o = e.model.config;
+  if (train.kind == data::TaskKind::Classification || train.kind == data::TaskKind::ImageClassification)
+    o["num_labels"] = train.numLabels;
+  if (train.kind == data::TaskKind::Regression) o["num_labels"] = 1;
+  return o;
+}
+
+LoopConfig loopConfigFor(const Experiment& e, const std::string& method, const c10::Device& device) {
+  LoopConfig c;
+  c.method = method;
+  c.epochs = e.epochs;
+  c.maxSteps = e.max_steps;
+  c.batchSize = e.batch_size;
+  c.evalBatchSize = e.eval_batch_size;
+  c.evalEvery = e.eval_every;
+  c.checkpointEvery = e.checkpoint_every;
+  c.logEvery = e.log_every;
+  c.warmupRatio = e.warmup_ratio;
+  c.gradClip = e.grad_clip;
+  c.weightDecay = e.weight_decay;
+  c.beta1 = e.adam_beta1;
+  c.beta2 = e.adam_beta2;
+  c.eps = e.adam_eps;
+  c.seed = uint64_t(e.seed);
+  c.device = device;
+  c.autocastBf16 = e.precision == "bf16";
+  return c;
+}
+
+json resultJson(const MethodResult& r) {
+  auto finite = [](const std::map<std::string, double>& m) {
+    json j = json::object();
+    for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? json(v) : json(nullptr);
+    return j;
+  };
+  return {{"type", r.type}, {"status", r.status}, {"steps", r.steps}, {"seconds", r.seconds},
+          {"trainable_parameters", r.trainableParameters}, {"final_metrics", finite(r.finalMetrics)},
+          {"best_metrics", finite(r.bestMetrics)}, {"error", r.error}};
+}
+
+// The folder where methods find the tokenizer of a text dataset.
+std::string tokenizerDirFor(const Experiment& e, const std::string& base) {
+  if (!e.model.tokenizer.empty()) return e.model.tokenizer;
+  return models::isPreset(base) ? std::string() : base;
+}
+
+}  // namespace
+
+std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
+                                                        const data::Dataset& train, const c10::Device& device) {
+  at::manual_seed(uint64_t(e.seed));
+  auto loaded = models::openModel(base, at::TensorOptions(dtypeOf(e.model.dtype)).device(device), fitToData(e, train));
+  auto model = loaded.model;
+  if (e.model.fresh_head) {
+    at::NoGradGuard noGrad;
+    const double std = model->config().value("initializer_range", 0.02);
+    for (const auto& head : model->headModules())
+      for (auto& p : model->named_parameters(true))
+        if (p.key().rfind(head + ".", 0) == 0) {
+          if (p.key().size() > 5 && p.key().compare(p.key().size() - 5, 5, ".bias") == 0) p.value().zero_();
+          else p.value().normal_(0.0, std);
+        }
+  }
+  return model;
+}
+
+std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop) {
+  if (!e.model.pretrain.enabled) return e.model.checkpoint.empty() ? e.model.preset : e.model.checkpoint;
+  const auto& p = e.model.pretrain;
+  if (fs::exists(fs::path(p.cache) / "config.json") && fs::exists(fs::path(p.cache) / "model.safetensors")) {
+    if (observer) observer->onLog("base model: " + p.cache + " (cached)");
+    return p.cache;
+  }
+  if (observer) observer->onLog("base model: training " + e.model.preset + " in full first; it is cached in " + p.cache);
+  const auto device = parseDevice(e.device);
+  auto data = loadTrainData(p.dataset, e.model.tokenizer);
+  Experiment stage = e;
+  stage.model.pretrain.enabled = false;
+  stage.model.fresh_head = false;
+  stage.epochs = p.epochs;
+  stage.batch_size = p.batch_size;
+  stage.weight_decay = p.weight_decay;
+  stage.warmup_ratio = p.warmup_ratio;
+  stage.max_steps = 0;
+  stage.eval_every = 0;
+  MethodSpec full;
+  full.name = "base";
+  full.type = "full";
+  full.lr = p.lr;
+  auto prepared = prepareMethod(buildBaseModel(stage, e.model.preset, data.train, device), full, stage);
+  auto result = runTrainLoop(prepared, data, loopConfigFor(stage, "base", device), {}, observer, stop);
+  if (result.status != "finished") throw Error("training the base model was stopped; nothing was cached").file(p.cache);
+  prepared.model->eval();
+  models::saveCheckpointFolder(*prepared.model, p.cache);
+  if (observer) observer->onMethodFinished(result);
+  return p.cache;
+}
+
+Trainer::Trainer(Experiment experiment, TrainerOptions options, TrainObserver* observer, const std::atomic<bool>* stop)
+    : e_(std::move(experiment)), opts_(std::move(options)), observer_(observer), stop_(stop) {}
+
+std::string Trainer::run() {
+  configureThreads(opts_.threads);
+  const auto device = parseDevice(e_.device);
+  const bool resuming = !opts_.resumeDir.empty();
+  std::optional<runs::RunFolder> folder;
+  if (resuming) {
+    folder = runs::RunFolder::open(opts_.resumeDir);
+    e_ = Experiment::fromJson(folder->readExperiment(), folder->file(runs::run_files::kExperiment));
+  } else {
+    runs::checkWritableFolder(opts_.runsDir, 64ull << 20);
+    folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)));
+    folder->writeExperiment(e_.toJson());
+  }
+  auto& run = *folder;
+  std::optional<runs::RunIndex> index;
+  int64_t indexId = 0;
+  if (!opts_.indexPath.empty()) {
+    index = runs::RunIndex::open(opts_.indexPath);
+    if (auto rec = index->byFolder(run.path())) {
+      indexId = rec->id;
+    } else {
+      runs::RunRecord r;
+      r.folder = run.path();
+      r.name = e_.name;
+      r.experiment = e_.toJson();
+      r.model = e_.model.checkpoint.empty() ? e_.model.preset : e_.model.checkpoint;
+      r.dataset = e_.dataset.kind == "glue" ? e_.dataset.task : e_.dataset.train;
+      for (const auto& m : e_.methods) r.methods.push_back(m.name);
+      indexId = index->add(r);
+    }
+    index->setStatus(indexId, runs::RunStatus::Running);
+  }
+  json summary = run.readSummary().value_or(json::object());
+  if (!summary.contains("methods")) summary["methods"] = json::object();
+  run.updateSummary({{"status", "running"}, {"name", e_.name}, {"methods", summary["methods"]}});
+  run.log(resuming ? "resumed" : "started");
+  auto fail = [&](const std::string& message) {
+    run.log("failed: " + message);
+    run.updateSummary({{"status", "failed"}, {"error", message}});
+    if (index) index->finish(indexId, summary["methods"], runs::RunStatus::Failed, message);
+    if (observer_) observer_->onFinished(run.path(), "failed");
+  };
+
+  std::string status = "finished";
+  try {
+    const std::string base = prepareBase(e_, observer_, stop_);
+    auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
+    if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
+    auto metrics = run.metrics();
+    for (const auto& m : e_.methods) {
+      if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
+        if (observer_) observer_->onLog(m.name + ": finished before, skipped");
+        continue;
+      }
+      auto prepared = prepareMethod(buildBaseModel(e_, base, data.train, device), m, e_);
+      run.log(m.name + ":\n" + prepared.summary);
+      if (observer_) observer_->onLog(prepared.summary);
+      LoopOutput out;
+      out.metrics = [&](const json& line) { metrics.append(line); };
+      out.checkpointDir = [&](int64_t step) { return run.createCheckpointDir(step, m.name); };
+      out.checkpointWritten = [&](const std::string& dir) {
+        run.markCheckpointComplete(dir);
+        run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
+      };
+      if (auto latest = run.latestCheckpoint(m.name)) out.resumeFrom = latest->dir;
+      auto result = runTrainLoop(prepared, data, loopConfigFor(e_, m.name, device), out, observer_, stop_);
+      result.type = m.type;
+      if (prepared.adapterConfig) {
+        auto saved = adapters::captureAdapters(*prepared.model, *prepared.adapterConfig);
+        adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Peft), saved, false);
+        adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Native), saved, true);
+      } else if (result.status == "finished") {
+        models::saveCheckpointFolder(*prepared.model, run.file(std::string(runs::run_files::kAdapters) + "/" + m.name + "/checkpoint"));
+      }
+      summary["methods"][m.name] = resultJson(result);
+      run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});
+      if (observer_) observer_->onMethodFinished(result);
+      if (result.status == "stopped") {
+        status = "stopped";
+        break;
+      }
+    }
+  } catch (const Error& err) {
+    fail(err.what());
+    throw;
+  } catch (const std::exception& err) {
+    fail(err.what());
+    throw;
+  }
+  run.updateSummary({{"status", status}});
+  run.log(status);
+  if (index) index->finish(indexId, summary["methods"], status == "finished" ? runs::RunStatus::Finished : runs::RunStatus::Stopped);
+  if (observer_) observer_->onFinished(run.path(), status);
+  return run.path();
+}
+
+}  // namespace fw::train

@@ -1,0 +1,46 @@
+#pragma once
+// Runs an experiment into a run folder: the base model (made by the pretrain stage when asked,
+// and cached), the data, then each method in turn on a fresh copy of the base, each resumable
+// from its last checkpoint. The run folder (runs/run_folder.h) is the only record.
+#include "runs/run_folder.h"
+#include "train/experiment.h"
+#include "train/observer.h"
+#include "train/train_loop.h"
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace fw::train {
+
+struct TrainerOptions {
+  std::string runsDir;   // parent of new run folders
+  std::string resumeDir; // an existing run folder to continue instead
+  std::string indexPath; // the SQLite run index ("" = none)
+  int threads = 0;
+};
+
+class Trainer {
+public:
+  Trainer(Experiment experiment, TrainerOptions options, TrainObserver* observer, const std::atomic<bool>* stop);
+  // Creates (or reopens) the run folder, trains every unfinished method, writes adapters and
+  // summary.json. Returns the run folder's path. Throws fw::Error for bad input before training,
+  // and after marking the run failed for errors during it.
+  std::string run();
+
+  // The base model every method starts from, as a checkpoint folder or a preset name: runs
+  // the pretrain stage first when the experiment asks for one and its cache is empty.
+  static std::string prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop);
+
+private:
+  Experiment e_;
+  TrainerOptions opts_;
+  TrainObserver* observer_;
+  const std::atomic<bool>* stop_;
+};
+
+// Builds a fresh base model for a method (seeded, num_labels from the data, fresh head if asked).
+std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
+                                                        const data::Dataset& train, const c10::Device& device);
+
+}  // namespace fw::train
