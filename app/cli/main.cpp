@@ -8,6 +8,7 @@
 #include <iostream>
 
 int main(int argc, char** argv) {
+  fw::configureProcess(argv);
   CLI::App app{"fourierft: fine-tune pretrained models with FourierFT and LoRA (Fourier Workbench)"};
   app.set_version_flag("--version", std::string("fourierft ") + FW_VERSION + " (LibTorch " + fw::torchVersion() +
                                         (fw::cudaAvailable() ? ", CUDA" : ", CPU") + ")");

@@ -6,10 +6,25 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <malloc.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <thread>
 
 namespace fw {
+
+void configureProcess(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    ::execv("/proc/self/exe", argv);
+    // exec failed (no /proc?): carry on with the setting the runtime already read.
+  }
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest; bigger blocks are still mapped
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 64 << 20);
+}
 
 int configureThreads(int threads) {
   if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));

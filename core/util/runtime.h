@@ -6,6 +6,15 @@
 
 namespace fw {
 
+// Call first in main(); measured on the 2-core machine here (README, "CPU settings"):
+// - LibTorch's OpenMP threads spin while they wait, and OpenBLAS's own threads then fight them
+//   for the cores: a 768x768 layer step took 20 ms instead of 8, a small ViT trained 2.3 times
+//   slower. GNU OpenMP reads OMP_WAIT_POLICY only when it loads, so when the variable is unset
+//   this sets it to PASSIVE and re-executes the program once (a user's own setting is kept).
+// - glibc returns freed activations to the kernel and faults them back in at every step; a
+//   high mmap and trim threshold keeps them in the heap (about 20 % off a training step).
+void configureProcess(char** argv);
+
 // Sets LibTorch's intra-op threads (Debian's LibTorch uses one unless told). 0: all cores.
 int configureThreads(int threads = 0);
 
