@@ -10,5 +10,6 @@ void addSelftestCommand(CLI::App& app);
 void addForwardCommand(CLI::App& app);
 void addTokenizeCommand(CLI::App& app);
 void addTrainCommands(CLI::App& app);
+void addRunToolCommands(CLI::App& app);
 
 }  // namespace fw::cli

@@ -34,7 +34,7 @@ const std::vector<Preset>& presets() {
         {"hidden_dropout_prob", 0.0}, {"attention_probs_dropout_prob", 0.0}, {"num_labels", 10}}},
       {"vit-fmnist", "A small ViT for 28x28 grey images (0.14M): the default experiment's base model",
        {{"model_type", "vit"}, {"hidden_size", 64}, {"num_hidden_layers", 4}, {"num_attention_heads", 4},
-        {"intermediate_size", 256}, {"image_size", 28}, {"patch_size", 4}, {"num_channels", 1},
+        {"intermediate_size", 128}, {"image_size", 28}, {"patch_size", 4}, {"num_channels", 1},
         {"hidden_dropout_prob", 0.0}, {"attention_probs_dropout_prob", 0.0}, {"num_labels", 5}}},
       {"llama-7b", "LLaMA-2-7B shape (6.7B with 32 layers; choose fewer with layers), causal LM",
        {{"model_type", "llama"}, {"vocab_size", 32000}, {"hidden_size", 4096}, {"intermediate_size", 11008},

@@ -10,6 +10,7 @@
 #include "util/error.h"
 
 #include <ATen/autocast_mode.h>
+#include <ATen/core/grad_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
 
@@ -61,6 +62,7 @@ nlohmann::json metricsJson(const std::map<std::string, double>& m) {
 
 MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopConfig& cfg, const LoopOutput& out,
                           TrainObserver* observer, const std::atomic<bool>* stop) {
+  at::AutoGradMode gradients(true);  // whatever the caller's mode, training needs gradients
   auto& model = *pm.model;
   MethodResult result;
   result.method = cfg.method;

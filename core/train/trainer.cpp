@@ -6,7 +6,10 @@
 #include "runs/run_index.h"
 #include "train/data_setup.h"
 #include "train/method_setup.h"
+#include "train/run_models.h"
+#include "io/atomic_file.h"
 #include "util/error.h"
+#include "util/files.h"
 #include "util/runtime.h"
 
 #include <filesystem>
@@ -94,9 +97,17 @@ std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, con
 std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop) {
   if (!e.model.pretrain.enabled) return e.model.checkpoint.empty() ? e.model.preset : e.model.checkpoint;
   const auto& p = e.model.pretrain;
+  // The cache remembers what made it; another preset, config, stage or seed trains it again.
+  const json recipe = {{"preset", e.model.preset}, {"config", models::presetConfig(e.model.preset)},
+                       {"overrides", e.model.config}, {"pretrain", e.toJson()["model"]["pretrain"]}, {"seed", e.seed},
+                       {"dtype", e.model.dtype}};
+  const auto recipePath = (fs::path(p.cache) / "workbench_pretrain.json").string();
   if (fs::exists(fs::path(p.cache) / "config.json") && fs::exists(fs::path(p.cache) / "model.safetensors")) {
-    if (observer) observer->onLog("base model: " + p.cache + " (cached)");
-    return p.cache;
+    if (fs::exists(recipePath) && readJsonFile(recipePath) == recipe) {
+      if (observer) observer->onLog("base model: " + p.cache + " (cached)");
+      return p.cache;
+    }
+    if (observer) observer->onLog("base model: the cache in " + p.cache + " was made another way; training it again");
   }
   if (observer) observer->onLog("base model: training " + e.model.preset + " in full first; it is cached in " + p.cache);
   const auto device = parseDevice(e.device);
@@ -119,6 +130,7 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   if (result.status != "finished") throw Error("training the base model was stopped; nothing was cached").file(p.cache);
   prepared.model->eval();
   models::saveCheckpointFolder(*prepared.model, p.cache);
+  io::writeFileAtomic(recipePath, recipe.dump(2) + "\n");
   if (observer) observer->onMethodFinished(result);
   return p.cache;
 }
@@ -173,6 +185,9 @@ std::string Trainer::run() {
   try {
     const std::string base = prepareBase(e_, observer_, stop_);
     auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
+    run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
+                       {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
+                       {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
     if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
     auto metrics = run.metrics();
     for (const auto& m : e_.methods) {
@@ -198,7 +213,7 @@ std::string Trainer::run() {
         adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Peft), saved, false);
         adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Native), saved, true);
       } else if (result.status == "finished") {
-        models::saveCheckpointFolder(*prepared.model, run.file(std::string(runs::run_files::kAdapters) + "/" + m.name + "/checkpoint"));
+        models::saveCheckpointFolder(*prepared.model, methodCheckpointDir(run, m.name));
       }
       summary["methods"][m.name] = resultJson(result);
       run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});

@@ -1,0 +1,92 @@
+// fourierft eval RUN / fourierft export RUN: use the trained methods of a finished run.
+#include "adapters/adapted_linear.h"
+#include "adapters/adapter_folder.h"
+#include "adapters/inject.h"
+#include "commands.h"
+#include "models/checkpoint.h"
+#include "runs/run_folder.h"
+#include "train/data_setup.h"
+#include "train/evaluate.h"
+#include "train/run_models.h"
+#include "util/error.h"
+#include "util/runtime.h"
+
+#include <iomanip>
+#include <iostream>
+
+namespace fw::cli {
+
+namespace {
+
+std::vector<std::string> methodsOf(const train::Experiment& e, const std::string& only) {
+  std::vector<std::string> out;
+  for (const auto& m : e.methods)
+    if (only.empty() || m.name == only) out.push_back(m.name);
+  if (out.empty()) throw Error("the run has no method '" + only + "'").field("--method");
+  return out;
+}
+
+}  // namespace
+
+void addRunToolCommands(CLI::App& app) {
+  struct Args {
+    std::string run, method, device = "auto", peft, native, merged;
+    int64_t batch = 0;
+  };
+  auto a = std::make_shared<Args>();
+  auto* eval = app.add_subcommand("eval", "Evaluate each trained method of a run on the experiment's evaluation set");
+  eval->add_option("RUN", a->run, "Run folder")->required();
+  eval->add_option("--method", a->method, "Only this method");
+  eval->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  eval->add_option("--batch", a->batch, "Evaluation batch size (default: the experiment's)");
+  eval->callback([a] {
+    configureThreads();
+    auto run = runs::RunFolder::open(a->run);
+    auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
+    const auto device = parseDevice(a->device, "--device");
+    const auto summary = run.readSummary().value_or(nlohmann::json::object());
+    auto data = train::loadTrainData(e.dataset, e.model.tokenizer.empty() ? summary.value("base_model", std::string()) : e.model.tokenizer);
+    if (data.eval.examples.empty()) throw Error("the experiment has no evaluation set").file(run.file(runs::run_files::kExperiment)).field("dataset.eval");
+    for (const auto& name : methodsOf(e, a->method)) {
+      auto trained = train::loadTrainedModel(run, e, name, device);
+      auto r = train::evaluate(*trained.model, data.eval, a->batch > 0 ? a->batch : e.eval_batch_size, data.padId, device, data.glueTask);
+      std::cout << std::left << std::setw(20) << name << std::fixed << std::setprecision(4) << " loss " << r.loss;
+      for (const auto& [k, v] : r.metrics) std::cout << "  " << k << " " << v;
+      std::cout << "  (" << r.examples << " examples)\n";
+    }
+  });
+
+  auto b = std::make_shared<Args>();
+  auto* exp = app.add_subcommand("export", "Export a trained method: PEFT or native adapter folder, or a merged checkpoint");
+  exp->add_option("RUN", b->run, "Run folder")->required();
+  exp->add_option("--method", b->method, "The method to export (default: the only or first one)");
+  exp->add_option("--peft", b->peft, "Write the PEFT adapter folder here");
+  exp->add_option("--native", b->native, "Write the native adapter folder (with frequency positions) here");
+  exp->add_option("--merged", b->merged, "Write a full Hugging Face checkpoint with W0 + ΔW here");
+  exp->callback([b] {
+    if (b->peft.empty() && b->native.empty() && b->merged.empty())
+      throw Error("nothing to export").hint("give --peft DIR, --native DIR or --merged DIR");
+    configureThreads();
+    auto run = runs::RunFolder::open(b->run);
+    auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
+    const std::string name = b->method.empty() ? e.methods.front().name : b->method;
+    auto trained = train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
+    const bool adapter = trained.method->type == "fourierft" || trained.method->type == "lora";
+    if ((!b->peft.empty() || !b->native.empty()) && !adapter)
+      throw Error("method '" + name + "' (" + trained.method->type + ") has no adapter to export").field("--peft")
+          .hint("export it with --merged");
+    if (adapter) {
+      auto folder = adapters::readAdapterFolder(trained.source);
+      if (!b->peft.empty()) adapters::writeAdapterFolder(b->peft, folder, false), std::cout << "PEFT adapter: " << b->peft << "\n";
+      if (!b->native.empty()) adapters::writeAdapterFolder(b->native, folder, true), std::cout << "native adapter: " << b->native << "\n";
+    }
+    if (!b->merged.empty()) {
+      for (auto& [n, lin] : adapters::adaptedLinears(*trained.model))
+        if (lin->adapter()) lin->merge(false);
+      models::saveCheckpointFolder(*trained.model, b->merged);
+      std::cout << "merged checkpoint: " << b->merged << "\n";
+    }
+  });
+}
+
+}  // namespace fw::cli

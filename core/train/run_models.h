@@ -1,0 +1,27 @@
+#pragma once
+// The trained model of one method of a finished run, rebuilt from its run folder: the base
+// model the experiment names (or its cached pretrained base) with the method's saved adapter,
+// or the saved checkpoint of a full or head-only method.
+#include "models/model.h"
+#include "runs/run_folder.h"
+#include "train/experiment.h"
+
+#include <memory>
+#include <string>
+
+namespace fw::train {
+
+struct TrainedModel {
+  std::shared_ptr<models::PretrainedModel> model;
+  const MethodSpec* method = nullptr;
+  std::string source;  // the folder the trained weights came from
+};
+
+// Throws fw::Error naming the run folder when the method is unknown or its files are missing.
+TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
+                              const c10::Device& device);
+
+// The folder a full or head-only method saves its weights to.
+std::string methodCheckpointDir(const runs::RunFolder& run, const std::string& method);
+
+}  // namespace fw::train

@@ -1,0 +1,143 @@
+// Experiment files: the shipped ones parse, the resolved form round-trips, --set overrides,
+// and every mistake is an error that names the field and the file.
+#include "support/test_support.h"
+#include "train/experiment.h"
+#include "util/error.h"
+#include "util/files.h"
+
+#include <filesystem>
+
+using namespace fw;
+using nlohmann::json;
+
+namespace {
+
+json minimal() {
+  return json::parse(R"({"schema_version":1,"name":"t","model":{"preset":"vit-fmnist"},
+    "dataset":{"kind":"idx_images","train":"imgs-images-idx3-ubyte.gz"},
+    "methods":[{"type":"fourierft","n_frequency":10,"lr":0.1,"target_modules":["query"]}]})");
+}
+
+std::string writeTemp(const test::TempDir& dir, const json& j) {
+  const auto path = dir.file("e.json");
+  test::writeBytes(path, j.dump());
+  return path;
+}
+
+}  // namespace
+
+class TestExperiment : public QObject {
+  Q_OBJECT
+private slots:
+  void shippedExperimentsParse();
+  void resolvedFormRoundTrips();
+  void defaultsFilled();
+  void overrides();
+  void pathsResolved();
+  void mistakesNameFieldAndFile_data();
+  void mistakesNameFieldAndFile();
+};
+
+void TestExperiment::shippedExperimentsParse() {
+  int count = 0;
+  for (const auto& f : std::filesystem::directory_iterator(FW_SOURCE_DIR "/experiments")) {
+    if (f.path().extension() != ".json") continue;
+    ++count;
+    try {
+      train::loadExperiment(f.path().string());
+    } catch (const Error& e) {
+      QFAIL(e.what());
+    }
+  }
+  QVERIFY(count >= 1);
+  auto d = train::loadExperiment(FW_SOURCE_DIR "/experiments/default.json");
+  QCOMPARE(d.methods.size(), size_t(4));
+  QVERIFY(d.model.pretrain.enabled);
+  QVERIFY(d.model.pretrain.cache.find("~") == std::string::npos);  // ~ expanded
+}
+
+void TestExperiment::resolvedFormRoundTrips() {
+  auto e = train::Experiment::fromJson(minimal(), "e.json");
+  auto j = e.toJson();
+  QCOMPARE(train::Experiment::fromJson(j, "e.json").toJson(), j);
+}
+
+void TestExperiment::defaultsFilled() {
+  auto e = train::Experiment::fromJson(minimal(), "e.json");
+  QCOMPARE(e.batch_size, int64_t(32));
+  QCOMPARE(e.warmup_ratio, 0.06);
+  QCOMPARE(e.methods[0].name, std::string("fourierft"));  // the type when unnamed
+  QCOMPARE(e.methods[0].scaling, 150.0);
+  QCOMPARE(e.methods[0].random_loc_seed, int64_t(2024));
+  QCOMPARE(e.dataset.bad_rows, std::string("fail"));
+}
+
+void TestExperiment::overrides() {
+  test::TempDir dir;
+  const auto path = writeTemp(dir, minimal());
+  auto e = train::loadExperiment(path, {"methods.0.lr=0.5", "epochs=3", "dataset.classes=[5,6]", "name=renamed",
+                                        "methods.1={\"type\":\"lora\",\"r\":2,\"lr\":0.01,\"target_modules\":[\"value\"]}"});
+  QCOMPARE(e.methods[0].lr, 0.5);
+  QCOMPARE(e.epochs, int64_t(3));
+  QCOMPARE(e.dataset.classes, (std::vector<int64_t>{5, 6}));
+  QCOMPARE(e.name, std::string("renamed"));
+  QCOMPARE(e.methods.size(), size_t(2));
+  QCOMPARE(e.methods[1].r, int64_t(2));
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"epoch=3"}), "field 'epoch'", "unknown field", path.c_str());
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"epochs"}), "override must be key=value");
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"methods.5.lr=1"}), "list index out of range");
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"epochs=\"two\""}), "field 'epochs'", "wrong type", "expected an integer");
+}
+
+void TestExperiment::pathsResolved() {
+  test::TempDir dir;
+  auto j = minimal();
+  j["dataset"]["eval"] = "sub/eval-images-idx3-ubyte.gz";
+  const auto path = writeTemp(dir, j);
+  auto e = train::loadExperiment(path);
+  QCOMPARE(e.dataset.train, dir.path() + "/imgs-images-idx3-ubyte.gz");
+  QCOMPARE(e.dataset.eval, dir.path() + "/sub/eval-images-idx3-ubyte.gz");
+  QCOMPARE(train::resolvePath("~/x", "/tmp"), std::string(std::getenv("HOME")) + "/x");
+  QCOMPARE(train::resolvePath("/abs/y", "/tmp"), std::string("/abs/y"));
+}
+
+void TestExperiment::mistakesNameFieldAndFile_data() {
+  QTest::addColumn<QString>("patch");  // JSON merge patch applied to minimal()
+  QTest::addColumn<QStringList>("parts");
+  QTest::newRow("unknown top-level field") << R"({"epochz":3})" << QStringList{"field 'epochz'", "unknown field"};
+  QTest::newRow("unknown method field") << R"({"methods":[{"type":"lora","r":2,"lr":0.1,"target_modules":["q"],"rank":4}]})"
+                                        << QStringList{"field 'methods.0.rank'", "unknown field"};
+  QTest::newRow("wrong type") << R"({"batch_size":"32"})" << QStringList{"field 'batch_size'", "wrong type", "got \"32\""};
+  QTest::newRow("unknown method type") << R"({"methods":[{"type":"vera","lr":0.1}]})"
+                                       << QStringList{"field 'methods.0.type'", "unknown value 'vera'", "fourierft, lora, full, head-only"};
+  QTest::newRow("no targets") << R"({"methods":[{"type":"lora","lr":0.1}]})" << QStringList{"field 'methods.0.target_modules'"};
+  QTest::newRow("duplicate method names") << R"({"methods":[{"type":"head-only"},{"type":"head-only"}]})"
+                                          << QStringList{"two methods share the name 'head-only'"};
+  QTest::newRow("bad dataset kind") << R"({"dataset":{"kind":"parquet","train":"x"}})" << QStringList{"field 'dataset.kind'", "parquet"};
+  QTest::newRow("both preset and checkpoint") << R"({"model":{"preset":"gpt2","checkpoint":"/x"}})"
+                                              << QStringList{"exactly one of model.preset and model.checkpoint"};
+  QTest::newRow("schema version") << R"({"schema_version":2})" << QStringList{"field 'schema_version'", "expected 1"};
+  QTest::newRow("negative lr") << R"({"methods":[{"type":"full","lr":-1}]})" << QStringList{"field 'methods.0.lr'", "must be positive"};
+  QTest::newRow("warmup ratio") << R"({"warmup_ratio":1.5})" << QStringList{"field 'warmup_ratio'"};
+  QTest::newRow("precision") << R"({"precision":"fp8"})" << QStringList{"field 'precision'", "fp32, bf16"};
+}
+
+void TestExperiment::mistakesNameFieldAndFile() {
+  QFETCH(QString, patch);
+  QFETCH(QStringList, parts);
+  auto j = minimal();
+  j.merge_patch(json::parse(patch.toStdString()));
+  test::TempDir dir;
+  const auto path = writeTemp(dir, j);
+  try {
+    train::loadExperiment(path);
+    QFAIL("a broken experiment was accepted");
+  } catch (const Error& e) {
+    const QString msg = e.what();
+    QVERIFY2(msg.startsWith(QString::fromStdString(path)), qPrintable(msg));
+    for (const auto& p : parts) QVERIFY2(msg.contains(p), qPrintable(msg + "  -- lacks: " + p));
+  }
+}
+
+QTEST_APPLESS_MAIN(TestExperiment)
+#include "tst_experiment.moc"
