@@ -10,7 +10,10 @@
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
+#include <algorithm>
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <unistd.h>
 
 namespace fw::cli {
@@ -31,6 +34,37 @@ std::string defaultRunsDir() {
 }
 
 }  // namespace
+
+std::string runSummaryTable(const runs::RunFolder& run) {
+  const auto summary = run.readSummary().value_or(nlohmann::json::object());
+  const auto methods = summary.value("methods", nlohmann::json::object());  // a local: items() must not outlive it
+  std::ostringstream o;
+  o << std::left << std::setw(18) << "method" << std::setw(11) << "type" << std::right << std::setw(11) << "trainable"
+    << std::setw(9) << "steps" << std::setw(9) << "time";
+  std::vector<std::string> keys;
+  for (const auto& [name, m] : methods.items()) {
+    const auto metrics = m.value("final_metrics", nlohmann::json::object());
+    for (const auto& [k, v] : metrics.items())
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
+  for (const auto& k : keys) o << std::setw(14) << k;
+  o << "\n";
+  for (const auto& [name, m] : methods.items()) {
+    o << std::left << std::setw(18) << name << std::setw(11) << m.value("type", "") << std::right << std::setw(11)
+      << m.value("trainable_parameters", int64_t(0)) << std::setw(9) << m.value("steps", int64_t(0)) << std::setw(9)
+      << formatDuration(m.value("seconds", 0.0));
+    for (const auto& k : keys) {
+      const auto metrics = m.value("final_metrics", nlohmann::json::object());
+      const auto v = metrics.value(k, nlohmann::json());
+      std::ostringstream cell;
+      if (v.is_number()) cell << std::fixed << std::setprecision(4) << v.get<double>();
+      else cell << "-";
+      o << std::setw(14) << cell.str();
+    }
+    o << "  " << m.value("status", "") << "\n";
+  }
+  return o.str();
+}
 
 void addTrainCommands(CLI::App& app) {
   struct Args {
@@ -65,7 +99,7 @@ void addTrainCommands(CLI::App& app) {
     std::signal(SIGTERM, onSigint);
     train::Trainer trainer(e, o, &printer, &gStop);
     const auto folder = trainer.run();
-    std::cout << folder << "\n";
+    std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
     if (gStop.load()) std::exit(130);
   });
 

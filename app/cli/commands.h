@@ -2,6 +2,10 @@
 // Each verb of `fourierft` registers itself on the app; main() wires them and handles errors.
 #include <CLI/CLI.hpp>
 
+#include <string>
+
+namespace fw::runs { class RunFolder; }
+
 namespace fw::cli {
 
 void addAdapterCommands(CLI::App& app);
@@ -11,5 +15,8 @@ void addForwardCommand(CLI::App& app);
 void addTokenizeCommand(CLI::App& app);
 void addTrainCommands(CLI::App& app);
 void addRunToolCommands(CLI::App& app);
+
+// The methods of a run with their trainable parameters, steps, time and final metrics.
+std::string runSummaryTable(const runs::RunFolder& run);
 
 }  // namespace fw::cli

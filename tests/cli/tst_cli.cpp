@@ -43,6 +43,7 @@ private slots:
   void forwardMatchesTransformers();
   void benchLayerPrintsJson();
   void selftestPasses();
+  void trainRunsEvalExport();
 };
 
 void TestCli::versionAndHelp() {
@@ -138,6 +139,46 @@ void TestCli::selftestPasses() {
   auto r = fourierft({"selftest"});
   QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
   QVERIFY(r.out.contains("selftest passed"));
+}
+
+void TestCli::trainRunsEvalExport() {
+  const char* images = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  if (!QFile::exists(images)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  fw::test::TempDir tmp;
+  const nlohmann::json data = {{"kind", "idx_images"}, {"train", images}, {"eval", images}, {"classes", {0, 1}},
+                               {"train_limit", 128}, {"eval_limit", 64}};
+  const nlohmann::json e = {
+      {"schema_version", 1}, {"name", "cli"},
+      {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}},
+                 {"pretrain", {{"dataset", data}, {"epochs", 1}, {"batch_size", 32}, {"cache", "base"}}}}},
+      {"dataset", data},
+      {"methods", {{{"type", "fourierft"}, {"n_frequency", 50}, {"scaling", 16.0}, {"lr", 0.1}, {"target_modules", {"query"}}}}},
+      {"trainable_modules", {"classifier"}}, {"batch_size", 32}, {"epochs", 1}, {"device", "cpu"}};
+  fw::test::writeBytes(tmp.file("e.json"), e.dump());
+  const auto dir = QString::fromStdString(tmp.path());
+  const auto index = dir + "/runs.sqlite";
+  auto t = fourierft({"train", dir + "/e.json", "--out", dir + "/runs", "--index", index, "--set", "methods.0.name=ff"});
+  QVERIFY2(t.code == 0, qPrintable(t.err));
+  QVERIFY2(t.err.contains("[ff] eval at step 4"), qPrintable(t.err));  // progress on stderr
+  const auto lines = t.out.trimmed().split('\n');
+  const auto run = lines.last();
+  QVERIFY2(lines.first().contains("method") && lines[1].startsWith("ff") && lines[1].contains("finished"), qPrintable(t.out));
+  QVERIFY(QFile::exists(dir + "/base/model.safetensors"));  // "cache": "base" is relative to the experiment file
+
+  auto r = fourierft({"runs", "--index", index});
+  QCOMPARE(r.code, 0);
+  QVERIFY2(r.out.contains("finished") && r.out.contains("cli"), qPrintable(r.out));
+
+  auto ev = fourierft({"eval", run});
+  QVERIFY2(ev.code == 0 && ev.out.startsWith("ff") && ev.out.contains("accuracy"), qPrintable(ev.out + ev.err));
+  auto ex = fourierft({"export", run, "--peft", dir + "/peft"});
+  QCOMPARE(ex.code, 0);
+  auto info = fourierft({"adapter", "info", dir + "/peft"});
+  QVERIFY2(info.out.contains("vit.encoder.layer.0.attention.attention.query  n=50"), qPrintable(info.out));
+
+  auto bad = fourierft({"train", dir + "/e.json", "--set", "epochz=2"});
+  QCOMPARE(bad.code, 1);
+  QVERIFY2(bad.err.contains("field 'epochz'") && bad.err.contains("e.json"), qPrintable(bad.err));
 }
 
 QTEST_MAIN(TestCli)
