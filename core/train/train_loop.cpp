@@ -183,7 +183,9 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       if (out.metrics) {
         nlohmann::json line = {{"event", "step"}, {"method", cfg.method}, {"step", done}, {"epoch", epoch},
                                {"loss", lossValue}, {"lr", ev.lr}, {"samples_per_s", ev.samplesPerSecond},
-                               {"memory_mib", mem.currentMiB}, {"peak_memory_mib", mem.peakMiB}, {"time", elapsed}};
+                               {"memory_mib", mem.currentMiB}, {"peak_memory_mib", mem.peakMiB},
+                               {"memory_kind", mem.cuda ? "cuda_allocated" : "resident"}, {"time", elapsed}};
+        if (mem.cuda) line["reserved_memory_mib"] = mem.reservedMiB;
         if (windowTokens > 0) line["tokens_per_s"] = ev.tokensPerSecond;
         out.metrics(line);
       }
