@@ -5,8 +5,9 @@
 #include <fstream>
 #include <unistd.h>
 
-// CUDA builds of LibTorch ship the caching allocator's header; Debian's CPU build does not.
-#if __has_include(<c10/cuda/CUDACachingAllocator.h>)
+// Only CUDA builds of LibTorch can report the caching allocator (FW_WITH_CUDA, set by CMake when
+// Torch brings CUDA); Debian's CPU build ships the header but not the CUDA toolkit behind it.
+#if defined(FW_WITH_CUDA)
 #include <c10/cuda/CUDACachingAllocator.h>
 #define FW_CUDA_ALLOCATOR_STATS 1
 #endif
