@@ -15,6 +15,7 @@ void addForwardCommand(CLI::App& app);
 void addTokenizeCommand(CLI::App& app);
 void addTrainCommands(CLI::App& app);
 void addRunToolCommands(CLI::App& app);
+void addAnalyzeCommand(CLI::App& app);
 
 // The methods of a run with their trainable parameters, steps, time and final metrics.
 std::string runSummaryTable(const runs::RunFolder& run);

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   fw::cli::addTokenizeCommand(app);
   fw::cli::addTrainCommands(app);
   fw::cli::addRunToolCommands(app);
+  fw::cli::addAnalyzeCommand(app);
   // CLI11 only says "a subcommand is required" for a mistyped command: name it and the choices.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

@@ -25,6 +25,19 @@ double bertParameters(const BertConfig& c) {
          double(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * h;
 }
 
+std::vector<LinearShape> encoderShapes(const std::string& prefix, const std::string& attention, int64_t layers, int64_t h,
+                                       int64_t inter) {
+  std::vector<LinearShape> out;
+  for (int64_t i = 0; i < layers; ++i) {
+    const std::string l = prefix + ".encoder.layer." + std::to_string(i) + ".";
+    for (const char* m : {"query", "key", "value"}) out.push_back({l + attention + "." + m, h, h});
+    out.push_back({l + "attention.output.dense", h, h});
+    out.push_back({l + "intermediate.dense", inter, h});
+    out.push_back({l + "output.dense", h, inter});
+  }
+  return out;
+}
+
 template <typename Model, typename Config>
 std::shared_ptr<PretrainedModel> make(const Config& c, const nlohmann::json& j, const at::TensorOptions& o) {
   return std::make_shared<Model>(c, j, o);
@@ -39,6 +52,13 @@ const std::vector<ArchitectureInfo>& architectures() {
          return make<BertForSequenceClassification>(BertConfig::fromJson(j, f), j, o);
        },
        [](const nlohmann::json& j, const std::string& f) { return bertParameters(BertConfig::fromJson(j, f)); },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = BertConfig::fromJson(j, f);
+         auto v = encoderShapes("bert", "attention.self", c.num_hidden_layers, c.hidden_size, c.intermediate_size);
+         v.push_back({"bert.pooler.dense", c.hidden_size, c.hidden_size});
+         v.push_back({"classifier", c.num_labels, c.hidden_size});
+         return v;
+       },
        {R"(.*position_ids)", R"(cls\..*)"},
        {}},
       {"roberta", "RobertaForSequenceClassification",
@@ -46,6 +66,13 @@ const std::vector<ArchitectureInfo>& architectures() {
          return make<RobertaForSequenceClassification>(robertaConfigFromJson(j, f), j, o);
        },
        [](const nlohmann::json& j, const std::string& f) { return bertParameters(robertaConfigFromJson(j, f)); },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = robertaConfigFromJson(j, f);
+         auto v = encoderShapes("roberta", "attention.self", c.num_hidden_layers, c.hidden_size, c.intermediate_size);
+         v.push_back({"classifier.dense", c.hidden_size, c.hidden_size});
+         v.push_back({"classifier.out_proj", c.num_labels, c.hidden_size});
+         return v;
+       },
        {R"(.*position_ids)", R"(lm_head\..*)", R"((roberta\.)?pooler\..*)"},
        {}},
       {"gpt2", "GPT2LMHeadModel",
@@ -56,6 +83,18 @@ const std::vector<ArchitectureInfo>& architectures() {
          auto c = GPT2Config::fromJson(j, f);
          const double h = double(c.n_embd);
          return double(c.n_layer) * (4 * h * h + 2 * h * double(c.n_inner)) + double(c.vocab_size + c.n_positions) * h;
+       },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = GPT2Config::fromJson(j, f);
+         std::vector<LinearShape> v;
+         for (int64_t i = 0; i < c.n_layer; ++i) {
+           const std::string l = "transformer.h." + std::to_string(i) + ".";
+           v.push_back({l + "attn.c_attn", 3 * c.n_embd, c.n_embd});
+           v.push_back({l + "attn.c_proj", c.n_embd, c.n_embd});
+           v.push_back({l + "mlp.c_fc", c.n_inner, c.n_embd});
+           v.push_back({l + "mlp.c_proj", c.n_embd, c.n_inner});
+         }
+         return v;
        },
        {R"(lm_head\.weight)", R"(.*\.attn\.(masked_)?bias)"},
        {}},
@@ -70,6 +109,23 @@ const std::vector<ArchitectureInfo>& architectures() {
          return double(c.num_hidden_layers) * (2 * h * qd + 2 * h * kvd + 3 * h * double(c.intermediate_size)) +
                 2 * double(c.vocab_size) * h;
        },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = LlamaConfig::fromJson(j, f);
+         const int64_t qd = c.num_attention_heads * c.head_dim, kvd = c.num_key_value_heads * c.head_dim;
+         std::vector<LinearShape> v;
+         for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+           const std::string l = "model.layers." + std::to_string(i) + ".";
+           v.push_back({l + "self_attn.q_proj", qd, c.hidden_size});
+           v.push_back({l + "self_attn.k_proj", kvd, c.hidden_size});
+           v.push_back({l + "self_attn.v_proj", kvd, c.hidden_size});
+           v.push_back({l + "self_attn.o_proj", c.hidden_size, qd});
+           v.push_back({l + "mlp.gate_proj", c.intermediate_size, c.hidden_size});
+           v.push_back({l + "mlp.up_proj", c.intermediate_size, c.hidden_size});
+           v.push_back({l + "mlp.down_proj", c.hidden_size, c.intermediate_size});
+         }
+         if (!c.tie_word_embeddings) v.push_back({"lm_head", c.vocab_size, c.hidden_size});
+         return v;
+       },
        {R"(.*rotary_emb\.inv_freq)", R"(lm_head\.weight)"},
        {}},
       {"vit", "ViTForImageClassification",
@@ -81,6 +137,12 @@ const std::vector<ArchitectureInfo>& architectures() {
          const double h = double(c.hidden_size);
          return double(c.num_hidden_layers) * (4 * h * h + 2 * h * double(c.intermediate_size)) +
                 double(c.numPatches() + 1) * h + double(c.num_channels * c.patch_size * c.patch_size) * h;
+       },
+       [](const nlohmann::json& j, const std::string& f) {
+         auto c = ViTConfig::fromJson(j, f);
+         auto v = encoderShapes("vit", "attention.attention", c.num_hidden_layers, c.hidden_size, c.intermediate_size);
+         v.push_back({"classifier", c.num_labels, c.hidden_size});
+         return v;
        },
        {R"((vit\.)?pooler\..*)"},
        // transformers 5 renamed ViT's modules in memory, so PEFT adapters made with it say
@@ -100,6 +162,11 @@ const ArchitectureInfo& architectureFor(const std::string& modelType, const std:
     known << (known.tellp() > 0 ? ", " : "") << a.modelType;
   }
   throw Error("unknown model_type '" + modelType + "'").file(file).field("model_type").expected(known.str());
+}
+
+std::vector<LinearShape> linearShapesOf(const nlohmann::json& config, const std::string& file) {
+  const auto modelType = ConfigReader(config, file).text("model_type");
+  return architectureFor(modelType, file).linearShapes(config, file);
 }
 
 std::shared_ptr<PretrainedModel> buildModel(const nlohmann::json& config, const std::string& file,

@@ -12,12 +12,21 @@
 
 namespace fw::models {
 
+// A linear layer of a model, by full module name, as [out, in].
+struct LinearShape {
+  std::string name;
+  int64_t out = 0, in = 0;
+};
+
 struct ArchitectureInfo {
   std::string modelType;  // config.json model_type
   std::string className;  // the transformers task class built
   std::function<std::shared_ptr<PretrainedModel>(const nlohmann::json&, const std::string&, const at::TensorOptions&)> build;
   // Estimated parameter count from the config, checked before anything is allocated.
   std::function<double(const nlohmann::json&, const std::string&)> parameterCount;
+  // The linear layers the config describes, without building the model (for parameter counts
+  // in the GUI before anything is allocated).
+  std::function<std::vector<LinearShape>(const nlohmann::json&, const std::string&)> linearShapes;
   // Checkpoint keys that may be left unused (regexes, full match): buffers and other heads.
   std::vector<std::string> ignoredKeys;
   // Adapter module names from other transformers versions -> ours (regex, replacement).
@@ -27,6 +36,9 @@ struct ArchitectureInfo {
 const std::vector<ArchitectureInfo>& architectures();
 // The row for a model_type; throws naming the file and listing the known types.
 const ArchitectureInfo& architectureFor(const std::string& modelType, const std::string& file = "config.json");
+
+// linearShapes of the config's architecture.
+std::vector<LinearShape> linearShapesOf(const nlohmann::json& config, const std::string& file = "config.json");
 
 // Builds the task model of a config (random weights as LibTorch initialises them; see
 // initWeights for transformers' initialisation). Refuses absurd sizes before allocating.

@@ -252,7 +252,11 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
   f.get("seed", e.seed);
   f.get("device", e.device);
   f.get("precision", e.precision);
+  f.get("analysis_layers", e.analysis_layers);
+  f.get("analysis_budget", e.analysis_budget);
   f.finish();
+  if (e.analysis_budget < 0 || e.analysis_budget > 0.5)
+    throw Error("must be between 0 and 0.5").file(file).field("analysis_budget").got(std::to_string(e.analysis_budget));
   positive(double(e.batch_size), file, "batch_size");
   positive(double(e.eval_batch_size), file, "eval_batch_size");
   positive(double(e.epochs), file, "epochs");
@@ -285,7 +289,8 @@ json Experiment::toJson() const {
           {"warmup_ratio", warmup_ratio}, {"grad_clip", grad_clip}, {"batch_size", batch_size},
           {"eval_batch_size", eval_batch_size}, {"epochs", epochs}, {"max_steps", max_steps},
           {"eval_every", eval_every}, {"checkpoint_every", checkpoint_every}, {"keep_checkpoints", keep_checkpoints},
-          {"log_every", log_every}, {"seed", seed}, {"device", device}, {"precision", precision}};
+          {"log_every", log_every}, {"seed", seed}, {"device", device}, {"precision", precision},
+          {"analysis_layers", analysis_layers}, {"analysis_budget", analysis_budget}};
 }
 
 std::string resolvePath(const std::string& path, const std::string& baseDir) {

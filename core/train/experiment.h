@@ -79,6 +79,10 @@ struct Experiment {
   int64_t checkpoint_every = 0, keep_checkpoints = 2, log_every = 1;
   int64_t seed = 0;
   std::string device = "auto", precision = "fp32";
+  // ΔW analysis snapshots for the GUI's rank view: the layers (name patterns; empty: the first
+  // and last adapted layer) and the share of training time they may take (0: none).
+  std::vector<std::string> analysis_layers;
+  double analysis_budget = 0.05;
 
   static Experiment fromJson(const nlohmann::json& j, const std::string& file = "experiment.json");
   nlohmann::json toJson() const;

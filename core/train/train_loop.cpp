@@ -1,5 +1,6 @@
 #include "train/train_loop.h"
 
+#include "analysis/snapshot.h"
 #include "data/batcher.h"
 #include "train/batch_tensors.h"
 #include "train/evaluate.h"
@@ -125,6 +126,20 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     if (observer) observer->onEval(ev);
   };
 
+  // Snapshots: the first after a few steps, then as often as the budget allows.
+  analysis::SnapshotPolicy snapshots(out.snapshotBudget > 0 ? out.snapshotBudget : 0.05, 1);
+  snapshots.update(0.0, 1.0);
+  double stepSecondsTotal = 0;
+  int64_t stepsTimed = 0, lastSnapshot = -1;
+  auto takeSnapshot = [&](int64_t step) {
+    if (!out.snapshot || step == lastSnapshot) return;
+    const auto t0 = Clock::now();
+    out.snapshot(step);
+    lastSnapshot = step;
+    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    snapshots.update(dt, stepsTimed ? stepSecondsTotal / double(stepsTimed) : dt);
+  };
+
   model.train();
   const auto start = Clock::now();
   const double elapsedBefore = pos.elapsedSeconds;
@@ -159,6 +174,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     optimizer.zero_grad();
 
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    stepSecondsTotal += seconds;
+    ++stepsTimed;
     windowSeconds += seconds;
     windowSamples += double(batch.size);
     windowTokens += double(t.tokens);
@@ -196,9 +213,11 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     if ((cfg.evalEvery > 0 && done % cfg.evalEvery == 0) || (cfg.evalEvery == 0 && epochEnd) ||
         (done == total && !(cfg.evalEvery > 0 ? done % cfg.evalEvery == 0 : epochEnd)))
       runEval(done);
+    if (out.snapshot && (done == 5 || snapshots.due(done))) takeSnapshot(done);
     if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery == 0 && done < total)
       saveCheckpoint(done, elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count());
   }
+  if (result.status == "finished") takeSnapshot(step);
   result.steps = step;
   result.seconds = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
   result.bestMetrics = pos.best;

@@ -39,6 +39,10 @@ struct LoopOutput {
   std::function<std::string(int64_t step)> checkpointDir;       // folder for a new checkpoint
   std::function<void(const std::string& dir)> checkpointWritten;  // mark complete, prune old ones
   std::optional<std::string> resumeFrom;                         // a complete checkpoint folder
+  // Writes a ΔW analysis snapshot at a step; called at a cadence that keeps it under
+  // `snapshotBudget` of the training time, and after the last step.
+  std::function<void(int64_t step)> snapshot;
+  double snapshotBudget = 0.05;
 };
 
 // Thrown when the loss stops being finite; the last good checkpoint stays on disk.

@@ -1,6 +1,8 @@
 #include "train/trainer.h"
 
 #include "adapters/adapter_folder.h"
+#include "analysis/delta_weights.h"
+#include "analysis/snapshot.h"
 #include "models/checkpoint.h"
 #include "models/presets.h"
 #include "runs/run_index.h"
@@ -206,6 +208,15 @@ std::string Trainer::run() {
         run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
       };
       if (auto latest = run.latestCheckpoint(m.name)) out.resumeFrom = latest->dir;
+      std::vector<std::string> analysed;
+      if (prepared.adapterConfig && e_.analysis_budget > 0) {
+        analysed = analysis::SnapshotPolicy::chooseLayers(analysis::adaptedLayerNames(*prepared.model), e_.analysis_layers);
+        out.snapshotBudget = e_.analysis_budget;
+        out.snapshot = [&](int64_t step) {
+          auto snap = analysis::makeSnapshot(m.name, step, analysis::adapterDeltas(*prepared.model, analysed));
+          analysis::writeSnapshot(run, snap);
+        };
+      }
       auto result = runTrainLoop(prepared, data, loopConfigFor(e_, m.name, device), out, observer_, stop_);
       result.type = m.type;
       if (prepared.adapterConfig) {
@@ -214,6 +225,16 @@ std::string Trainer::run() {
         adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Native), saved, true);
       } else if (result.status == "finished") {
         models::saveCheckpointFolder(*prepared.model, methodCheckpointDir(run, m.name));
+        if (m.type == "full" && e_.analysis_budget > 0) {
+          // ΔW = W - W0 of the layers the adapters target elsewhere in the run, once at the end.
+          auto base0 = buildBaseModel(e_, base, data.train, device);
+          std::vector<std::string> layers = e_.analysis_layers;
+          for (const auto& other : e_.methods)
+            if (layers.empty() && !other.target_modules.empty()) layers = other.target_modules;
+          auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
+          if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
+          analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));
+        }
       }
       summary["methods"][m.name] = resultJson(result);
       run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});

@@ -59,6 +59,8 @@ private slots:
   void bfloat16Load();
   void absurdConfigRefusedBeforeAllocation();
   void presetSizes();
+  void linearShapesMatchTheBuiltModel_data();
+  void linearShapesMatchTheBuiltModel();
 };
 
 void TestModelLoading::initTestCase() {
@@ -195,6 +197,27 @@ void TestModelLoading::presetSizes() {
   auto w = roberta->named_parameters()["roberta.encoder.layer.3.attention.self.value.weight"];
   QVERIFY(std::abs(w.std().item<double>() - 0.02) < 0.001);
   QCOMPARE(roberta->named_parameters()["roberta.encoder.layer.3.attention.self.value.bias"].abs().sum().item<float>(), 0.f);
+}
+
+void TestModelLoading::linearShapesMatchTheBuiltModel_data() {
+  QTest::addColumn<QString>("model");
+  for (const char* m : {"bert", "roberta", "gpt2", "llama", "vit"}) QTest::newRow(m) << m;
+}
+
+void TestModelLoading::linearShapesMatchTheBuiltModel() {
+  // The GUI counts trainable parameters from these shapes before building anything.
+  QFETCH(QString, model);
+  const auto dir = fixtureModel(model.toStdString());
+  auto config = readJsonFile(dir + "/config.json");
+  auto shapes = models::linearShapesOf(config, dir + "/config.json");
+  auto built = models::buildModel(config, dir, {});
+  auto linears = adapters::adaptedLinears(*built);
+  QCOMPARE(shapes.size(), linears.size());
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    QCOMPARE(shapes[i].name, linears[i].first);
+    QCOMPARE(shapes[i].out, linears[i].second->outFeatures());
+    QCOMPARE(shapes[i].in, linears[i].second->inFeatures());
+  }
 }
 
 QTEST_APPLESS_MAIN(TestModelLoading)

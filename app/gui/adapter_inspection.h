@@ -1,0 +1,29 @@
+#pragma once
+// A PEFT (or native) adapter folder applied to its base checkpoint, analysed without training:
+// the singular values of ΔW per layer and the Fourier magnitude of the first layer's ΔW.
+// Computed off the GUI thread (QtConcurrent), shown by the window. No LibTorch in this header.
+#include <QString>
+#include <QVector>
+
+namespace fw::gui {
+
+struct InspectedLayer {
+  QString name;
+  QVector<double> singularValues;
+  double effectiveRank = 0;
+  bool truncated = false;
+  int total = 0;  // min(out, in)
+};
+
+struct AdapterInspection {
+  QString adapter, base, method, error;
+  QVector<InspectedLayer> layers;
+  QString spectrumLayer;
+  int d1 = 0, d2 = 0;
+  QVector<float> magnitude;  // log10 |FFT2(ΔW)|, d1 x d2
+  QVector<int> u, v;         // FourierFT's frequencies
+};
+
+AdapterInspection inspectAdapter(const QString& adapterDir, const QString& baseDir);
+
+}  // namespace fw::gui

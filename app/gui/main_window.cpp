@@ -1,0 +1,462 @@
+// Torch first: analysis and run loading come from core (DESIGN.md traps: Qt's macros after).
+#include "analysis/delta_weights.h"
+#include "analysis/fourier_spectrum.h"
+#include "analysis/snapshot.h"
+#include "runs/run_folder.h"
+#include "runs/run_index.h"
+#include "train/experiment.h"
+#include "train/run_models.h"
+#include "util/error.h"
+
+#include "main_window.h"
+
+#include "experiment_form.h"
+#include "report.h"
+#include "runs_browser.h"
+#include "widgets/plot_panel.h"
+#include "widgets/rank_view.h"
+#include "widgets/series_store.h"
+#include "widgets/spectrum_view.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QFutureWatcher>
+#include <QLabel>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+#include <QToolBar>
+#include <QtConcurrent/QtConcurrent>
+
+#include <filesystem>
+
+namespace fw::gui {
+
+namespace {
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+
+QString formatDuration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const qint64 t = qRound64(s);
+  return t >= 3600 ? QString("%1:%2:%3").arg(t / 3600).arg((t / 60) % 60, 2, 10, QChar('0')).arg(t % 60, 2, 10, QChar('0'))
+                   : QString("%1:%2").arg(t / 60).arg(t % 60, 2, 10, QChar('0'));
+}
+
+// ΔW of one layer of a run's trained method and its Fourier magnitude, computed off the GUI thread.
+struct SpectrumResult {
+  QString layer, method, error;
+  int d1 = 0, d2 = 0;
+  QVector<float> magnitude;  // log10(|FFT2(ΔW)| + eps), d1 x d2
+  QVector<int> u, v;
+};
+
+SpectrumResult computeSpectrum(const QString& runFolder, const QString& method, const QString& layer) {
+  SpectrumResult r;
+  r.layer = layer;
+  r.method = method;
+  try {
+    auto run = runs::RunFolder::open(runFolder.toStdString());
+    auto e = train::Experiment::fromJson(run.readExperiment());
+    auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
+    auto deltas = analysis::adapterDeltas(*trained.model, {layer.toStdString()});
+    if (deltas.empty()) throw Error("no adapted layer named '" + layer.toStdString() + "'");
+    auto& d = deltas.front();
+    auto mag = analysis::magnitudeSpectrum(d.delta).log10_().contiguous();  // +eps inside? keep finite below
+    mag = at::nan_to_num(mag, 0.0, 0.0, -12.0).to(at::kFloat).contiguous();
+    r.d1 = int(mag.size(0));
+    r.d2 = int(mag.size(1));
+    r.magnitude = QVector<float>(mag.data_ptr<float>(), mag.data_ptr<float>() + mag.numel());
+    if (d.positions.defined()) {
+      auto p = d.positions.to(at::kCPU, at::kLong).contiguous();
+      for (int64_t i = 0; i < p.size(1); ++i) {
+        r.u << int(p[0][i].item<int64_t>());
+        r.v << int(p[1][i].item<int64_t>());
+      }
+    }
+  } catch (const std::exception& e) {
+    r.error = q(e.what());
+  }
+  return r;
+}
+
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle(tr("Fourier Workbench"));
+  if (QFile::exists(":/fourier-workbench.svg")) setWindowIcon(QIcon(":/fourier-workbench.svg"));
+  const auto data = QStandardPaths::writableLocation(QStandardPaths::AppLocalDataLocation);
+  runsDir_ = QDir(data).filePath("runs");
+  indexPath_ = q(runs::defaultIndexPath());
+
+  form_ = new ExperimentForm;
+  auto* formScroll = new QScrollArea;
+  formScroll->setWidget(form_);
+  formScroll->setWidgetResizable(true);
+  formScroll->setMinimumWidth(420);
+
+  store_ = new widgets::SeriesStore(this);
+  plots_ = new widgets::PlotPanel(store_);
+  rank_ = new widgets::RankView(store_);
+  spectrum_ = new widgets::SpectrumView;
+  runs_ = new RunsBrowser(indexPath_);
+  log_ = new QPlainTextEdit;
+  log_->setReadOnly(true);
+  log_->setMaximumBlockCount(20000);
+  tabs_ = new QTabWidget;
+  tabs_->addTab(plots_, tr("Training"));
+  tabs_->addTab(rank_, tr("Rank of ΔW"));
+  tabs_->addTab(spectrum_, tr("Fourier spectrum of ΔW"));
+  tabs_->addTab(runs_, tr("Runs"));
+  tabs_->addTab(log_, tr("Log"));
+
+  auto* split = new QSplitter;
+  split->addWidget(formScroll);
+  split->addWidget(tabs_);
+  split->setStretchFactor(1, 1);
+  setCentralWidget(split);
+
+  progress_ = new QProgressBar;
+  progress_->setMaximumWidth(320);
+  progress_->setFormat("%p%");
+  status_ = new QLabel(tr("Ready"));
+  statusBar()->addWidget(status_, 1);
+  statusBar()->addPermanentWidget(progress_);
+
+  train_ = new TrainThread(this);
+  auto* w = train_->worker();
+  connect(w, &TrainWorker::step, this, &MainWindow::onStep);
+  connect(w, &TrainWorker::evaluated, this, &MainWindow::onEval);
+  connect(w, &TrainWorker::logLine, this, &MainWindow::onLog);
+  connect(w, &TrainWorker::started, this, [this](const QString& d) { onLog(tr("started: %1").arg(d)); });
+  connect(w, &TrainWorker::methodStarted, this, [this](const QString& m, qint64 total, qint64 trainable) {
+    onLog(tr("%1: %2 steps, %3 trainable parameters").arg(m).arg(total).arg(trainable));
+  });
+  connect(w, &TrainWorker::methodFinished, this, [this](const QString& m, const QString& status, const QMap<QString, double>& metrics) {
+    QStringList parts;
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) parts << QString("%1 %2").arg(it.key()).arg(it.value(), 0, 'f', 4);
+    onLog(tr("%1 %2: %3").arg(m, status, parts.join(", ")));
+  });
+  connect(w, &TrainWorker::finished, this, &MainWindow::onFinished);
+  connect(w, &TrainWorker::failed, this, &MainWindow::onFailed);
+  connect(runs_, &RunsBrowser::openRun, this, &MainWindow::showRun);
+  connect(runs_, &RunsBrowser::resumeRun, this, &MainWindow::resumeRun);
+  connect(rank_, &widgets::RankView::layerChanged, this, &MainWindow::showSpectrumFor);
+
+  analysisTimer_ = new QTimer(this);
+  analysisTimer_->setInterval(2000);
+  connect(analysisTimer_, &QTimer::timeout, this, &MainWindow::pollAnalysis);
+
+  buildActions();
+  QSettings settings;
+  restoreGeometry(settings.value("MainWindow/geometry").toByteArray());
+  restoreState(settings.value("MainWindow/state").toByteArray());
+  split->restoreState(settings.value("MainWindow/splitter").toByteArray());
+  plots_->setSmoothing(settings.value("Plots/smoothing", 0.6).toDouble());
+  connect(split, &QSplitter::splitterMoved, this, [split] { QSettings().setValue("MainWindow/splitter", split->saveState()); });
+  setRunning(false);
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildActions() {
+  auto* bar = addToolBar(tr("Run"));
+  bar->setObjectName("runToolbar");
+  auto add = [&](const QString& text, const QKeySequence& key, auto slot) {
+    auto* a = new QAction(text, this);
+    a->setShortcut(key);
+    a->setToolTip(QString("%1 (%2)").arg(text, key.toString(QKeySequence::NativeText)));
+    connect(a, &QAction::triggered, this, slot);
+    bar->addAction(a);
+    return a;
+  };
+  add(tr("Open experiment…"), QKeySequence::Open, [this] {
+    QSettings s;
+    const auto path = QFileDialog::getOpenFileName(this, tr("Open experiment"), s.value("Folders/experiments").toString(), tr("Experiments (*.json)"));
+    if (path.isEmpty()) return;
+    s.setValue("Folders/experiments", QFileInfo(path).absolutePath());
+    openExperimentFile(path);
+  });
+  add(tr("Save experiment…"), QKeySequence::Save, [this] {
+    QSettings s;
+    const auto path = QFileDialog::getSaveFileName(this, tr("Save experiment"), form_->filePath(), tr("Experiments (*.json)"));
+    if (path.isEmpty()) return;
+    try {
+      form_->saveFile(path);
+    } catch (const Error& e) {
+      showError(tr("Cannot save the experiment"), q(e.what()));
+    }
+  });
+  bar->addSeparator();
+  start_ = add(tr("Start"), QKeySequence(Qt::CTRL | Qt::Key_R), [this] { start(); });
+  pause_ = add(tr("Pause"), QKeySequence(Qt::CTRL | Qt::Key_P), [this] { togglePause(); });
+  stop_ = add(tr("Stop"), QKeySequence(Qt::CTRL | Qt::Key_Period), [this] { stop(); });
+  bar->addSeparator();
+  export_ = add(tr("Export report…"), QKeySequence(Qt::CTRL | Qt::Key_E), [this] { exportReport(); });
+  add(tr("Open adapter…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), [this] { openAdapter(); });
+}
+
+bool MainWindow::training() const { return train_->busy(); }
+
+void MainWindow::setRunning(bool running) {
+  train_->setBusy(running);
+  start_->setEnabled(!running);
+  pause_->setEnabled(running);
+  stop_->setEnabled(running);
+  form_->setEnabled(!running);
+  if (!running) {
+    pause_->setText(tr("Pause"));
+    analysisTimer_->stop();
+  }
+}
+
+void MainWindow::showError(const QString& title, const QString& message) {
+  onLog(tr("error: %1").arg(message));
+  if (QGuiApplication::platformName() != "offscreen") QMessageBox::critical(this, title, message);
+}
+
+void MainWindow::openExperimentFile(const QString& path) {
+  try {
+    form_->loadFile(path);
+    onLog(tr("experiment: %1").arg(path));
+  } catch (const Error& e) {
+    showError(tr("Cannot open the experiment"), q(e.what()));
+  }
+}
+
+void MainWindow::start() {
+  if (training()) return;
+  nlohmann::json e;
+  try {
+    e = form_->experiment();
+  } catch (const Error& err) {
+    showError(tr("The experiment is not valid"), q(err.what()));
+    return;
+  }
+  plots_->clear();
+  rank_->clear();
+  spectrum_->clear();
+  currentRun_.clear();
+  lastSnapshotCount_ = -1;
+  setRunning(true);
+  status_->setText(tr("Starting…"));
+  progress_->setValue(0);
+  QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, q(e.dump())),
+                            Q_ARG(QString, runsDir_), Q_ARG(QString, QString()), Q_ARG(QString, indexPath_));
+  analysisTimer_->start();
+}
+
+void MainWindow::resumeRun(const QString& runFolder) {
+  if (training()) return;
+  plots_->clear();
+  currentRun_ = runFolder;
+  plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"));
+  setRunning(true);
+  QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, QString()),
+                            Q_ARG(QString, runsDir_), Q_ARG(QString, runFolder), Q_ARG(QString, indexPath_));
+  analysisTimer_->start();
+}
+
+void MainWindow::togglePause() {
+  auto* w = train_->worker();
+  w->setPaused(!w->paused());
+  pause_->setText(w->paused() ? tr("Resume") : tr("Pause"));
+  status_->setText(w->paused() ? tr("Paused") : tr("Training…"));
+}
+
+void MainWindow::stop() {
+  if (!training()) return;
+  train_->worker()->requestStop();  // an atomic flag: the loop stops after this step, with a checkpoint
+  status_->setText(tr("Stopping after this step (a checkpoint is written)…"));
+}
+
+void MainWindow::onStep(const StepRow& r) {
+  plots_->onStep(r.method, double(r.step), r.loss, r.lr, r.samplesPerSecond, r.memoryMiB);
+  progress_->setMaximum(int(std::min<qint64>(r.totalSteps, INT_MAX)));
+  progress_->setValue(int(r.step));
+  progress_->setFormat(QString("%1 %p% · ETA %2").arg(r.method, formatDuration(r.etaSeconds)));
+  status_->setText(tr("%1: step %2 of %3, loss %4, %5 samples/s").arg(r.method).arg(r.step).arg(r.totalSteps)
+                       .arg(r.loss, 0, 'f', 4).arg(r.samplesPerSecond, 0, 'f', 1));
+  if (currentRun_.isEmpty()) {  // the newest folder of the runs dir is ours
+    QDir dir(runsDir_);
+    const auto entries = dir.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
+    if (!entries.isEmpty()) currentRun_ = entries.first().absoluteFilePath();
+  }
+}
+
+void MainWindow::onEval(const EvalRow& r) {
+  auto metrics = r.metrics;
+  metrics["loss"] = r.loss;
+  plots_->onEval(r.method, double(r.step), metrics);
+}
+
+void MainWindow::onLog(const QString& line) { log_->appendPlainText(line); }
+
+void MainWindow::onFinished(const QString& runFolder, const QString& status) {
+  currentRun_ = runFolder;
+  setRunning(false);
+  status_->setText(tr("Run %1: %2").arg(status, runFolder));
+  onLog(tr("run %1: %2").arg(status, runFolder));
+  pollAnalysis();
+  runs_->refresh();
+  emit runFinished(runFolder, status);
+}
+
+void MainWindow::onFailed(const QString& message) {
+  setRunning(false);
+  status_->setText(tr("Failed"));
+  runs_->refresh();
+  showError(tr("Training failed"), message);
+  emit runFailed(message);
+}
+
+void MainWindow::pollAnalysis() {
+  if (currentRun_.isEmpty()) return;
+  std::vector<analysis::SnapshotEntry> entries;
+  try {
+    entries = analysis::listSnapshots(QDir(currentRun_).filePath("analysis").toStdString());
+  } catch (const Error&) {
+    return;
+  }
+  if (qint64(entries.size()) == lastSnapshotCount_) return;
+  lastSnapshotCount_ = qint64(entries.size());
+  // The newest snapshot of each method: singular values per layer.
+  std::map<std::string, analysis::SnapshotEntry> newest;
+  for (const auto& e : entries)
+    if (!newest.count(e.method) || newest[e.method].step < e.step) newest[e.method] = e;
+  QStringList layers = rank_->layers();
+  for (const auto& [method, entry] : newest) {
+    try {
+      auto snap = analysis::readSnapshot(entry.path);
+      for (const auto& l : snap.layers) {
+        if (!layers.contains(q(l.name))) layers << q(l.name);
+        rank_->setSingularValues(q(method), q(l.name), QVector<double>(l.singularValues.begin(), l.singularValues.end()),
+                                 l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])));
+      }
+    } catch (const Error& e) {
+      onLog(tr("analysis: %1").arg(q(e.what())));
+    }
+  }
+  rank_->setLayers(layers);
+}
+
+void MainWindow::showSpectrumFor(const QString& layer) {
+  if (currentRun_.isEmpty() || training() || layer.isEmpty()) return;
+  // The FourierFT method of the run (else the first adapter method).
+  QString method;
+  try {
+    auto e = train::Experiment::fromJson(runs::RunFolder::open(currentRun_.toStdString()).readExperiment());
+    for (const auto& m : e.methods)
+      if (m.type == "fourierft" || (method.isEmpty() && m.type == "lora")) method = q(m.name);
+  } catch (const Error&) {
+    return;
+  }
+  if (method.isEmpty()) return;
+  auto* watcher = new QFutureWatcher<SpectrumResult>(this);
+  connect(watcher, &QFutureWatcher<SpectrumResult>::finished, this, [this, watcher] {
+    auto r = watcher->result();
+    watcher->deleteLater();
+    if (!r.error.isEmpty()) {
+      onLog(tr("spectrum: %1").arg(r.error));
+      return;
+    }
+    spectrum_->setTitle(tr("|FFT2(ΔW)|, %1, %2 (log10)").arg(r.method, r.layer));
+    spectrum_->setSpectrum(r.d1, r.d2, r.magnitude);
+    spectrum_->setFrequencies(r.u, r.v);
+  });
+  watcher->setFuture(QtConcurrent::run(computeSpectrum, currentRun_, method, layer));
+}
+
+void MainWindow::showRun(const QString& runFolder) {
+  if (training()) return;
+  currentRun_ = runFolder;
+  lastSnapshotCount_ = -1;
+  plots_->clear();
+  rank_->clear();
+  QString error;
+  if (!plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"), &error)) showError(tr("Cannot read the run"), error);
+  pollAnalysis();
+  if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
+  tabs_->setCurrentWidget(plots_);
+  status_->setText(tr("Run: %1").arg(runFolder));
+}
+
+void MainWindow::exportReport() {
+  if (currentRun_.isEmpty()) {
+    showError(tr("No run to report"), tr("Train, or open a run from the Runs tab, first."));
+    return;
+  }
+  QSettings s;
+  const auto path = QFileDialog::getSaveFileName(this, tr("Export report"), s.value("Folders/reports", QDir::homePath()).toString(),
+                                                 tr("HTML (*.html);;PDF (*.pdf)"));
+  if (path.isEmpty()) return;
+  s.setValue("Folders/reports", QFileInfo(path).absolutePath());
+  try {
+    writeReport(currentRun_, path, plots_, rank_, spectrum_);
+    onLog(tr("report: %1").arg(path));
+  } catch (const Error& e) {
+    showError(tr("Cannot write the report"), q(e.what()));
+  }
+}
+
+void MainWindow::openAdapter() {
+  QSettings s;
+  const auto dir = QFileDialog::getExistingDirectory(this, tr("Open a PEFT adapter folder"), s.value("Folders/adapters").toString());
+  if (dir.isEmpty()) return;
+  s.setValue("Folders/adapters", dir);
+  const auto base = QFileDialog::getExistingDirectory(this, tr("Its base checkpoint folder"), dir);
+  if (base.isEmpty()) return;
+  status_->setText(tr("Analysing %1…").arg(dir));
+  auto* watcher = new QFutureWatcher<AdapterInspection>(this);
+  connect(watcher, &QFutureWatcher<AdapterInspection>::finished, this, [this, watcher] {
+    auto r = watcher->result();
+    watcher->deleteLater();
+    if (!r.error.isEmpty()) {
+      showError(tr("Cannot open the adapter"), r.error);
+      return;
+    }
+    showInspection(r);
+  });
+  watcher->setFuture(QtConcurrent::run(inspectAdapter, dir, base));
+}
+
+void MainWindow::showInspection(const AdapterInspection& r) {
+  rank_->clear();
+  QStringList layers;
+  for (const auto& l : r.layers) {
+    layers << l.name;
+    rank_->setSingularValues(r.method, l.name, l.singularValues, l.effectiveRank, l.truncated, l.total);
+  }
+  rank_->setLayers(layers);
+  spectrum_->setTitle(tr("|FFT2(ΔW)|, %1, %2 (log10)").arg(r.method, r.spectrumLayer));
+  spectrum_->setSpectrum(r.d1, r.d2, r.magnitude);
+  spectrum_->setFrequencies(r.u, r.v);
+  status_->setText(tr("Adapter %1 on %2: %3 layers").arg(r.adapter, r.base).arg(r.layers.size()));
+  tabs_->setCurrentWidget(rank_);
+  emit adapterShown();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+  if (training()) {
+    train_->worker()->requestStop();
+    onLog(tr("stopping the run before closing"));
+  }
+  analysisTimer_->stop();
+  QSettings s;
+  s.setValue("MainWindow/geometry", saveGeometry());
+  s.setValue("MainWindow/state", saveState());
+  s.setValue("Plots/smoothing", plots_->smoothing());
+  QMainWindow::closeEvent(event);
+}
+
+}  // namespace fw::gui

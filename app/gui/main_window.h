@@ -1,0 +1,97 @@
+#pragma once
+// The workbench window: the experiment form on the left; training plots, the rank and spectrum
+// views, the runs browser and the log as tabs; a toolbar with start, pause, stop, resume and
+// export; a progress bar with ETA. Training runs on TrainThread; the window never waits on it.
+#include "adapter_inspection.h"
+#include "train_worker.h"
+
+#include <QMainWindow>
+
+class QAction;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QTabWidget;
+class QTimer;
+
+namespace fw::widgets {
+class PlotPanel;
+class RankView;
+class SeriesStore;
+class SpectrumView;
+}  // namespace fw::widgets
+
+namespace fw::gui {
+
+class ExperimentForm;
+class RunsBrowser;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+public:
+  explicit MainWindow(QWidget* parent = nullptr);
+  ~MainWindow() override;
+
+  void openExperimentFile(const QString& path);
+  // Shows a finished (or stopped) run: its curves, rank snapshots and spectrum.
+  void showRun(const QString& runFolder);
+
+  ExperimentForm* form() const { return form_; }
+  widgets::PlotPanel* plots() const { return plots_; }
+  widgets::RankView* rankView() const { return rank_; }
+  widgets::SpectrumView* spectrumView() const { return spectrum_; }
+  RunsBrowser* runsBrowser() const { return runs_; }
+  QString currentRun() const { return currentRun_; }
+  bool training() const;
+
+public slots:
+  void start();
+  void togglePause();
+  void stop();
+  void resumeRun(const QString& runFolder);
+  void exportReport();
+  void openAdapter();
+  // Shows an analysed adapter in the rank and spectrum views.
+  void showInspection(const fw::gui::AdapterInspection& inspection);
+
+signals:
+  void runFinished(const QString& runFolder, const QString& status);
+  void runFailed(const QString& message);
+  void adapterShown();
+
+protected:
+  void closeEvent(QCloseEvent* event) override;
+
+private slots:
+  void onStep(const fw::gui::StepRow& row);
+  void onEval(const fw::gui::EvalRow& row);
+  void onLog(const QString& line);
+  void onFinished(const QString& runFolder, const QString& status);
+  void onFailed(const QString& message);
+  void pollAnalysis();
+  void showSpectrumFor(const QString& layer);
+
+private:
+  void buildActions();
+  void setRunning(bool running);
+  void showError(const QString& title, const QString& message);
+
+  ExperimentForm* form_;
+  widgets::SeriesStore* store_;
+  widgets::PlotPanel* plots_;
+  widgets::RankView* rank_;
+  widgets::SpectrumView* spectrum_;
+  RunsBrowser* runs_;
+  QPlainTextEdit* log_;
+  QTabWidget* tabs_;
+  QProgressBar* progress_;
+  QLabel* status_;
+  QTimer* analysisTimer_;
+  TrainThread* train_;
+  QAction *start_, *pause_, *stop_, *export_;
+  QString currentRun_;
+  QString runsDir_, indexPath_;
+  qint64 lastSnapshotCount_ = -1;
+};
+
+}  // namespace fw::gui

@@ -1,0 +1,184 @@
+// The workbench window, offscreen: the form counts parameters, a small run trains every method
+// with live plots, pause holds it, stop leaves a checkpoint that resume continues, the report is
+// written as HTML and PDF with the run's numbers, and a fixture adapter opens in the rank view.
+// FW_SCREENSHOT_DIR=<dir> saves a picture of each view.
+#include "runs/run_folder.h"
+#include "support/test_support.h"
+#include "util/files.h"
+
+#include "adapter_inspection.h"
+#include "experiment_form.h"
+#include "main_window.h"
+#include "report.h"
+#include "runs_browser.h"
+#include "widgets/plot_panel.h"
+#include "widgets/rank_view.h"
+#include "widgets/series_store.h"
+#include "widgets/spectrum_view.h"
+
+#include <QSignalSpy>
+#include <QTableWidget>
+#include <QTabWidget>
+
+using nlohmann::json;
+
+namespace {
+
+const char* kImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+json smallExperiment(const std::string& cache, int64_t limit = 128, int64_t epochs = 1) {
+  const json data = {{"kind", "idx_images"}, {"train", kImages}, {"eval", kImages}, {"classes", {3, 4}},
+                     {"train_limit", limit}, {"eval_limit", 64}, {"mean", 0.286}, {"std", 0.353}};
+  json pretrainData = data;
+  pretrainData["classes"] = {0, 1};
+  return {{"schema_version", 1}, {"name", "gui"},
+          {"model", {{"preset", "vit-fmnist"}, {"fresh_head", true}, {"config", {{"num_hidden_layers", 1}}},
+                     {"pretrain", {{"dataset", pretrainData}, {"epochs", 1}, {"batch_size", 32}, {"cache", cache}}}}},
+          {"dataset", data},
+          {"methods", {{{"type", "fourierft"}, {"name", "fourierft"}, {"n_frequency", 64}, {"scaling", 16.0}, {"lr", 0.1},
+                        {"target_modules", {"query", "value"}}},
+                       {{"type", "lora"}, {"name", "lora"}, {"r", 2}, {"alpha", 4.0}, {"lr", 0.01}, {"target_modules", {"query", "value"}}},
+                       {{"type", "head-only"}, {"name", "head-only"}}}},
+          {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", epochs}, {"device", "cpu"}};
+}
+
+void screenshot(QWidget* w, const QString& name) {
+  const QString dir = qEnvironmentVariable("FW_SCREENSHOT_DIR");
+  if (!dir.isEmpty()) w->grab().save(dir + "/" + name + ".png");
+}
+
+QStringList methodsWithLoss(fw::widgets::SeriesStore* store) {
+  QStringList out;
+  for (const auto& key : store->seriesNames())
+    if (key.endsWith("/loss")) out << key.section('/', 0, 0);
+  out.sort();
+  return out;
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+  Q_OBJECT
+private slots:
+  void initTestCase();
+  void formCountsParameters();
+  void trainPauseStopResumeReport();
+  void opensFixtureAdapter();
+
+private:
+  fw::test::TempDir tmp_;
+};
+
+void TestMainWindow::initTestCase() {
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  qputenv("XDG_DATA_HOME", QByteArray::fromStdString(tmp_.file("data")));  // runs and index go here
+}
+
+void TestMainWindow::formCountsParameters() {
+  fw::gui::ExperimentForm form;
+  form.loadFile(FW_SOURCE_DIR "/experiments/default.json");
+  auto* table = form.findChild<QTableWidget*>();
+  QVERIFY(table);
+  QCOMPARE(table->rowCount(), 4);
+  // vit-fmnist: 4 layers x (query, value) of 64x64.
+  QCOMPARE(table->item(0, 6)->text(), QLocale().toString(8 * 200));           // FourierFT n = 200
+  QCOMPARE(table->item(1, 6)->text(), QLocale().toString(8 * 2 * (64 + 64)));  // LoRA r = 2
+  QCOMPARE(table->item(2, 6)->text(), QLocale().toString(8 * 8 * (64 + 64)));  // LoRA r = 8
+  auto e = form.experiment();
+  QCOMPARE(e["methods"].size(), size_t(4));
+  QCOMPARE(e["methods"][0]["scaling"].get<double>(), 16.0);
+  QVERIFY(e["model"].contains("pretrain"));  // fields the form does not show are kept
+  screenshot(&form, "experiment_form");
+}
+
+void TestMainWindow::trainPauseStopResumeReport() {
+  fw::gui::MainWindow window;
+  window.resize(1400, 900);
+  window.show();
+  window.form()->setExperiment(smallExperiment(tmp_.file("base"), 480, 2));
+  QSignalSpy finished(&window, &fw::gui::MainWindow::runFinished);
+  QSignalSpy failed(&window, &fw::gui::MainWindow::runFailed);
+  auto* store = window.plots()->store();
+
+  // Pause once the first method has made progress; nothing moves while paused.
+  window.start();
+  QVERIFY(window.training());
+  QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") >= 3, 120000);
+  window.togglePause();
+  QTest::qWait(200);  // lets a step in flight land; there is no event for "nothing happened"
+  const int held = store->count("fourierft/loss");
+  QTest::qWait(500);
+  QCOMPARE(store->count("fourierft/loss"), held);
+  window.togglePause();
+  QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") > held, 30000);
+
+  // Stop: the run ends "stopped" with a checkpoint; resume finishes it.
+  window.stop();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+  QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  const QString run = finished.at(0).at(0).toString();
+  auto folder = fw::runs::RunFolder::open(run.toStdString());
+  QVERIFY(folder.latestCheckpoint("fourierft").has_value());
+  window.resumeRun(run);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 180000);
+  QCOMPARE(failed.count(), 0);
+  QCOMPARE(finished.at(1).at(1).toString(), QString("finished"));
+
+  // Every method has curves; the runs browser lists the run.
+  window.plots()->flushNow();
+  QCOMPARE(methodsWithLoss(store), (QStringList{"fourierft", "head-only", "lora"}));
+  window.runsBrowser()->refresh();
+  QVERIFY(window.runsBrowser()->rowCount() >= 1);
+  screenshot(&window, "window_training");
+
+  // The report: HTML with embedded plots and the run's numbers, and a PDF.
+  const auto summary = folder.readSummary().value();
+  const double acc = summary["methods"]["fourierft"]["final_metrics"]["accuracy"].get<double>();
+  const QString html = QString::fromStdString(tmp_.file("report.html")), pdf = QString::fromStdString(tmp_.file("report.pdf"));
+  fw::gui::writeReport(run, html, window.plots(), window.rankView(), window.spectrumView());
+  const QString text = QString::fromStdString(fw::readTextFile(html.toStdString()));
+  QVERIFY(text.count("data:image/png;base64,") >= 5);
+  QVERIFY2(text.contains(QString::number(acc, 'f', 4)), "the report lacks the FourierFT accuracy of summary.json");
+  QVERIFY(text.contains(QLocale::c().toString(qlonglong(summary["methods"]["lora"]["trainable_parameters"].get<int64_t>()))));
+  fw::gui::writeReport(run, pdf, window.plots(), window.rankView(), window.spectrumView());
+  const auto bytes = fw::readTextFile(pdf.toStdString());
+  QVERIFY(bytes.rfind("%PDF", 0) == 0);
+  QVERIFY(QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page\n") + QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page ") >= 1);
+  // Headless, as `fourier-workbench --report RUN --out FILE` does.
+  const QString headless = QString::fromStdString(tmp_.file("headless.html"));
+  fw::gui::writeReportHeadless(run, headless);
+  QVERIFY(QString::fromStdString(fw::readTextFile(headless.toStdString())).contains(QString::number(acc, 'f', 4)));
+}
+
+void TestMainWindow::opensFixtureAdapter() {
+  const auto adapter = fw::test::sharedPath("fixtures/hf/bert/lora");
+  const auto base = fw::test::sharedPath("fixtures/hf/bert/model");
+  if (adapter.empty() || base.empty()) QSKIP("../shared/fixtures/hf not found");
+  auto r = fw::gui::inspectAdapter(QString::fromStdString(adapter), QString::fromStdString(base));
+  QVERIFY2(r.error.isEmpty(), qPrintable(r.error));
+  QCOMPARE(r.layers.size(), 4);
+  // LoRA r = 4: exactly four singular values of ΔW are not zero.
+  for (const auto& l : r.layers) {
+    int nonzero = 0;
+    for (double s : l.singularValues) nonzero += s > 1e-6 * l.singularValues.front();
+    QCOMPARE(nonzero, 4);
+  }
+  fw::gui::MainWindow window;
+  window.resize(1200, 800);
+  window.show();
+  QSignalSpy shown(&window, &fw::gui::MainWindow::adapterShown);
+  window.showInspection(r);
+  QCOMPARE(shown.count(), 1);
+  QCOMPARE(window.rankView()->layers().size(), 4);
+  QVERIFY2(window.rankView()->legendTexts().join(" ").contains("lora"), qPrintable(window.rankView()->legendTexts().join(" ")));
+  auto ff = fw::gui::inspectAdapter(QString::fromStdString(fw::test::sharedPath("fixtures/hf/bert/fourierft")), QString::fromStdString(base));
+  QVERIFY2(ff.error.isEmpty(), qPrintable(ff.error));
+  QCOMPARE(ff.u.size(), 48);  // the 48 frequencies marked on the spectrum
+  window.showInspection(ff);
+  QCOMPARE(window.spectrumView()->frequencyCount(), 48);
+  screenshot(window.rankView(), "rank_view");
+  screenshot(window.spectrumView(), "spectrum_view");
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"

@@ -1,0 +1,28 @@
+// Shared look of the QCustomPlot-based widgets (internal to fw_widgets): a title row, the legend
+// in its own row under the axis rect (so it never covers data), fonts, and the visibility test
+// that decides whether a replot is worth doing.
+#pragma once
+
+#include <QString>
+
+class QCustomPlot;
+class QCPAxis;
+class QCPLayoutElement;
+class QWidget;
+
+namespace fw::widgets::detail {
+
+// Title row on top, compact fonts, light grid, antialiasing off while dragging.
+void stylePlot(QCustomPlot* plot, const QString& title);
+
+// Moves the legend out of the axis rect into a row below it, filled left to right, `wrap` entries
+// per row.
+void placeLegendBelow(QCustomPlot* plot, int wrap);
+
+// Linear or logarithmic value axis (log ticks 10^k).
+void setLogAxis(QCPAxis* axis, bool log);
+
+// Visible, and its window not minimised: only then is a replot worth its cost.
+bool isShownOnScreen(const QWidget* widget);
+
+}  // namespace fw::widgets::detail
