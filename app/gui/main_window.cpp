@@ -127,7 +127,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setCentralWidget(split);
 
   progress_ = new QProgressBar;
-  progress_->setMaximumWidth(320);
+  progress_->setMinimumWidth(260);
+  progress_->setMaximumWidth(360);
   progress_->setFormat("%p%");
   status_ = new QLabel(tr("Ready"));
   statusBar()->addWidget(status_, 1);
@@ -159,6 +160,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   buildActions();
   QSettings settings;
+  resize(1400, 900);  // the first time; afterwards the saved geometry
   restoreGeometry(settings.value("MainWindow/geometry").toByteArray());
   restoreState(settings.value("MainWindow/state").toByteArray());
   split->restoreState(settings.value("MainWindow/splitter").toByteArray());
