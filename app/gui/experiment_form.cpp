@@ -110,6 +110,17 @@ void ExperimentForm::build() {
   };
   pathRow(trainPath_, tr("Training data"));
   pathRow(evalPath_, tr("Evaluation data"));
+  textColumn_ = new QLineEdit;
+  pairColumn_ = new QLineEdit;
+  labelColumn_ = new QLineEdit;
+  textColumn_->setPlaceholderText(tr("column with the text"));
+  pairColumn_->setPlaceholderText(tr("optional second text (pairs)"));
+  labelColumn_->setPlaceholderText(tr("column with the label"));
+  auto* columns = new QHBoxLayout;
+  columns->addWidget(textColumn_);
+  columns->addWidget(pairColumn_);
+  columns->addWidget(labelColumn_);
+  df->addRow(tr("Columns"), columns);
   classes_ = new QLineEdit;
   classes_->setPlaceholderText(tr("images: classes to keep, e.g. 5 6 7 8 9 (empty: all)"));
   df->addRow(tr("Classes"), classes_);
@@ -188,6 +199,7 @@ void ExperimentForm::build() {
     maxLength_->setEnabled(text);
     tokenizer_->setEnabled(text);
     classes_->setEnabled(!text);
+    for (auto* c : {textColumn_, pairColumn_, labelColumn_}) c->setEnabled(kind == "table");
   };
   connect(datasetKind_, &QComboBox::currentIndexChanged, this, kindChanged);
   kindChanged();
@@ -242,6 +254,9 @@ void ExperimentForm::setExperiment(const json& experiment) {
   QStringList classes;
   for (auto c : e.dataset.classes) classes << QString::number(c);
   classes_->setText(classes.join(' '));
+  textColumn_->setText(q(e.dataset.text));
+  pairColumn_->setText(q(e.dataset.text_pair));
+  labelColumn_->setText(q(e.dataset.label));
   trainLimit_->setValue(int(e.dataset.train_limit));
   maxLength_->setValue(int(e.dataset.max_length));
   QStringList targets;
@@ -280,6 +295,9 @@ json ExperimentForm::experiment() const {
   std::vector<int64_t> classes;
   for (const auto& c : classes_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) classes.push_back(c.toLongLong());
   d["classes"] = classes;
+  d["text"] = textColumn_->text().toStdString();
+  d["text_pair"] = pairColumn_->text().toStdString();
+  d["label"] = labelColumn_->text().toStdString();
   d["train_limit"] = trainLimit_->value();
   d["max_length"] = maxLength_->value();
   std::vector<std::string> targets, trainable;

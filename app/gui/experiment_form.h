@@ -55,6 +55,9 @@ private:
   QLineEdit* trainPath_;
   QLineEdit* evalPath_;
   QLineEdit* classes_;
+  QLineEdit* textColumn_;
+  QLineEdit* pairColumn_;
+  QLineEdit* labelColumn_;
   QSpinBox* trainLimit_;
   QSpinBox* maxLength_;
   QLineEdit* targets_;

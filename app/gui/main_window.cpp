@@ -1,5 +1,8 @@
 // Torch first: analysis and run loading come from core (DESIGN.md traps: Qt's macros after).
+#include "adapters/adapter_folder.h"
+#include "adapters/inject.h"
 #include "analysis/delta_weights.h"
+#include "models/checkpoint.h"
 #include "analysis/fourier_spectrum.h"
 #include "analysis/snapshot.h"
 #include "runs/run_folder.h"
@@ -24,6 +27,7 @@
 #include <QDir>
 #include <QFileDialog>
 #include <QFutureWatcher>
+#include <QInputDialog>
 #include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
@@ -205,6 +209,7 @@ void MainWindow::buildActions() {
   stop_ = add(tr("Stop"), QKeySequence(Qt::CTRL | Qt::Key_Period), [this] { stop(); });
   bar->addSeparator();
   export_ = add(tr("Export report…"), QKeySequence(Qt::CTRL | Qt::Key_E), [this] { exportReport(); });
+  add(tr("Export adapter…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), [this] { exportAdapter(); });
   add(tr("Open adapter…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), [this] { openAdapter(); });
 }
 
@@ -408,6 +413,54 @@ void MainWindow::exportReport() {
     onLog(tr("report: %1").arg(path));
   } catch (const Error& e) {
     showError(tr("Cannot write the report"), q(e.what()));
+  }
+}
+
+void MainWindow::exportAdapter() {
+  if (currentRun_.isEmpty() || training()) {
+    showError(tr("No finished run"), tr("Train, or open a run from the Runs tab, first."));
+    return;
+  }
+  QStringList methods;
+  try {
+    auto e = train::Experiment::fromJson(runs::RunFolder::open(currentRun_.toStdString()).readExperiment());
+    for (const auto& m : e.methods) methods << q(m.name) + " (" + q(m.type) + ")";
+  } catch (const Error& err) {
+    showError(tr("Cannot read the run"), q(err.what()));
+    return;
+  }
+  bool ok = false;
+  const auto method = QInputDialog::getItem(this, tr("Export adapter"), tr("Method"), methods, 0, false, &ok).section(" (", 0, 0);
+  if (!ok) return;
+  const auto format = QInputDialog::getItem(this, tr("Export adapter"), tr("Format"),
+                                            {tr("PEFT adapter folder"), tr("Native adapter folder"), tr("Merged checkpoint")}, 0, false, &ok);
+  if (!ok) return;
+  QSettings s;
+  const auto folder = QFileDialog::getExistingDirectory(this, tr("Export into folder"), s.value("Folders/exports", QDir::homePath()).toString());
+  if (folder.isEmpty()) return;
+  s.setValue("Folders/exports", folder);
+  const QString kind = format.startsWith("PEFT") ? "peft" : format.startsWith("Native") ? "native" : "merged";
+  exportMethod(method, kind, folder);
+}
+
+void MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder) {
+  try {
+    auto run = runs::RunFolder::open(currentRun_.toStdString());
+    auto e = train::Experiment::fromJson(run.readExperiment());
+    auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
+    if (format == "merged") {
+      for (auto& [n, lin] : adapters::adaptedLinears(*trained.model))
+        if (lin->adapter()) lin->merge(false);
+      models::saveCheckpointFolder(*trained.model, folder.toStdString());
+    } else {
+      if (trained.method->type != "fourierft" && trained.method->type != "lora")
+        throw Error("method '" + method.toStdString() + "' has no adapter").hint("export it as a merged checkpoint");
+      adapters::writeAdapterFolder(folder.toStdString(), adapters::readAdapterFolder(trained.source), format == "native");
+    }
+    onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
+    status_->setText(tr("Exported %1 to %2").arg(method, folder));
+  } catch (const Error& err) {
+    showError(tr("Cannot export"), q(err.what()));
   }
 }
 

@@ -50,6 +50,9 @@ public slots:
   void stop();
   void resumeRun(const QString& runFolder);
   void exportReport();
+  // Writes a trained method of the current run as a PEFT or native adapter, or merged checkpoint.
+  void exportAdapter();
+  void exportMethod(const QString& method, const QString& format, const QString& folder);
   void openAdapter();
   // Shows an analysed adapter in the rank and spectrum views.
   void showInspection(const fw::gui::AdapterInspection& inspection);

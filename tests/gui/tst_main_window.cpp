@@ -2,6 +2,7 @@
 // with live plots, pause holds it, stop leaves a checkpoint that resume continues, the report is
 // written as HTML and PDF with the run's numbers, and a fixture adapter opens in the rank view.
 // FW_SCREENSHOT_DIR=<dir> saves a picture of each view.
+#include "adapters/adapter_folder.h"
 #include "runs/run_folder.h"
 #include "support/test_support.h"
 #include "util/files.h"
@@ -144,6 +145,12 @@ void TestMainWindow::trainPauseStopResumeReport() {
   const auto bytes = fw::readTextFile(pdf.toStdString());
   QVERIFY(bytes.rfind("%PDF", 0) == 0);
   QVERIFY(QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page\n") + QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page ") >= 1);
+  // The trained FourierFT method exported as a PEFT adapter and as a merged checkpoint.
+  window.exportMethod("fourierft", "peft", QString::fromStdString(tmp_.file("peft")));
+  auto peft = fw::adapters::readAdapterFolder(tmp_.file("peft"));
+  QCOMPARE(peft.layers.size(), size_t(2));
+  window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged")));
+  QVERIFY(QFile::exists(QString::fromStdString(tmp_.file("merged/model.safetensors"))));
   // Headless, as `fourier-workbench --report RUN --out FILE` does.
   const QString headless = QString::fromStdString(tmp_.file("headless.html"));
   fw::gui::writeReportHeadless(run, headless);
