@@ -16,6 +16,7 @@ void addTokenizeCommand(CLI::App& app);
 void addTrainCommands(CLI::App& app);
 void addRunToolCommands(CLI::App& app);
 void addAnalyzeCommand(CLI::App& app);
+void addBenchModelCommand(CLI::App& app);
 
 // The methods of a run with their trainable parameters, steps, time and final metrics.
 std::string runSummaryTable(const runs::RunFolder& run);

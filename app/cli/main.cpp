@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   fw::cli::addTrainCommands(app);
   fw::cli::addRunToolCommands(app);
   fw::cli::addAnalyzeCommand(app);
+  fw::cli::addBenchModelCommand(app);
   // CLI11 only says "a subcommand is required" for a mistyped command: name it and the choices.
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;

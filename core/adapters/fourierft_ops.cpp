@@ -1,10 +1,12 @@
 #include "adapters/fourierft_ops.h"
 
+#include "adapters/spectral_cpu.h"
 #include "util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -285,11 +287,19 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
   return MergedLinearFn::apply(x, w0, bias.defined() ? bias : at::empty({0}, w0.options()), spectrum, &g, scale);
 }
 
+namespace {
+std::atomic<bool> gFftwKernels{true};
+}
+
+void setFftwKernels(bool enabled) { gFftwKernels = enabled; }
+bool fftwKernels() { return gFftwKernels; }
+
 at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                                  const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
   checkShapes(x, w0, spectrum, g);
   auto rows = x.reshape({-1, g.d2}).to(at::kFloat);
-  auto delta = SpectralDeltaFn::apply(rows, spectrum, &g, scale);
+  auto delta = gFftwKernels && spectralCpuApplies(rows) ? spectralDeltaCpu(rows.contiguous(), spectrum, g, scale)
+                                                        : SpectralDeltaFn::apply(rows, spectrum, &g, scale);
   auto outShape = x.sizes().vec();
   outShape.back() = g.d1;
   return at::linear(x, w0, bias) + delta.to(x.scalar_type()).reshape(outShape);

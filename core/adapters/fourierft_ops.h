@@ -59,6 +59,11 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
 at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                                  const at::Tensor& spectrum, const SpectrumGeometry& g, double scale);
 
+// The spectral path uses the FFTW kernels (spectral_cpu.h) for float32 on the CPU unless turned
+// off here (tests and benchmarks compare both).
+void setFftwKernels(bool enabled);
+bool fftwKernels();
+
 // What the path choice depends on: the layer, the tokens of this call and what is differentiated.
 struct PathShape {
   int64_t tokens = 0, d1 = 0, d2 = 0, n = 0;

@@ -50,10 +50,6 @@ fftwf_plan planFor(int64_t d1, int64_t d2) {
 
 }  // namespace
 
-std::mutex& fftwPlannerMutex() {
-  static std::mutex m;
-  return m;
-}
 
 void clearFourierPlanCache() {
   std::lock_guard<std::mutex> lock(fftwPlannerMutex());

@@ -1,4 +1,5 @@
 #pragma once
+#include "util/fftw_lock.h"
 // The 2-D Fourier view of a ΔW: the magnitude spectrum |FFT2(ΔW)| and how many coefficients
 // hold its energy. FourierFT's ΔW = α·Re(IDFT2(S)) with n entries in S is nonzero in the
 // spectrum exactly at its n positions (u, v) and their mirrors (-u, -v); LoRA's and full
@@ -53,9 +54,8 @@ struct FourierStats {
 };
 FourierStats fourierStats(const at::Tensor& m);
 
-// FFTW's planner is not thread-safe (executing a plan is): every fftwf_plan_* and
-// fftwf_destroy_plan in the process must hold this mutex.
-std::mutex& fftwPlannerMutex();
+// FFTW's planner is not thread-safe: plans are made under the process-wide lock.
+using fw::fftwPlannerMutex;
 
 // Drops the cached plans (one per shape); they are made again when needed. Only while no
 // transform runs on another thread: a running transform uses its plan.

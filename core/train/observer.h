@@ -29,6 +29,11 @@ struct MethodResult {
   std::string method, type, status;  // finished, stopped, failed
   int64_t trainableParameters = 0, steps = 0;
   double seconds = 0;
+  // Where the loop's wall time went (seconds): training steps, waiting for a batch, evaluation,
+  // checkpoints, ΔW snapshots; stepShare: steps over the loop's wall time (this session's part of
+  // a resumed run).
+  double stepSeconds = 0, dataWaitSeconds = 0, evalSeconds = 0, checkpointSeconds = 0, snapshotSeconds = 0;
+  double stepShare = 0;
   std::map<std::string, double> finalMetrics, bestMetrics;
   std::string error;
 };

@@ -2,6 +2,7 @@
 
 #include "analysis/snapshot.h"
 #include "data/batcher.h"
+#include "train/batch_prefetch.h"
 #include "train/batch_tensors.h"
 #include "train/evaluate.h"
 #include "train/losses.h"
@@ -98,17 +99,21 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   const std::string primary = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
   if (observer) observer->onMethodStart(cfg.method, total, pm.trainableParameters);
 
+  auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
   auto saveCheckpoint = [&](int64_t step, double elapsed) {
     if (!out.checkpointDir) return;
+    const auto t0 = Clock::now();
     TrainPosition p = pos;
     p.step = step;
     p.elapsedSeconds = elapsed;
     const auto dir = out.checkpointDir(step);
     saveTrainState(dir, pm, optimizer, p);
     if (out.checkpointWritten) out.checkpointWritten(dir);
+    result.checkpointSeconds += seconds(t0);
   };
   auto runEval = [&](int64_t step) {
     if (data.eval.examples.empty()) return;
+    const auto t0 = Clock::now();
     auto e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask);
     EvalEvent ev{cfg.method, step, step / perEpoch, e.loss, e.metrics};
     result.finalMetrics = e.metrics;
@@ -124,6 +129,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       out.metrics({{"event", "eval"}, {"method", cfg.method}, {"step", step}, {"epoch", ev.epoch},
                    {"loss", e.loss}, {"examples", e.examples}, {"metrics", metricsJson(e.metrics)}});
     if (observer) observer->onEval(ev);
+    result.evalSeconds += seconds(t0);
   };
 
   // Snapshots: the first after a few steps, then as often as the budget allows.
@@ -136,7 +142,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     const auto t0 = Clock::now();
     out.snapshot(step);
     lastSnapshot = step;
-    const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double dt = seconds(t0);
+    result.snapshotSeconds += dt;
     snapshots.update(dt, stepsTimed ? stepSecondsTotal / double(stepsTimed) : dt);
   };
 
@@ -146,15 +153,15 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   double windowSeconds = 0, windowSamples = 0, windowTokens = 0;
   int64_t step = pos.step;
   result.status = "finished";
+  BatchPrefetcher prefetch(batcher, data.train.kind, cfg.device, step, total);
   for (; step < total; ++step) {
     if (stop && stop->load()) {
       result.status = "stopped";
       break;
     }
+    auto [batch, t] = prefetch.next();
     const auto t0 = Clock::now();
     const int64_t epoch = step / perEpoch;
-    auto batch = batcher.batch(epoch, step % perEpoch);
-    auto t = toTensors(batch, data.train.kind, cfg.device);
     const double factor = linearScheduleFactor(step, warmup, total);
     for (size_t i = 0; i < pm.groups.size(); ++i)
       static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(pm.groups[i].lr * factor);
@@ -173,10 +180,10 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     optimizer.step();
     optimizer.zero_grad();
 
-    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    stepSecondsTotal += seconds;
+    const double stepSeconds = seconds(t0);
+    stepSecondsTotal += stepSeconds;
     ++stepsTimed;
-    windowSeconds += seconds;
+    windowSeconds += stepSeconds;
     windowSamples += double(batch.size);
     windowTokens += double(t.tokens);
     const int64_t done = step + 1;
@@ -219,7 +226,11 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   }
   if (result.status == "finished") takeSnapshot(step);
   result.steps = step;
-  result.seconds = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
+  result.stepSeconds = stepSecondsTotal;
+  result.dataWaitSeconds = prefetch.waitSeconds();
+  const double wall = seconds(start);
+  result.stepShare = wall > 0 ? stepSecondsTotal / wall : 0.0;
+  result.seconds = elapsedBefore + wall;
   result.bestMetrics = pos.best;
   saveCheckpoint(step, result.seconds);
   return result;

@@ -67,7 +67,10 @@ json resultJson(const MethodResult& r) {
   };
   return {{"type", r.type}, {"status", r.status}, {"steps", r.steps}, {"seconds", r.seconds},
           {"trainable_parameters", r.trainableParameters}, {"final_metrics", finite(r.finalMetrics)},
-          {"best_metrics", finite(r.bestMetrics)}, {"error", r.error}};
+          {"best_metrics", finite(r.bestMetrics)}, {"error", r.error},
+          {"time", {{"steps_s", r.stepSeconds}, {"data_wait_s", r.dataWaitSeconds}, {"eval_s", r.evalSeconds},
+                    {"checkpoint_s", r.checkpointSeconds}, {"snapshot_s", r.snapshotSeconds},
+                    {"step_share", r.stepShare}}}};
 }
 
 // The folder where methods find the tokenizer of a text dataset.
@@ -141,7 +144,7 @@ Trainer::Trainer(Experiment experiment, TrainerOptions options, TrainObserver* o
     : e_(std::move(experiment)), opts_(std::move(options)), observer_(observer), stop_(stop) {}
 
 std::string Trainer::run() {
-  configureThreads(opts_.threads);
+  const int threads = configureThreads(opts_.threads);
   const auto device = parseDevice(e_.device);
   const bool resuming = !opts_.resumeDir.empty();
   std::optional<runs::RunFolder> folder;
@@ -174,7 +177,8 @@ std::string Trainer::run() {
   }
   json summary = run.readSummary().value_or(json::object());
   if (!summary.contains("methods")) summary["methods"] = json::object();
-  run.updateSummary({{"status", "running"}, {"name", e_.name}, {"methods", summary["methods"]}});
+  run.updateSummary({{"status", "running"}, {"name", e_.name}, {"methods", summary["methods"]},
+                     {"threads", threads}, {"device", device.str()}, {"torch", torchVersion()}});
   run.log(resuming ? "resumed" : "started");
   auto fail = [&](const std::string& message) {
     run.log("failed: " + message);

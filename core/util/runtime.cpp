@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <thread>
 
@@ -21,6 +22,9 @@ void configureProcess(char** argv) {
     ::execv("/proc/self/exe", argv);
     // exec failed (no /proc?): carry on with the setting the runtime already read.
   }
+  // A write past RLIMIT_FSIZE (a quota, a nearly full disk) must fail with EFBIG and a message,
+  // not kill the process with SIGXFSZ before it can say which file it was writing.
+  std::signal(SIGXFSZ, SIG_IGN);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's largest; bigger blocks are still mapped
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   mallopt(M_TOP_PAD, 64 << 20);

@@ -13,6 +13,7 @@ namespace fw {
 //   this sets it to PASSIVE and re-executes the program once (a user's own setting is kept).
 // - glibc returns freed activations to the kernel and faults them back in at every step; a
 //   high mmap and trim threshold keeps them in the heap (about 20 % off a training step).
+// - SIGXFSZ is ignored, so a write over the file size limit fails with an error naming the file.
 void configureProcess(char** argv);
 
 // Sets LibTorch's intra-op threads (Debian's LibTorch uses one unless told). 0: all cores.

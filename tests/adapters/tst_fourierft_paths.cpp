@@ -55,6 +55,7 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
   QTest::addColumn<int>("tokens");
   QTest::addColumn<bool>("repeated");
   QTest::addColumn<FourierPath>("path");
+  QTest::addColumn<bool>("fftw");  // spectral on the CPU: FFTW kernels, or LibTorch's FFTs
   struct Shape { const char* name; int d1, d2, n, tokens; bool repeated; };
   const Shape shapes[] = {
       {"square even 32x32", 32, 32, 48, 10, false},
@@ -64,11 +65,15 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
       {"odd-even 7x12", 7, 12, 30, 6, false},
       {"repeated rows/cols 16x10", 16, 10, 12, 8, true},
       {"repeated rows/cols odd 11x13", 11, 13, 12, 4, true},
+      {"more tokens than a block 40x24", 40, 24, 60, 150, false},
   };
-  for (const auto& s : shapes)
+  for (const auto& s : shapes) {
     for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
       QTest::newRow(qPrintable(QString("%1 %2").arg(s.name, pathName(p))))
-          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p;
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true;
+    QTest::newRow(qPrintable(QString("%1 spectral (LibTorch FFTs)").arg(s.name)))
+        << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Spectral << false;
+  }
 }
 
 void TestFourierFTPaths::pathsAgreeWithReference() {
@@ -78,6 +83,8 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   QFETCH(int, tokens);
   QFETCH(bool, repeated);
   QFETCH(FourierPath, path);
+  QFETCH(bool, fftw);
+  setFftwKernels(fftw);
   at::manual_seed(7);
   auto pos = repeated ? repeatedPositions(d1, d2) : frequencyPositions(d1, d2, n, 2024);
   auto g = SpectrumGeometry::make(d1, d2, pos);
@@ -100,6 +107,7 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   FW_EXPECT_CLOSE(y, ref.y, 1e-5);
   FW_EXPECT_CLOSE(x.grad(), ref.dx, 1e-5);
   FW_EXPECT_CLOSE(c.grad(), ref.dc, 1e-5);
+  setFftwKernels(true);
 }
 
 void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32_data() {

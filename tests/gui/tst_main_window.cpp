@@ -106,8 +106,15 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(window.training());
   QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") >= 3, 120000);
   window.togglePause();
-  QTest::qWait(200);  // lets a step in flight land; there is no event for "nothing happened"
-  const int held = store->count("fourierft/loss");
+  // Let a step in flight land (on a loaded machine it can take longer than a quiet one's step);
+  // there is no event for "nothing happened", so wait until the count holds still.
+  int held = store->count("fourierft/loss");
+  for (int i = 0; i < 40; ++i) {
+    QTest::qWait(250);
+    const int now = store->count("fourierft/loss");
+    if (now == held) break;
+    held = now;
+  }
   QTest::qWait(500);
   QCOMPARE(store->count("fourierft/loss"), held);
   window.togglePause();

@@ -2,6 +2,8 @@
 // on the tiny GPT-2 with the real tokenizer, a stopped run resumed gives the same losses as an
 // uninterrupted one, a diverging run stops with a clear error and keeps its checkpoint, and a
 // finished run can be evaluated and exported (merged logits equal adapter logits).
+#include <ATen/Parallel.h>
+
 #include "adapters/adapted_linear.h"
 #include "adapters/adapter_folder.h"
 #include "adapters/inject.h"
@@ -9,6 +11,7 @@
 #include "runs/run_folder.h"
 #include "runs/run_index.h"
 #include "support/test_support.h"
+#include "train/batch_prefetch.h"
 #include "train/data_setup.h"
 #include "train/evaluate.h"
 #include "train/run_models.h"
@@ -77,6 +80,7 @@ private slots:
   void resumeEqualsUninterrupted();
   void divergingRunStopsAndKeepsCheckpoint();
   void pretrainCacheEvalAndMergedExport();
+  void prefetcherFollowsTheBatcher();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -112,6 +116,47 @@ void TestTraining::fourierftLowersLossOnGlue() {
   QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
   QCOMPARE(summary["methods"]["fourierft"]["trainable_parameters"].get<int64_t>(), int64_t(4 * 500 + 64 * 2 + 2));
   QVERIFY(summary["methods"]["fourierft"]["final_metrics"].contains("accuracy"));
+  // The run records its threads and where the loop's time went.
+  QCOMPARE(summary["threads"].get<int>(), at::get_num_threads());
+  const auto& time = summary["methods"]["fourierft"]["time"];
+  const double total = summary["methods"]["fourierft"]["seconds"].get<double>();
+  const double parts = time["steps_s"].get<double>() + time["data_wait_s"].get<double>() + time["eval_s"].get<double>() +
+                       time["checkpoint_s"].get<double>() + time["snapshot_s"].get<double>();
+  qInfo("%s: %.2f s, steps %.2f s (share %.3f), waiting for data %.4f s, eval %.2f s", qPrintable(task), total,
+        time["steps_s"].get<double>(), time["step_share"].get<double>(), time["data_wait_s"].get<double>(),
+        time["eval_s"].get<double>());
+  QVERIFY(time["steps_s"].get<double>() > 0 && time["eval_s"].get<double>() > 0);
+  QVERIFY2(parts <= total * 1.001 + 0.01, "the time parts add up to more than the loop's wall time");
+  QCOMPARE(time["step_share"].get<double>(), time["steps_s"].get<double>() / total);
+}
+
+void TestTraining::prefetcherFollowsTheBatcher() {
+  data::Dataset d;
+  d.name = "counting";
+  d.kind = data::TaskKind::Classification;
+  d.numLabels = 3;
+  for (int64_t i = 0; i < 50; ++i) {
+    data::Example x;
+    x.ids.assign(size_t(1 + i % 7), i);
+    x.label = i % 3;
+    d.examples.push_back(x);
+  }
+  data::Batcher batcher(d, 4, /*shuffle=*/true, 7, /*padId=*/0);
+  // Starting mid-epoch (a resumed run) and crossing into the next epochs.
+  const int64_t first = 5, end = 5 + 3 * batcher.batchesPerEpoch();
+  train::BatchPrefetcher prefetch(batcher, d.kind, c10::Device(c10::kCPU), first, end, 2);
+  for (int64_t s = first; s < end; ++s) {
+    auto item = prefetch.next();
+    auto want = batcher.batch(s / batcher.batchesPerEpoch(), s % batcher.batchesPerEpoch());
+    QCOMPARE(item.batch.indices, want.indices);
+    QCOMPARE(item.batch.inputIds, want.inputIds);
+    auto ids = item.tensors.inputs.input_ids;
+    QCOMPARE(ids.sizes().vec(), (std::vector<int64_t>{want.size, want.seqLen}));
+    QCOMPARE(std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()), want.inputIds);
+    QCOMPARE(item.tensors.labels[0].item<int64_t>(), want.labels[0]);
+  }
+  // Dropped while the thread is ahead: the destructor returns (a stopped run).
+  { train::BatchPrefetcher early(batcher, d.kind, c10::Device(c10::kCPU), 0, 1000, 2); (void)early.next(); }
 }
 
 void TestTraining::alpacaOnTinyGpt2() {

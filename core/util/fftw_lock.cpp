@@ -1,0 +1,10 @@
+#include "util/fftw_lock.h"
+
+namespace fw {
+
+std::mutex& fftwPlannerMutex() {
+  static std::mutex m;
+  return m;
+}
+
+}  // namespace fw
