@@ -148,9 +148,11 @@ Dataset loadInstructions(const std::string& path, const tokenizers::Tokenizer& t
 
   const InstructionFields& f = options.fields;
   for (size_t i = 0; i < records.size(); ++i) {
-    const auto& [record, line] = records[i];
+    // Not a structured binding: C++17 lambdas may not capture one (clang rejects it).
+    const nlohmann::json& record = records[i].first;
+    const int64_t line = records[i].second;
     const std::string where = "[" + std::to_string(i) + "]";
-    auto bad = [&, line = line](const std::string& reason, const std::string& field) {
+    auto bad = [&](const std::string& reason, const std::string& field) {
       return Error(reason).file(path).line(line).field(where + (field.empty() ? "" : "." + field));
     };
     if (!record.is_object()) {

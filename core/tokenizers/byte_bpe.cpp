@@ -121,30 +121,32 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromTokenizerJson(const json
   // Only byte-level BPE is read here: the pre-tokenizer must be ByteLevel (maybe in a Sequence).
   const json pre = j.value("pre_tokenizer", json());
   const json* byteLevel = nullptr;
-  if (pre.is_object() && pre.value("type", "") == "ByteLevel") {
+  const std::string preType = optionalString(pre, "type", "", path, "pre_tokenizer");
+  if (preType == "ByteLevel") {
     byteLevel = &pre;
-  } else if (pre.is_object() && pre.value("type", "") == "Sequence" && pre.contains("pretokenizers")) {
+  } else if (preType == "Sequence" && pre.contains("pretokenizers")) {
     for (const json& p : pre["pretokenizers"]) {
-      if (p.value("type", "") != "ByteLevel")
+      if (optionalString(p, "type", "", path, "pre_tokenizer.pretokenizers") != "ByteLevel")
         throw Error("unsupported pre-tokenizer in a byte-level BPE sequence").file(path)
-            .field("pre_tokenizer.pretokenizers").got(p.value("type", p.dump())).expected("ByteLevel only");
+            .field("pre_tokenizer.pretokenizers").got(optionalString(p, "type", p.dump(), path, "pre_tokenizer.pretokenizers"))
+            .expected("ByteLevel only");
       byteLevel = &p;
     }
   }
   if (!byteLevel)
     throw Error("BPE model without a ByteLevel pre-tokenizer is not supported").file(path).field("pre_tokenizer")
-        .got(pre.is_object() ? pre.value("type", pre.dump()) : pre.dump())
+        .got(optionalString(pre, "type", pre.dump(), path, "pre_tokenizer"))
         .hint("only byte-level BPE (GPT-2, RoBERTa) is read from tokenizer.json; SentencePiece models from tokenizer.model");
-  t->addPrefixSpace_ = byteLevel->value("add_prefix_space", true);
-  t->useRegex_ = byteLevel->value("use_regex", true);
+  t->addPrefixSpace_ = optionalBool(*byteLevel, "add_prefix_space", true, path, "pre_tokenizer");
+  t->useRegex_ = optionalBool(*byteLevel, "use_regex", true, path, "pre_tokenizer");
 
   const json normalizer = j.value("normalizer", json());
-  const bool emptySequence = normalizer.is_object() && normalizer.value("type", "") == "Sequence" &&
+  const bool emptySequence = optionalString(normalizer, "type", "", path, "normalizer") == "Sequence" &&
                              normalizer.value("normalizers", json::array()).empty();
   if (!normalizer.is_null() && !emptySequence)
     throw Error("unsupported normalizer for byte-level BPE").file(path).field("normalizer.type")
-        .got(normalizer.is_object() ? normalizer.value("type", "?") : normalizer.dump()).expected("null");
-  if (model.value("byte_fallback", false))
+        .got(normalizer.is_object() ? optionalString(normalizer, "type", "?", path, "normalizer") : normalizer.dump()).expected("null");
+  if (optionalBool(model, "byte_fallback", false, path, "model"))
     throw Error("byte_fallback BPE is not byte-level BPE").file(path).field("model.byte_fallback")
         .hint("SentencePiece models are read from tokenizer.model");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
@@ -153,7 +155,7 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromTokenizerJson(const json
       throw Error("unsupported BPE option").file(path).field(std::string("model.") + key).got(it->dump())
           .expected("null or \"\"");
   }
-  t->ignoreMerges_ = model.value("ignore_merges", false);
+  t->ignoreMerges_ = optionalBool(model, "ignore_merges", false, path, "model");
   if (model.contains("unk_token") && model["unk_token"].is_string()) t->unkToken_ = model["unk_token"];
 
   const auto vocab = model.find("vocab");
@@ -163,6 +165,7 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromTokenizerJson(const json
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
       throw Error("vocabulary id is not a non-negative integer").file(path).field("model.vocab." + it.key())
           .got(it.value().dump());
+    checkTokenId(it.value().get<int64_t>(), path, "model.vocab." + it.key());
     t->addVocab(it.key(), it.value().get<int64_t>());
   }
   const auto merges = model.find("merges");
@@ -187,7 +190,7 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromTokenizerJson(const json
   }
   for (const AddedToken& a : parseAddedTokens(j, path)) t->added_.add(a);
   t->post_ = PostProcessor::fromJson(j.value("post_processor", json()), path);
-  if (j.contains("padding") && j["padding"].is_object()) t->padToken_ = j["padding"].value("pad_token", "");
+  if (j.contains("padding") && j["padding"].is_object()) t->padToken_ = optionalString(j["padding"], "pad_token", "", path, "padding");
   t->finish(path);
   return t;
 }
@@ -200,6 +203,7 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromVocabMerges(const std::s
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
       throw Error("vocabulary id is not a non-negative integer").file(vocabPath).field(it.key()).got(it.value().dump());
+    checkTokenId(it.value().get<int64_t>(), vocabPath, it.key());
     t->addVocab(it.key(), it.value().get<int64_t>());
   }
   const std::string text = readTextFile(mergesPath);
@@ -219,8 +223,9 @@ std::unique_ptr<ByteBpeTokenizer> ByteBpeTokenizer::fromVocabMerges(const std::s
   }
 
   const ClassicConfig cfg = readClassicConfig(folderOf(vocabPath));
-  t->addPrefixSpace_ = cfg.config.value("add_prefix_space", false);
-  const std::string tokenizerClass = cfg.config.value("tokenizer_class", "");
+  const std::string configPath = folderOf(vocabPath) + "tokenizer_config.json";
+  t->addPrefixSpace_ = optionalBool(cfg.config, "add_prefix_space", false, configPath, "");
+  const std::string tokenizerClass = optionalString(cfg.config, "tokenizer_class", "", configPath, "");
   const bool roberta = tokenizerClass.find("Roberta") != std::string::npos ||
                        tokenizerClass.find("Bart") != std::string::npos ||
                        (tokenizerClass.empty() && t->vocab_.count("<s>") && t->vocab_.count("</s>") &&

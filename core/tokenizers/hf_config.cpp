@@ -19,6 +19,43 @@ std::string tokenContent(const json& value) {
 
 }  // namespace
 
+void checkTokenId(int64_t id, const std::string& path, const std::string& field) {
+  if (id < 0 || id > kMaxTokenId)
+    throw Error("token id out of range").file(path).field(field)
+        .expected("0 to " + std::to_string(kMaxTokenId)).got(std::to_string(id));
+}
+
+namespace {
+
+const json* optionalMember(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  const auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
+}
+
+std::string memberField(const std::string& field, const char* key) {
+  return field.empty() ? std::string(key) : field + "." + key;
+}
+
+}  // namespace
+
+bool optionalBool(const json& obj, const char* key, bool fallback, const std::string& path, const std::string& field) {
+  const json* v = optionalMember(obj, key);
+  if (!v) return fallback;
+  if (!v->is_boolean())
+    throw Error("not a boolean").file(path).field(memberField(field, key)).expected("true or false").got(v->dump());
+  return v->get<bool>();
+}
+
+std::string optionalString(const json& obj, const char* key, const std::string& fallback, const std::string& path,
+                           const std::string& field) {
+  const json* v = optionalMember(obj, key);
+  if (!v) return fallback;
+  if (!v->is_string())
+    throw Error("not a string").file(path).field(memberField(field, key)).expected("a string").got(v->dump());
+  return v->get<std::string>();
+}
+
 std::string folderOf(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == std::string::npos ? std::string() : path.substr(0, slash + 1);
@@ -37,12 +74,13 @@ std::vector<AddedToken> parseAddedTokens(const json& j, const std::string& path)
       throw Error("malformed added token").file(path).field(field).expected("an object with id and content");
     AddedToken a;
     a.id = t["id"].get<int64_t>();
+    checkTokenId(a.id, path, field + ".id");
     a.content = t["content"].get<std::string>();
-    a.singleWord = t.value("single_word", false);
-    a.lstrip = t.value("lstrip", false);
-    a.rstrip = t.value("rstrip", false);
-    a.special = t.value("special", false);
-    a.normalized = t.value("normalized", !a.special);
+    a.singleWord = optionalBool(t, "single_word", false, path, field);
+    a.lstrip = optionalBool(t, "lstrip", false, path, field);
+    a.rstrip = optionalBool(t, "rstrip", false, path, field);
+    a.special = optionalBool(t, "special", false, path, field);
+    a.normalized = optionalBool(t, "normalized", !a.special, path, field);
     out.push_back(std::move(a));
   }
   return out;
@@ -62,22 +100,25 @@ ClassicConfig readClassicConfig(const std::string& folder) {
     for (auto it = map.begin(); it != map.end(); ++it)
       if (!c.config.contains(it.key()) || c.config[it.key()].is_null()) c.config[it.key()] = it.value();
 
+  const std::string configPath = folder + "tokenizer_config.json";
   if (c.config.contains("added_tokens_decoder") && c.config["added_tokens_decoder"].is_object()) {
     for (auto it = c.config["added_tokens_decoder"].begin(); it != c.config["added_tokens_decoder"].end(); ++it) {
       AddedToken a;
+      const std::string field = "added_tokens_decoder." + it.key();
       try {
         a.id = std::stoll(it.key());
       } catch (const std::exception&) {
-        throw Error("added_tokens_decoder key is not an id").file(folder + "tokenizer_config.json")
+        throw Error("added_tokens_decoder key is not an id").file(configPath)
             .field("added_tokens_decoder").got(it.key());
       }
+      checkTokenId(a.id, configPath, field);
       a.content = tokenContent(it.value());
       if (it.value().is_object()) {
-        a.singleWord = it.value().value("single_word", false);
-        a.lstrip = it.value().value("lstrip", false);
-        a.rstrip = it.value().value("rstrip", false);
-        a.special = it.value().value("special", true);
-        a.normalized = it.value().value("normalized", !a.special);
+        a.singleWord = optionalBool(it.value(), "single_word", false, configPath, field);
+        a.lstrip = optionalBool(it.value(), "lstrip", false, configPath, field);
+        a.rstrip = optionalBool(it.value(), "rstrip", false, configPath, field);
+        a.special = optionalBool(it.value(), "special", true, configPath, field);
+        a.normalized = optionalBool(it.value(), "normalized", !a.special, configPath, field);
       }
       c.addedTokens.push_back(std::move(a));
     }
@@ -89,6 +130,7 @@ ClassicConfig readClassicConfig(const std::string& folder) {
         AddedToken a;
         a.content = it.key();
         a.id = it.value().get<int64_t>();
+        checkTokenId(a.id, folder + "added_tokens.json", it.key());
         a.special = false;
         a.normalized = true;
         c.addedTokens.push_back(std::move(a));

@@ -1,5 +1,6 @@
 #include "tokenizers/post_processor.h"
 
+#include "tokenizers/hf_config.h"
 #include "util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -9,6 +10,18 @@ namespace fw::tokenizers {
 namespace {
 
 using json = nlohmann::json;
+
+// A template piece's type_id: absent means 0; otherwise an integer in Hugging Face's range (u32).
+// nlohmann's value() converted a float such as 9.2e19 to int64_t, which is undefined behaviour
+// (found by fuzzing).
+int64_t typeIdOf(const json& piece, const std::string& file, const std::string& field) {
+  if (!piece.is_object()) throw Error("template piece is not an object").file(file).field(field).got(piece.dump());
+  const auto it = piece.find("type_id");
+  if (it == piece.end() || it->is_null()) return 0;
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > int64_t{0xFFFFFFFF})
+    throw Error("type_id is not an integer from 0 to 4294967295").file(file).field(field + ".type_id").got(it->dump());
+  return it->get<int64_t>();
+}
 
 PostProcessor::Item special(const std::string& token, int64_t id, int64_t typeId) {
   PostProcessor::Item item;
@@ -45,24 +58,38 @@ std::vector<PostProcessor::Item> parseTemplate(const json& spec, const char* key
   for (const json& piece : *it) {
     if (piece.contains("Sequence")) {
       const json& s = piece["Sequence"];
-      const std::string id = s.value("id", "A");
+      const int64_t typeId = typeIdOf(s, file, field + ".Sequence");
+      const std::string id = optionalString(s, "id", "A", file, field + ".Sequence");
       if (id != "A" && id != "B")
         throw Error("unknown sequence in template").file(file).field(field).expected("A or B").got(id);
-      items.push_back(sequence(id == "A" ? 0 : 1, s.value("type_id", int64_t(0))));
+      items.push_back(sequence(id == "A" ? 0 : 1, typeId));
     } else if (piece.contains("SpecialToken")) {
       const json& s = piece["SpecialToken"];
-      const std::string id = s.value("id", "");
+      const int64_t typeId = typeIdOf(s, file, field + ".SpecialToken");
+      const std::string id = optionalString(s, "id", "", file, field + ".SpecialToken");
       if (!specials.is_object() || !specials.contains(id))
         throw Error("template names a special token that special_tokens does not define")
             .file(file).field(field).got(id);
       const json& def = specials[id];
       PostProcessor::Item item;
-      item.ids = def.value("ids", std::vector<int64_t>{});
-      item.tokens = def.value("tokens", std::vector<std::string>{});
+      const std::string defField = "post_processor.special_tokens." + id;
+      const json ids = def.is_object() ? def.value("ids", json::array()) : json();
+      const json tokens = def.is_object() ? def.value("tokens", json::array()) : json();
+      if (!ids.is_array() || !tokens.is_array())
+        throw Error("special token needs lists of ids and tokens").file(file).field(defField).got(def.dump());
+      for (const json& v : ids) {
+        if (!v.is_number_integer()) throw Error("special token id is not an integer").file(file).field(defField + ".ids").got(v.dump());
+        checkTokenId(v.get<int64_t>(), file, defField + ".ids");
+        item.ids.push_back(v.get<int64_t>());
+      }
+      for (const json& v : tokens) {
+        if (!v.is_string()) throw Error("special token is not a string").file(file).field(defField + ".tokens").got(v.dump());
+        item.tokens.push_back(v.get<std::string>());
+      }
       if (item.ids.size() != item.tokens.size())
         throw Error("special token has different numbers of ids and tokens")
             .file(file).field("post_processor.special_tokens." + id);
-      item.typeId = s.value("type_id", int64_t(0));
+      item.typeId = typeId;
       items.push_back(std::move(item));
     } else {
       throw Error("unknown template piece").file(file).field(field).got(piece.dump())
@@ -100,7 +127,7 @@ PostProcessor PostProcessor::roberta(const std::string& cls, int64_t clsId, cons
 PostProcessor PostProcessor::fromJson(const json& spec, const std::string& file) {
   if (spec.is_null()) return {};
   if (!spec.is_object()) throw Error("post_processor is not an object").file(file).field("post_processor");
-  const std::string type = spec.value("type", "");
+  const std::string type = optionalString(spec, "type", "", file, "post_processor");
   if (type == "TemplateProcessing") {
     const json specials = spec.value("special_tokens", json::object());
     return fromTemplate(parseTemplate(spec, "single", specials, file),

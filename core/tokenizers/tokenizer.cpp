@@ -1,6 +1,7 @@
 #include "tokenizers/tokenizer.h"
 
 #include "tokenizers/byte_bpe.h"
+#include "tokenizers/hf_config.h"
 #include "util/files.h"
 #include "tokenizers/sentencepiece_tokenizer.h"
 #include "tokenizers/unicode.h"
@@ -57,7 +58,7 @@ std::unique_ptr<Tokenizer> fromJson(const nlohmann::json& j, const std::string& 
     throw Error("not a tokenizers file: no model object").file(path).field("model");
   const auto& model = j["model"];
   // Old files omit model.type; a WordPiece model has continuing_subword_prefix and no merges.
-  std::string type = model.value("type", "");
+  std::string type = optionalString(model, "type", "", path, "model");
   if (type.empty()) type = model.contains("merges") ? "BPE" : model.contains("max_input_chars_per_word") ? "WordPiece" : "";
   if (type == "WordPiece") return WordPieceTokenizer::fromTokenizerJson(j, path);
   if (type == "BPE") return ByteBpeTokenizer::fromTokenizerJson(j, path);
@@ -160,8 +161,26 @@ size_t Tokenizer::addedVocabEnd() const {
   return end;
 }
 
+namespace {
+
+// A JSON value of an unexpected type that a reader did not check itself (nlohmann's type_error
+// and out_of_range) becomes an fw::Error naming the file instead of escaping (found by fuzzing).
+template <class F>
+std::unique_ptr<Tokenizer> withJsonErrors(const std::string& path, F&& read) {
+  try {
+    return read();
+  } catch (const nlohmann::json::exception& e) {
+    std::string what = e.what();
+    if (what.rfind("[json.exception", 0) == 0 && what.find("] ") != std::string::npos)
+      what = what.substr(what.find("] ") + 2);
+    throw Error("unexpected value in tokenizer file: " + what).file(path);
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Tokenizer> loadTokenizerJson(const std::string& path) {
-  return fromJson(readJsonFile(path), path);
+  return withJsonErrors(path, [&] { return fromJson(readJsonFile(path), path); });
 }
 
 std::unique_ptr<Tokenizer> loadTokenizer(const std::string& dir) {
@@ -175,10 +194,12 @@ std::unique_ptr<Tokenizer> loadTokenizer(const std::string& dir) {
   if (fileExists(json)) {
     const nlohmann::json j = readJsonFile(json);
     if (fileExists(spModel) && describesSentencePiece(j)) return SentencePieceTokenizer::fromModelFile(spModel);
-    return fromJson(j, json);
+    return withJsonErrors(json, [&] { return fromJson(j, json); });
   }
-  if (fileExists(vocabTxt)) return WordPieceTokenizer::fromVocabTxt(vocabTxt);
-  if (fileExists(vocabJson) && fileExists(merges)) return ByteBpeTokenizer::fromVocabMerges(vocabJson, merges);
+  if (fileExists(vocabTxt))
+    return withJsonErrors(vocabTxt, [&] { return WordPieceTokenizer::fromVocabTxt(vocabTxt); });
+  if (fileExists(vocabJson) && fileExists(merges))
+    return withJsonErrors(vocabJson, [&] { return ByteBpeTokenizer::fromVocabMerges(vocabJson, merges); });
   if (fileExists(spModel)) return SentencePieceTokenizer::fromModelFile(spModel);
   Error e("no tokenizer files in folder");
   e.file(dir).expected("tokenizer.json, vocab.txt, vocab.json + merges.txt, or tokenizer.model");

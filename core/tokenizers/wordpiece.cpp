@@ -58,6 +58,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromTokenizerJson(const 
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
       throw Error("vocabulary id is not a non-negative integer").file(path).field("model.vocab." + it.key())
           .got(it.value().dump());
+    checkTokenId(it.value().get<int64_t>(), path, "model.vocab." + it.key());
     t->addVocab(it.key(), it.value().get<int64_t>());
   }
   if (model.contains("unk_token") && model["unk_token"].is_string()) t->unkToken_ = model["unk_token"];
@@ -69,7 +70,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromTokenizerJson(const 
   const json normalizer = j.value("normalizer", json());
   if (normalizer.is_null()) {
     t->norm_.enabled = false;
-  } else if (normalizer.is_object() && normalizer.value("type", "") == "BertNormalizer") {
+  } else if (optionalString(normalizer, "type", "", path, "normalizer") == "BertNormalizer") {
     auto flag = [&](const char* key, bool fallback) {
       const auto it = normalizer.find(key);
       return it == normalizer.end() || !it->is_boolean() ? fallback : it->get<bool>();
@@ -80,12 +81,12 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromTokenizerJson(const 
     t->norm_.stripAccents = flag("strip_accents", t->norm_.lowercase);  // null: follows lowercase
   } else {
     throw Error("unsupported normalizer for WordPiece").file(path).field("normalizer.type")
-        .got(normalizer.is_object() ? normalizer.value("type", "?") : normalizer.dump())
+        .got(normalizer.is_object() ? optionalString(normalizer, "type", "?", path, "normalizer") : normalizer.dump())
         .expected("BertNormalizer or null");
   }
 
   const json pre = j.value("pre_tokenizer", json());
-  const std::string preType = pre.is_object() ? pre.value("type", "") : "";
+  const std::string preType = optionalString(pre, "type", "", path, "pre_tokenizer");
   if (preType == "BertPreTokenizer") t->splitPunctuation_ = true;
   else if (preType == "WhitespaceSplit") t->splitPunctuation_ = false;
   else
@@ -97,7 +98,7 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromTokenizerJson(const 
   t->finish(path);
 
   std::string pad;
-  if (j.contains("padding") && j["padding"].is_object()) pad = j["padding"].value("pad_token", "");
+  if (j.contains("padding") && j["padding"].is_object()) pad = optionalString(j["padding"], "pad_token", "", path, "padding");
   t->choosePadToken({pad, "[PAD]", "<pad>"});
   if (auto id = t->tokenToId("[CLS]")) t->bosId_ = id;
   if (auto id = t->tokenToId("[SEP]")) t->eosId_ = id;
@@ -141,7 +142,9 @@ std::unique_ptr<WordPieceTokenizer> WordPieceTokenizer::fromVocabTxt(const std::
   }
   if (cfg.config.contains("additional_special_tokens") && cfg.config["additional_special_tokens"].is_array())
     for (const json& s : cfg.config["additional_special_tokens"]) {
-      const std::string content = s.is_string() ? s.get<std::string>() : s.value("content", "");
+      const std::string content = s.is_string() ? s.get<std::string>()
+                                                 : optionalString(s, "content", "", folder + "tokenizer_config.json",
+                                                                  "additional_special_tokens");
       const auto it = t->vocab_.find(content);
       if (it != t->vocab_.end()) t->added_.add(AddedToken{content, it->second});
     }

@@ -49,6 +49,21 @@ nlohmann::json readJsonFile(const std::string& path) {
       what = what.substr(13);
     }
     throw Error("invalid JSON" + column + ": " + what).file(path).line(line);
+  } catch (const nlohmann::json::exception& e) {
+    // A number too large for a double ("1e400") is out_of_range 406, not a parse_error, and
+    // carries no position: find the number it quotes to name the line (found by fuzzing).
+    std::string what = e.what();
+    if (what.rfind("[json.exception", 0) == 0 && what.find("] ") != std::string::npos)
+      what = what.substr(what.find("] ") + 2);
+    Error error("invalid JSON: " + what);
+    error.file(path);
+    const size_t open = what.find('\''), close = what.rfind('\'');
+    if (open != std::string::npos && close > open + 1) {
+      const size_t at = text.find(what.substr(open + 1, close - open - 1));
+      if (at != std::string::npos)
+        error.line(1 + std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    }
+    throw error;
   }
 }
 

@@ -710,6 +710,20 @@ private slots:
     QCOMPARE(QString::fromStdString(errorOf([&] { loadInstructions(number, *toy_); })),
              QString::fromStdString(number + ": instruction data must be a JSON array of records (or JSONL): got a JSON number"));
   }
+
+  // Found by fuzz/fuzz_instructions (docs/reliability.md): a number beyond double's range in an
+  // instruction array made nlohmann throw out_of_range, which escaped as a non-fw::Error. JSONL
+  // lines were never affected (they parse without exceptions: a bad row).
+  void fuzzFindingInstructionsNumberOverflow() {
+    const std::string p = write("overflow.json",
+        "[\n  {\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\"},\n  {\"instruction\": \"c\", \"output\": -1e400}\n]\n");
+    const std::string e = errorOf([&] { loadInstructions(p, *toy_); });
+    QVERIFY2(e.find(p + ":3: invalid JSON: number overflow parsing '-1e400'") != std::string::npos, e.c_str());
+    const std::string jl = write("overflow.jsonl", "{\"instruction\": \"c\", \"output\": 1e400}\n");
+    InstructionOptions skip;
+    skip.badRows = BadRows::Skip;
+    QCOMPARE(loadInstructions(jl, *toy_, skip).skippedRows, int64_t(1));
+  }
 };
 
 QTEST_APPLESS_MAIN(TestDatasets)

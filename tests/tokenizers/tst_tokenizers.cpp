@@ -124,6 +124,8 @@ private slots:
   void errorMergeNotInVocab();
   void errorSentencePieceMissing();
   void errorSentencePieceCorrupt();
+  void fuzzFindings_data();
+  void fuzzFindings();
 };
 
 void TstTokenizers::fixtureIds_data() {
@@ -696,6 +698,89 @@ void TstTokenizers::errorSentencePieceCorrupt() {
   writeFile(dir + "/tokenizer.model", "");
   const std::string empty = errorOf([&] { loadTokenizer(dir); });
   EXPECT_CONTAINS(empty, dir + "/tokenizer.model: not a valid SentencePiece model: unk is not defined");
+}
+
+// Inputs found by the libFuzzer targets in fuzz/ (docs/reliability.md): each must fail with an
+// fw::Error naming the file (and the line), never escape as another exception or crash.
+void TstTokenizers::fuzzFindings_data() {
+  QTest::addColumn<QString>("file");          // written into an empty folder, read by loadTokenizer
+  QTest::addColumn<QByteArray>("bytes");
+  QTest::addColumn<QByteArray>("besides");    // vocab.txt written beside it when not empty
+  QTest::addColumn<QString>("message");
+  QTest::addColumn<int>("line");              // -1: the message names no line
+  // fuzz_json_file / fuzz_tokenizer_json: a number beyond double's range made nlohmann throw
+  // out_of_range 406 (not a parse_error), which escaped readJsonFile uncaught.
+  QTest::newRow("tokenizer.json number overflow")
+      << "tokenizer.json"
+      << QByteArray("{\"a\": [1, -2.5e3, 1e308, 181615, 1e400372035e3, 1e308, 181615, -9223372036854776null}")
+      << QByteArray() << "invalid JSON: number overflow parsing '1e400372035'" << 1;
+  // fuzz_vocab_txt: the same in tokenizer_config.json beside vocab.txt.
+  QTest::newRow("tokenizer_config.json number overflow")
+      << "tokenizer_config.json" << QByteArray("{\n  \"do_lower_case\": true,\n  \"model_max_length\": 1e400\n}")
+      << QByteArray("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n") << "invalid JSON: number overflow parsing '1e400'" << 3;
+  // fuzz_bpe_files: the same in vocab.json (merges.txt written empty).
+  QTest::newRow("vocab.json number overflow")
+      << "vocab.json" << QByteArray("{\"a\": 0,\n\"b\": 181e400}") << QByteArray()
+      << "invalid JSON: number overflow parsing '181e400'" << 2;
+  // fuzz_tokenizer_json: a vocabulary id of 4,511,111,111 made addVocab allocate a 144 GB id
+  // table (out of memory); ids are now limited to kMaxTokenId (2^22 - 1).
+  QTest::newRow("vocabulary id out of range")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+                    "\"vocab\": {\"[UNK]\": 0, \"a\": 4511111111}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}}")
+      << QByteArray() << "field 'model.vocab.a': token id out of range: expected 0 to 4194303, got 4511111111" << -1;
+  QTest::newRow("added token id out of range")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
+                    "\"added_tokens\": [{\"id\": 9223372036854775807, \"content\": \"x\"}]}")
+      << QByteArray() << "field 'added_tokens[0].id': token id out of range" << -1;
+  // Members of the wrong type: nlohmann's value() threw type_error, which escaped the loader.
+  QTest::newRow("added token flag not a boolean")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, "
+                    "\"added_tokens\": [{\"id\": 0, \"content\": \"[UNK]\", \"lstrip\": \"no\"}]}")
+      << QByteArray() << "field 'added_tokens[0].lstrip': not a boolean: expected true or false, got \"no\"" << -1;
+  QTest::newRow("model type not a string")
+      << "tokenizer.json" << QByteArray("{\"model\": {\"type\": 7, \"vocab\": {}}}") << QByteArray()
+      << "field 'model.type': not a string: expected a string, got 7" << -1;
+  QTest::newRow("tokenizer_config.json flag not a boolean")
+      << "tokenizer_config.json" << QByteArray("{\"added_tokens_decoder\": {\"0\": {\"content\": \"[PAD]\", \"special\": 1}}}")
+      << QByteArray("[PAD]\n[UNK]\n") << "field 'added_tokens_decoder.0.special': not a boolean" << -1;
+  QTest::newRow("post-processor piece not an object")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": "
+                    "\"TemplateProcessing\", \"single\": [{\"Sequence\": 1}], \"pair\": []}}")
+      << QByteArray() << "field 'post_processor.single.Sequence': template piece is not an object: got 1" << -1;
+  // fuzz_tokenizer_json: a type_id of 9.2e19 was converted to int64_t by nlohmann (UBSan:
+  // float outside the range of long).
+  QTest::newRow("template type_id out of range")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": "
+                    "\"TemplateProcessing\", \"single\": [{\"Sequence\": {\"id\": \"A\", \"type_id\": 92233720368547758070}}], "
+                    "\"pair\": []}}")
+      << QByteArray()
+      << "field 'post_processor.single.Sequence.type_id': type_id is not an integer from 0 to 4294967295: got 9.223372036854776e+19"
+      << -1;
+}
+
+void TstTokenizers::fuzzFindings() {
+  QFETCH(QString, file);
+  QFETCH(QByteArray, bytes);
+  QFETCH(QByteArray, besides);
+  QFETCH(QString, message);
+  QFETCH(int, line);
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString(), path = dir + "/" + file.toStdString();
+  writeFile(path, bytes.toStdString());
+  if (!besides.isEmpty()) writeFile(dir + "/vocab.txt", besides.toStdString());
+  if (file == "vocab.json") writeFile(dir + "/merges.txt", "#version: 0.2\n");
+  const std::string msg = errorOf([&] { loadTokenizer(dir); });
+  EXPECT_CONTAINS(msg, path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message.toStdString());
 }
 
 QTEST_APPLESS_MAIN(TstTokenizers)
