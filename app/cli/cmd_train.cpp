@@ -1,13 +1,16 @@
 // fourierft train / runs: run an experiment file into a run folder with a progress line,
 // Ctrl-C ending it cleanly with a checkpoint; list the runs of the index.
 #include "commands.h"
+#include "launcher.h"
 #include "progress_printer.h"
 #include "runs/run_index.h"
 #include "runs/run_table.h"
+#include "distributed/data_parallel.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
 #include <atomic>
+#include <cstdio>
 #include <csignal>
 #include <cstdlib>
 #include <algorithm>
@@ -72,6 +75,7 @@ void addTrainCommands(CLI::App& app) {
     std::vector<std::string> sets;
     int threads = 0;
     bool noIndex = false;
+    LaunchOptions launch;
   };
   auto a = std::make_shared<Args>();
   auto* train = app.add_subcommand("train", "Run an experiment file (or resume a run) into a run folder");
@@ -81,8 +85,22 @@ void addTrainCommands(CLI::App& app) {
   train->add_option("--resume", a->resume, "Continue a stopped or killed run folder from its last checkpoints");
   train->add_option("--index", a->index, "Run index (SQLite)")->capture_default_str();
   train->add_flag("--no-index", a->noIndex, "Do not record the run in the index");
-  train->add_option("--threads", a->threads, "CPU threads (0: all cores)");
+  train->add_option("--threads", a->threads, "CPU threads (0: all cores; with --nproc, the cores divided among the workers)");
+  train->add_option("--nproc", a->launch.nproc, "Data-parallel worker processes on this machine (c10d, Gloo on CPU)")
+      ->capture_default_str();
+  train->add_option("--nnodes", a->launch.nnodes, "Machines taking part (each runs --nproc workers)")->capture_default_str();
+  train->add_option("--node-rank", a->launch.nodeRank, "This machine's index among --nnodes")->capture_default_str();
+  train->add_option("--master", a->launch.master, "ADDR:PORT of rank 0's rendezvous (default: 127.0.0.1, a free port)");
+  train->add_option("--timeout", a->launch.timeoutSeconds,
+                    "Seconds a worker waits for the others before it stops with an error")
+      ->capture_default_str();
   train->callback([a] {
+    if (!isWorker() && (a->launch.nproc > 1 || a->launch.nnodes > 1)) {
+      if (a->experiment.empty() == a->resume.empty())
+        throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
+      a->launch.threadsPerWorker = a->threads;
+      std::exit(launchWorkers(a->launch));
+    }
     if (a->experiment.empty() == a->resume.empty())
       throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
     if (!a->resume.empty() && !a->sets.empty())
@@ -94,12 +112,21 @@ void addTrainCommands(CLI::App& app) {
     o.resumeDir = a->resume;
     o.indexPath = a->noIndex ? "" : a->index;
     o.threads = a->threads;
+    o.worker = dist::workerEnvFromEnvironment();
+    o.collectiveTimeout = std::chrono::milliseconds(int64_t(a->launch.timeoutSeconds * 1000));
+    const bool lead = o.worker.rank == 0;
+    // The other ranks write their progress and errors to rank-K.log in the run folder.
+    o.onRunFolder = [](const std::string& folder, int rank) {
+      if (rank == 0) return;
+      const auto log = folder + "/rank-" + std::to_string(rank) + ".log";
+      if (!std::freopen(log.c_str(), "a", stderr)) throw Error("cannot write the worker log").file(log);
+    };
     ProgressPrinter printer;
     std::signal(SIGINT, onSigint);
     std::signal(SIGTERM, onSigint);
-    train::Trainer trainer(e, o, &printer, &gStop);
+    train::Trainer trainer(e, o, lead ? &printer : nullptr, &gStop);
     const auto folder = trainer.run();
-    std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
+    if (lead) std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
     if (gStop.load()) std::exit(130);
   });
 

@@ -34,6 +34,7 @@ struct MethodResult {
   // a resumed run).
   double stepSeconds = 0, dataWaitSeconds = 0, evalSeconds = 0, checkpointSeconds = 0, snapshotSeconds = 0;
   double stepShare = 0;
+  int64_t bytesReduced = 0;  // data-parallel: bytes all-reduced by this rank (0 in one process)
   std::map<std::string, double> finalMetrics, bestMetrics;
   std::string error;
 };

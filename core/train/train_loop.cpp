@@ -2,6 +2,7 @@
 
 #include "analysis/snapshot.h"
 #include "data/batcher.h"
+#include "distributed/data_parallel.h"
 #include "train/batch_prefetch.h"
 #include "train/batch_tensors.h"
 #include "train/evaluate.h"
@@ -71,7 +72,16 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   result.trainableParameters = pm.trainableParameters;
   if (data.train.examples.empty()) throw Error("the training set is empty").file(data.train.source);
 
-  data::Batcher batcher(data.train, cfg.batchSize, /*shuffle=*/true, cfg.seed, data.padId);
+  auto* parallel = cfg.parallel;
+  const int world = parallel ? parallel->worldSize() : 1;
+  if (cfg.batchSize % world != 0)
+    throw Error("the batch size " + std::to_string(cfg.batchSize) + " does not split evenly over " +
+                std::to_string(world) + " processes")
+        .field("batch_size")
+        .hint("use a multiple of the number of processes (it is the global batch)");
+  // With several ranks the last short batch is dropped, so that every rank takes the same steps.
+  data::Batcher batcher(data.train, cfg.batchSize / world, /*shuffle=*/true, cfg.seed, data.padId,
+                        parallel ? parallel->rank() : 0, world, /*dropLast=*/world > 1);
   const int64_t perEpoch = batcher.batchesPerEpoch();
   if (perEpoch == 0) throw Error("the training set holds fewer examples than one batch").file(data.train.source);
   int64_t total = perEpoch * cfg.epochs;
@@ -154,8 +164,9 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   int64_t step = pos.step;
   result.status = "finished";
   BatchPrefetcher prefetch(batcher, data.train.kind, cfg.device, step, total);
+  bool stopAgreed = false;  // data-parallel: a stop seen by any rank, agreed on with the loss
   for (; step < total; ++step) {
-    if (stop && stop->load()) {
+    if (parallel ? stopAgreed : (stop && stop->load())) {
       result.status = "stopped";
       break;
     }
@@ -170,12 +181,19 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       AutocastScope autocast(cfg.autocastBf16, cfg.device);
       loss = lossOf(model.forward(t.inputs), t, data.train.kind);
     }
-    const double lossValue = loss.item<double>();
+    double lossValue = loss.item<double>();
+    if (parallel) {
+      // Every rank sees the same (mean) loss, so a NaN or a stop ends all of them at one step.
+      auto agreed = parallel->sum({lossValue, stop && stop->load() ? 1.0 : 0.0});
+      lossValue = agreed[0] / double(world);
+      stopAgreed = agreed[1] > 0;
+    }
     if (!std::isfinite(lossValue))
       throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
                   std::to_string(step + 1) + " of method '" + cfg.method + "'")
           .hint("lower the learning rate (or the FourierFT scaling); the last good checkpoint is kept");
     loss.backward();
+    if (parallel) parallel->averageGradients(trainable);
     if (cfg.gradClip > 0) torch::nn::utils::clip_grad_norm_(trainable, cfg.gradClip);
     optimizer.step();
     optimizer.zero_grad();

@@ -13,6 +13,10 @@
 #include <optional>
 #include <string>
 
+namespace fw::dist {
+class DataParallel;
+}
+
 namespace fw::train {
 
 struct LoopConfig {
@@ -25,6 +29,9 @@ struct LoopConfig {
   uint64_t seed = 0;
   c10::Device device = c10::Device(c10::kCPU);
   bool autocastBf16 = false;
+  // Data-parallel: batchSize is the global batch, each rank takes its share of every batch, the
+  // gradients are averaged before clipping and AdamW. Only rank 0 should be given outputs.
+  dist::DataParallel* parallel = nullptr;
 };
 
 struct TrainData {

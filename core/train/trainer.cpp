@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include "adapters/adapter_folder.h"
+#include "distributed/data_parallel.h"
 #include "analysis/delta_weights.h"
 #include "analysis/snapshot.h"
 #include "models/checkpoint.h"
@@ -70,7 +71,8 @@ json resultJson(const MethodResult& r) {
           {"best_metrics", finite(r.bestMetrics)}, {"error", r.error},
           {"time", {{"steps_s", r.stepSeconds}, {"data_wait_s", r.dataWaitSeconds}, {"eval_s", r.evalSeconds},
                     {"checkpoint_s", r.checkpointSeconds}, {"snapshot_s", r.snapshotSeconds},
-                    {"step_share", r.stepShare}}}};
+                    {"step_share", r.stepShare}}},
+          {"bytes_all_reduced", r.bytesReduced}};
 }
 
 // The folder where methods find the tokenizer of a text dataset.
@@ -145,21 +147,44 @@ Trainer::Trainer(Experiment experiment, TrainerOptions options, TrainObserver* o
 
 std::string Trainer::run() {
   const int threads = configureThreads(opts_.threads);
-  const auto device = parseDevice(e_.device);
+  auto device = parseDevice(e_.device);
+  // Data-parallel when launched as one of several workers (fourierft train --nproc, torchrun).
+  std::unique_ptr<dist::DataParallel> parallel;
+  if (opts_.worker.worldSize > 1) {
+    if (device.is_cuda()) device = c10::Device(c10::kCUDA, c10::DeviceIndex(opts_.worker.localRank));
+    parallel = std::make_unique<dist::DataParallel>(opts_.worker, opts_.collectiveTimeout, device);
+  }
+  // Rank 0 alone writes the run folder, the index and the adapters; the others read it.
+  const bool lead = !parallel || parallel->lead();
   const bool resuming = !opts_.resumeDir.empty();
   std::optional<runs::RunFolder> folder;
   if (resuming) {
     folder = runs::RunFolder::open(opts_.resumeDir);
     e_ = Experiment::fromJson(folder->readExperiment(), folder->file(runs::run_files::kExperiment));
-  } else {
+  } else if (lead) {
     runs::checkWritableFolder(opts_.runsDir, 64ull << 20);
     folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)));
     folder->writeExperiment(e_.toJson());
   }
+  if (parallel) {
+    const auto path = parallel->shareFromLead("run_folder", lead ? folder->path() : std::string());
+    if (!lead && !resuming) folder = runs::RunFolder::open(path);
+    parallel->checkSame("experiment", dist::fingerprint(e_.toJson().dump()));
+  }
+  if (resuming) {
+    const int before = folder->readSummary().value_or(json::object()).value("world_size", 1);
+    const int now = parallel ? parallel->worldSize() : 1;
+    if (before != now)
+      throw Error("this run was trained with " + std::to_string(before) + " process" + (before == 1 ? "" : "es") +
+                  "; resuming it with " + std::to_string(now) + " would change its batches")
+          .file(folder->path())
+          .hint("resume with --nproc " + std::to_string(before));
+  }
   auto& run = *folder;
+  if (opts_.onRunFolder) opts_.onRunFolder(run.path(), parallel ? parallel->rank() : 0);
   std::optional<runs::RunIndex> index;
   int64_t indexId = 0;
-  if (!opts_.indexPath.empty()) {
+  if (lead && !opts_.indexPath.empty()) {
     index = runs::RunIndex::open(opts_.indexPath);
     if (auto rec = index->byFolder(run.path())) {
       indexId = rec->id;
@@ -177,43 +202,69 @@ std::string Trainer::run() {
   }
   json summary = run.readSummary().value_or(json::object());
   if (!summary.contains("methods")) summary["methods"] = json::object();
-  run.updateSummary({{"status", "running"}, {"name", e_.name}, {"methods", summary["methods"]},
-                     {"threads", threads}, {"device", device.str()}, {"torch", torchVersion()}});
-  run.log(resuming ? "resumed" : "started");
+  // What only rank 0 does; the others skip it.
+  auto asLead = [&](auto&& f) {
+    if (lead) f();
+  };
+  asLead([&] {
+    run.updateSummary({{"status", "running"}, {"name", e_.name}, {"methods", summary["methods"]},
+                       {"threads", threads}, {"device", device.str()}, {"torch", torchVersion()},
+                       {"world_size", parallel ? parallel->worldSize() : 1}});
+    run.log(resuming ? "resumed" : "started");
+  });
   auto fail = [&](const std::string& message) {
-    run.log("failed: " + message);
-    run.updateSummary({{"status", "failed"}, {"error", message}});
-    if (index) index->finish(indexId, summary["methods"], runs::RunStatus::Failed, message);
+    asLead([&] {
+      run.log("failed: " + message);
+      run.updateSummary({{"status", "failed"}, {"error", message}});
+      if (index) index->finish(indexId, summary["methods"], runs::RunStatus::Failed, message);
+    });
     if (observer_) observer_->onFinished(run.path(), "failed");
   };
 
   std::string status = "finished";
   try {
-    const std::string base = prepareBase(e_, observer_, stop_);
+    // Rank 0 makes (or finds) the base model; the others wait for it rather than race its cache.
+    std::string base;
+    if (lead) base = prepareBase(e_, observer_, stop_);
+    if (parallel) base = parallel->shareFromLead("base_model", base);
     auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
-    run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
-                       {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
-                       {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
-    if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
-    auto metrics = run.metrics();
+    asLead([&] {
+      run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
+                         {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
+                         {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
+      if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
+    });
+    std::optional<runs::MetricsWriter> metrics;
+    if (lead) metrics.emplace(run.metrics());
     for (const auto& m : e_.methods) {
       if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
         if (observer_) observer_->onLog(m.name + ": finished before, skipped");
         continue;
       }
       auto prepared = prepareMethod(buildBaseModel(e_, base, data.train, device), m, e_);
-      run.log(m.name + ":\n" + prepared.summary);
+      asLead([&] { run.log(m.name + ":\n" + prepared.summary); });
       if (observer_) observer_->onLog(prepared.summary);
+      if (parallel) {
+        std::vector<at::Tensor> state;
+        for (const auto& p : prepared.model->parameters()) state.push_back(p);
+        for (const auto& b : prepared.model->buffers()) state.push_back(b);
+        parallel->checkSame("weights, adapters and frequency positions of '" + m.name + "'", dist::fingerprint(state));
+      }
       LoopOutput out;
-      out.metrics = [&](const json& line) { metrics.append(line); };
-      out.checkpointDir = [&](int64_t step) { return run.createCheckpointDir(step, m.name); };
-      out.checkpointWritten = [&](const std::string& dir) {
-        run.markCheckpointComplete(dir);
-        run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
-      };
+      if (lead) {
+        out.metrics = [&](const json& line) { metrics->append(line); };
+        out.checkpointDir = [&](int64_t step) { return run.createCheckpointDir(step, m.name); };
+        out.checkpointWritten = [&](const std::string& dir) {
+          run.markCheckpointComplete(dir);
+          run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
+        };
+      }
+      // Every rank resumes from rank 0's checkpoint: the run folder must be shared (one machine,
+      // or a shared file system).
       if (auto latest = run.latestCheckpoint(m.name)) out.resumeFrom = latest->dir;
+      if (parallel) parallel->checkSame("checkpoint to resume from", dist::fingerprint(out.resumeFrom.value_or("")));
       std::vector<std::string> analysed;
-      if (prepared.adapterConfig && e_.analysis_budget > 0) {
+      if (lead && prepared.adapterConfig && e_.analysis_budget > 0) {
         analysed = analysis::SnapshotPolicy::chooseLayers(analysis::adaptedLayerNames(*prepared.model), e_.analysis_layers);
         out.snapshotBudget = e_.analysis_budget;
         out.snapshot = [&](int64_t step) {
@@ -221,8 +272,19 @@ std::string Trainer::run() {
           analysis::writeSnapshot(run, snap);
         };
       }
-      auto result = runTrainLoop(prepared, data, loopConfigFor(e_, m.name, device), out, observer_, stop_);
+      auto config = loopConfigFor(e_, m.name, device);
+      config.parallel = parallel.get();
+      const int64_t bytesBefore = parallel ? parallel->bytesReduced() : 0;
+      auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
       result.type = m.type;
+      if (parallel) result.bytesReduced = parallel->bytesReduced() - bytesBefore;
+      if (!lead) {
+        if (result.status == "stopped") {
+          status = "stopped";
+          break;
+        }
+        continue;
+      }
       if (prepared.adapterConfig) {
         auto saved = adapters::captureAdapters(*prepared.model, *prepared.adapterConfig);
         adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Peft), saved, false);
@@ -255,8 +317,10 @@ std::string Trainer::run() {
     fail(err.what());
     throw;
   }
-  run.updateSummary({{"status", status}});
-  run.log(status);
+  asLead([&] {
+    run.updateSummary({{"status", status}});
+    run.log(status);
+  });
   if (index) index->finish(indexId, summary["methods"], status == "finished" ? runs::RunStatus::Finished : runs::RunStatus::Stopped);
   if (observer_) observer_->onFinished(run.path(), status);
   return run.path();

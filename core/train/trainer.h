@@ -2,12 +2,15 @@
 // Runs an experiment into a run folder: the base model (made by the pretrain stage when asked,
 // and cached), the data, then each method in turn on a fresh copy of the base, each resumable
 // from its last checkpoint. The run folder (runs/run_folder.h) is the only record.
+#include "distributed/data_parallel.h"
 #include "runs/run_folder.h"
 #include "train/experiment.h"
 #include "train/observer.h"
 #include "train/train_loop.h"
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,11 @@ struct TrainerOptions {
   std::string resumeDir; // an existing run folder to continue instead
   std::string indexPath; // the SQLite run index ("" = none)
   int threads = 0;
+  // Data-parallel worker (worldSize > 1): joins the c10d group; rank 0 writes the run folder.
+  dist::WorkerEnv worker;
+  std::chrono::milliseconds collectiveTimeout{60000};
+  // Called once the run folder is known, with this process's rank (e.g. to send a worker's log there).
+  std::function<void(const std::string& runFolder, int rank)> onRunFolder;
 };
 
 class Trainer {

@@ -1,0 +1,187 @@
+#include "launcher.h"
+
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <thread>
+#include <vector>
+
+namespace fw::cli {
+
+namespace {
+
+volatile sig_atomic_t gForward = 0;  // a signal the launcher got, to pass on to the workers
+void onSignal(int sig) { gForward = sig; }
+
+std::vector<std::string> ownArguments() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::string cur;
+  for (char c : all) {
+    if (c == '\0') {
+      args.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (args.empty()) throw Error("cannot read this program's arguments from /proc/self/cmdline");
+  return args;
+}
+
+int freeLoopbackPort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error("cannot open a socket to find a free port");
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw Error("cannot find a free port on 127.0.0.1").hint("give one with --master 127.0.0.1:PORT");
+  }
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string describe(int status) {
+  if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return "was killed by signal " + std::to_string(WTERMSIG(status));
+  return "ended";
+}
+
+int exitCodeOf(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace
+
+bool isWorker() {
+  const char* w = std::getenv("WORLD_SIZE");
+  return w && *w;
+}
+
+int launchWorkers(const LaunchOptions& o) {
+  if (o.nproc < 1) throw Error("--nproc must be at least 1").field("--nproc");
+  if (o.nnodes < 1) throw Error("--nnodes must be at least 1").field("--nnodes");
+  if (o.nodeRank < 0 || o.nodeRank >= o.nnodes)
+    throw Error("--node-rank " + std::to_string(o.nodeRank) + " is outside 0.." + std::to_string(o.nnodes - 1))
+        .field("--node-rank");
+  std::string addr = "127.0.0.1";
+  int port = 0;
+  if (!o.master.empty()) {
+    const auto colon = o.master.rfind(':');
+    char* end = nullptr;
+    const long p = colon == std::string::npos ? -1 : std::strtol(o.master.c_str() + colon + 1, &end, 10);
+    if (colon == std::string::npos || colon == 0 || *end != '\0' || p < 1 || p > 65535)
+      throw Error("--master '" + o.master + "' is not ADDR:PORT").field("--master").expected("e.g. 10.0.0.1:29500");
+    addr = o.master.substr(0, colon);
+    port = int(p);
+  } else if (o.nnodes > 1) {
+    throw Error("several machines need --master ADDR:PORT (rank 0's machine)").field("--master");
+  } else {
+    port = freeLoopbackPort();
+  }
+  const int world = o.nproc * o.nnodes;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const int threads = o.threadsPerWorker > 0 ? o.threadsPerWorker : std::max(1, int(cores) / o.nproc);
+
+  auto args = ownArguments();
+  bool hasThreads = false;
+  for (const auto& a : args) hasThreads = hasThreads || a == "--threads" || a.rfind("--threads=", 0) == 0;
+  if (!hasThreads) {
+    args.push_back("--threads");
+    args.push_back(std::to_string(threads));
+  }
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  struct sigaction sa {};
+  sa.sa_handler = onSignal;
+  sigaction(SIGINT, &sa, nullptr);  // Ctrl-C reaches the workers too (same process group); wait for them
+  sigaction(SIGTERM, &sa, nullptr);
+
+  std::vector<pid_t> pids(size_t(o.nproc), -1);
+  for (int local = 0; local < o.nproc; ++local) {
+    const int rank = o.nodeRank * o.nproc + local;
+    const pid_t pid = ::fork();
+    if (pid < 0) throw Error("cannot start worker " + std::to_string(rank));
+    if (pid == 0) {
+      ::signal(SIGINT, SIG_DFL);
+      ::signal(SIGTERM, SIG_DFL);
+      ::setenv("RANK", std::to_string(rank).c_str(), 1);
+      ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
+      ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
+      ::setenv("LOCAL_WORLD_SIZE", std::to_string(o.nproc).c_str(), 1);
+      ::setenv("MASTER_ADDR", addr.c_str(), 1);
+      ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      ::execv("/proc/self/exe", argv.data());
+      ::_exit(127);
+    }
+    pids[size_t(local)] = pid;
+    std::cerr << "rank " << rank << ": pid " << pid << "\n";
+  }
+  std::cerr << world << " workers, " << threads << " threads each, group at " << addr << ":" << port << "\n";
+
+  int firstFailure = 0, running = o.nproc;
+  std::chrono::steady_clock::time_point stopSince{};
+  bool stopping = false;
+  while (running > 0) {
+    if (gForward) {
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, gForward == SIGINT ? SIGINT : SIGTERM);
+      gForward = 0;
+    }
+    int status = 0;
+    const pid_t done = ::waitpid(-1, &status, WNOHANG);
+    if (done <= 0) {
+      // The others get SIGTERM (a clean stop where they can) and, 5 s later, SIGKILL: a worker
+      // blocked on a dead peer would otherwise wait out the whole timeout.
+      if (stopping && std::chrono::steady_clock::now() - stopSince > std::chrono::seconds(5))
+        for (pid_t p : pids)
+          if (p > 0) ::kill(p, SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      continue;
+    }
+    for (int local = 0; local < o.nproc; ++local) {
+      if (pids[size_t(local)] != done) continue;
+      pids[size_t(local)] = -1;
+      --running;
+      const int rank = o.nodeRank * o.nproc + local;
+      const int code = exitCodeOf(status);
+      if (code != 0 && firstFailure == 0) {
+        firstFailure = code;
+        std::cerr << "rank " << rank << " " << describe(status);
+        if (running > 0) std::cerr << "; stopping the other workers";
+        std::cerr << "\n";
+        if (code != 130) {  // a Ctrl-C stop ends every rank by itself
+          for (pid_t p : pids)
+            if (p > 0) ::kill(p, SIGTERM);
+        }
+        stopping = true;
+        stopSince = std::chrono::steady_clock::now();
+      }
+    }
+  }
+  return firstFailure;
+}
+
+}  // namespace fw::cli

@@ -1,0 +1,23 @@
+#pragma once
+// `fourierft train --nproc N [--nnodes M --node-rank K --master ADDR:PORT]`: starts N workers of
+// this same command on this machine with torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK,
+// LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and waits for them. When one fails, the others are
+// stopped (SIGTERM, then SIGKILL 5 s later) and its exit code is returned.
+#include <string>
+
+namespace fw::cli {
+
+struct LaunchOptions {
+  int nproc = 1, nnodes = 1, nodeRank = 0;
+  std::string master;        // ADDR:PORT; empty: 127.0.0.1 and a free port (one node only)
+  int threadsPerWorker = 0;  // 0: the cores divided among the workers
+  double timeoutSeconds = 60;
+};
+
+// True when this process was started as a worker (WORLD_SIZE set by us, torchrun or a cluster).
+bool isWorker();
+
+// Runs the workers; returns the exit code for this launcher. Throws fw::Error for bad options.
+int launchWorkers(const LaunchOptions& options);
+
+}  // namespace fw::cli

@@ -1,0 +1,200 @@
+#include "distributed/data_parallel.h"
+
+#include "util/error.h"
+
+#if !defined(FW_NO_GLOO) && defined(USE_C10D_GLOO)
+#define FW_HAS_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef USE_C10D_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <cstdlib>
+#include <cstring>
+
+namespace fw::dist {
+
+namespace {
+
+int envInt(const char* name, int fallback, int lo, int hi) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const long x = std::strtol(v, &end, 10);
+  if (*end != '\0' || x < lo || x > hi)
+    throw Error("the environment variable " + std::string(name) + " is '" + v + "'")
+        .expected("a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+  return int(x);
+}
+
+// Runs a collective and turns c10d's and Gloo's exceptions into one message that names the
+// group: what a user sees when a rank died, hung past the timeout or could not connect.
+template <typename F>
+void collective(const char* what, const WorkerEnv& env, std::chrono::milliseconds timeout, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.worldSize) + ": " + what +
+                " failed: " + msg)
+        .hint("another rank died, hung for longer than the timeout (" + std::to_string(timeout.count() / 1000) +
+              " s) or cannot be reached; its log says why. The run resumes from its last checkpoint");
+  }
+}
+
+}  // namespace
+
+WorkerEnv workerEnvFromEnvironment() {
+  WorkerEnv w;
+  w.worldSize = envInt("WORLD_SIZE", 1, 1, 1 << 20);
+  w.rank = envInt("RANK", 0, 0, w.worldSize - 1);
+  w.localRank = envInt("LOCAL_RANK", 0, 0, w.worldSize - 1);
+  if (const char* a = std::getenv("MASTER_ADDR"); a && *a) w.masterAddr = a;
+  w.masterPort = envInt("MASTER_PORT", 29500, 1, 65535);
+  return w;
+}
+
+struct DataParallel::Impl {
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::Device device = c10::Device(c10::kCPU);
+};
+
+DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeout, const c10::Device& device)
+    : impl_(std::make_unique<Impl>()), env_(env), timeout_(timeout) {
+  impl_->device = device;
+  const std::string where = env.masterAddr + ":" + std::to_string(env.masterPort);
+  try {
+    c10d::TCPStoreOptions so;
+    so.port = uint16_t(env.masterPort);
+    so.isServer = env.rank == 0;
+    so.numWorkers = size_t(env.worldSize);
+    so.waitWorkers = true;
+    so.timeout = timeout;
+    impl_->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, so);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    throw Error("rank " + std::to_string(env.rank) + " could not join the group at " + where + ": " + msg)
+        .hint(env.rank == 0 ? "the port may be in use (another run?): choose another with --master ADDR:PORT"
+                            : "is rank 0 running, and is " + where + " reachable from here?");
+  }
+  auto store = c10::make_intrusive<c10d::PrefixStore>("fourierft", impl_->store);
+#ifdef USE_C10D_NCCL
+  if (device.is_cuda()) {
+    auto o = c10d::ProcessGroupNCCL::Options::create();
+    o->timeout = timeout;
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, env.rank, env.worldSize, o);
+    return;
+  }
+#endif
+  if (!device.is_cpu())
+    throw Error("data-parallel training on " + device.str() + " needs LibTorch with NCCL; this one has Gloo (CPU) only")
+        .field("device");
+#ifndef FW_HAS_GLOO
+  throw Error("this build of fourierft has no Gloo (CPU data-parallel training)")
+      .hint("install libgloo-dev and rebuild, or train in one process");
+#else
+  auto o = c10d::ProcessGroupGloo::Options::create(timeout);
+  const bool loopback = env.masterAddr == "127.0.0.1" || env.masterAddr == "localhost";
+  o->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                : c10d::ProcessGroupGloo::createDefaultDevice());
+  o->threads = 2;
+  collective("joining the Gloo group", env_, timeout_, [&] {
+    impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.worldSize, o);
+  });
+#endif
+}
+
+DataParallel::~DataParallel() = default;
+
+void DataParallel::averageGradients(const std::vector<at::Tensor>& params) {
+  if (params.empty()) return;
+  std::vector<at::Tensor> flat;
+  flat.reserve(params.size());
+  for (const auto& p : params)
+    flat.push_back(p.grad().defined() ? p.grad().detach().to(at::kFloat).reshape({-1})
+                                      : at::zeros({p.numel()}, p.options().dtype(at::kFloat)));
+  std::vector<at::Tensor> buffer{at::cat(flat)};
+  collective("averaging gradients", env_, timeout_, [&] { impl_->group->allreduce(buffer)->wait(timeout_); });
+  bytes_ += buffer[0].numel() * int64_t(sizeof(float));
+  buffer[0].div_(double(env_.worldSize));
+  int64_t offset = 0;
+  for (const auto& p : params) {
+    const int64_t n = p.numel();
+    auto slice = buffer[0].narrow(0, offset, n).view(p.sizes()).to(p.scalar_type());
+    if (p.grad().defined()) p.mutable_grad().copy_(slice);
+    else p.mutable_grad() = slice.clone();
+    offset += n;
+  }
+}
+
+std::vector<double> DataParallel::sum(const std::vector<double>& values) {
+  auto t = at::tensor(at::ArrayRef<double>(values), at::kDouble).to(impl_->device);
+  std::vector<at::Tensor> buffer{t};
+  collective("summing the loss", env_, timeout_, [&] { impl_->group->allreduce(buffer)->wait(timeout_); });
+  bytes_ += int64_t(values.size() * sizeof(double));
+  auto cpu = buffer[0].to(at::kCPU).contiguous();
+  return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+}
+
+void DataParallel::checkSame(const std::string& what, uint64_t fp) {
+  auto opts = at::TensorOptions(at::kLong).device(impl_->device);
+  std::vector<at::Tensor> mine{at::full({1}, int64_t(fp), opts)};
+  std::vector<std::vector<at::Tensor>> all(1);
+  for (int r = 0; r < env_.worldSize; ++r) all[0].push_back(at::empty({1}, opts));
+  collective(("comparing " + what).c_str(), env_, timeout_, [&] { impl_->group->allgather(all, mine)->wait(timeout_); });
+  std::string differ;
+  const int64_t lead = all[0][0].item<int64_t>();
+  for (int r = 1; r < env_.worldSize; ++r)
+    if (all[0][size_t(r)].item<int64_t>() != lead) differ += (differ.empty() ? "" : ", ") + std::to_string(r);
+  if (!differ.empty())
+    throw Error("the ranks do not start from the same " + what + ": rank " + differ + " differ" +
+                (differ.find(',') == std::string::npos ? "s" : "") + " from rank 0")
+        .hint("every machine needs the same base checkpoint, experiment file and program version");
+}
+
+std::string DataParallel::shareFromLead(const std::string& key, const std::string& value,
+                                        std::chrono::milliseconds wait) {
+  std::string out;
+  collective(("sharing " + key).c_str(), env_, timeout_, [&] {
+    if (env_.rank == 0) {
+      impl_->store->set("share/" + key, std::vector<uint8_t>(value.begin(), value.end()));
+      out = value;
+    } else {
+      impl_->store->wait({"share/" + key}, wait);
+      auto bytes = impl_->store->get("share/" + key);
+      out.assign(bytes.begin(), bytes.end());
+    }
+  });
+  return out;
+}
+
+uint64_t fingerprint(const std::string& text, uint64_t h) {
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+uint64_t fingerprint(const std::vector<at::Tensor>& tensors, uint64_t h) {
+  for (const auto& t : tensors) {
+    auto c = t.detach().to(at::kCPU).contiguous();
+    const auto* p = static_cast<const unsigned char*>(c.data_ptr());
+    const size_t n = size_t(c.numel()) * c.element_size();
+    // 8 bytes at a time: FNV over words is as good a check here and 8 times faster.
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      h = (h ^ w) * 1099511628211ull;
+    }
+    for (; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+    h = fingerprint(std::string(c.toString()), h);
+  }
+  return h;
+}
+
+}  // namespace fw::dist

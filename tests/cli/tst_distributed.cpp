@@ -1,0 +1,225 @@
+// Data-parallel training on c10d (Gloo over loopback) as a user starts it: `fourierft train
+// --nproc 2` gives the losses and adapters of one process with the same global batch (FourierFT
+// and LoRA, dropout off); a worker killed mid-run stops the other with an error naming it, the
+// run is marked failed and resumes to the same losses; a resume with another world size, a busy
+// port and a batch that does not split are refused with a message.
+#include "io/safetensors.h"
+#include "support/test_support.h"
+
+#include <QDir>
+#include <QProcess>
+#include <QThread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+namespace {
+
+const char* kImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+struct Run {
+  int code = -1;
+  QString out, err;
+};
+
+Run fourierft(const QStringList& args) {
+  QProcess p;
+  p.start(FW_CLI_PATH, args);
+  Run r;
+  if (!p.waitForFinished(240000)) {
+    p.kill();
+    p.waitForFinished();
+    r.err = "timed out";
+    return r;
+  }
+  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+nlohmann::json experiment(int epochs, int checkpointEvery) {
+  return {{"schema_version", 1}, {"name", "dp"},
+          {"model", {{"preset", "vit-fmnist"},
+                     {"config", {{"num_hidden_layers", 1}, {"hidden_dropout_prob", 0.0},
+                                 {"attention_probs_dropout_prob", 0.0}}}}},
+          {"dataset", {{"kind", "idx_images"}, {"train", kImages}, {"classes", {0, 1}}, {"train_limit", 320}}},
+          {"methods", {{{"type", "fourierft"}, {"n_frequency", 50}, {"scaling", 16.0}, {"lr", 0.1},
+                        {"target_modules", {"query"}}},
+                       {{"type", "lora"}, {"r", 4}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
+          {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", epochs},
+          {"checkpoint_every", checkpointEvery}, {"device", "cpu"}, {"seed", 3}};
+}
+
+using Losses = std::map<std::pair<std::string, int64_t>, double>;
+
+// (method, step) -> loss, the last line for each (a resumed run repeats steps after its checkpoint).
+Losses losses(const QString& run) {
+  Losses out;
+  std::ifstream in((run + "/metrics.jsonl").toStdString());
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("event", "") == "step")
+      out[{j["method"].get<std::string>(), j["step"].get<int64_t>()}] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+QString onlyRun(const QString& runsDir) {
+  const auto dirs = QDir(runsDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+  return dirs.size() == 1 ? runsDir + "/" + dirs.first() : QString();
+}
+
+nlohmann::json summary(const QString& run) {
+  std::ifstream in((run + "/summary.json").toStdString());
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+void compareLosses(const Losses& got, const Losses& want) {
+  QCOMPARE(got.size(), want.size());
+  for (const auto& [key, loss] : want) {
+    QVERIFY2(got.count(key), qPrintable(QString("no loss for %1 step %2").arg(key.first.c_str()).arg(key.second)));
+    QVERIFY2(qAbs(got.at(key) - loss) <= 1e-5 * qAbs(loss),
+             qPrintable(QString("%1 step %2: %3 with 2 processes, %4 with 1")
+                            .arg(key.first.c_str()).arg(key.second).arg(got.at(key)).arg(loss)));
+  }
+}
+
+// Every tensor of two adapter files equal within 1e-5 relative to the largest value.
+void compareAdapters(const QString& a, const QString& b) {
+  auto x = fw::io::SafetensorsFile::open(a.toStdString());
+  auto y = fw::io::SafetensorsFile::open(b.toStdString());
+  QCOMPARE(x.names(), y.names());
+  for (const auto& name : x.names()) {
+    auto tx = x.tensor(name).to(at::kDouble), ty = y.tensor(name).to(at::kDouble);
+    const double scale = std::max(1e-12, tx.abs().max().item<double>());
+    QVERIFY2((tx - ty).abs().max().item<double>() <= 1e-5 * scale, name.c_str());
+  }
+}
+
+}  // namespace
+
+class TestDistributed : public QObject {
+  Q_OBJECT
+private slots:
+  void initTestCase();
+  void twoProcessesEqualOne();
+  void killedWorkerStopsTheRunWhichResumes();
+  void refusals();
+
+private:
+  fw::test::TempDir tmp_;
+  QString dir_;
+  QString one_;  // the one-process reference run (3 epochs)
+};
+
+void TestDistributed::initTestCase() {
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  dir_ = QString::fromStdString(tmp_.path());
+  fw::test::writeBytes(tmp_.file("e.json"), experiment(3, 5).dump());
+  auto r = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/one", "--no-index", "--threads", "1"});
+  QVERIFY2(r.code == 0, qPrintable(r.err));
+  one_ = onlyRun(dir_ + "/one");
+  QCOMPARE(losses(one_).size(), size_t(2 * 60));
+}
+
+void TestDistributed::twoProcessesEqualOne() {
+  auto r = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/two", "--no-index", "--nproc", "2"});
+  QVERIFY2(r.code == 0, qPrintable(r.err));
+  QVERIFY2(r.err.contains("2 workers, 1 threads each"), qPrintable(r.err));
+  const QString two = onlyRun(dir_ + "/two");
+  compareLosses(losses(two), losses(one_));
+  for (const char* m : {"fourierft", "lora"})
+    compareAdapters(two + "/adapters/" + m + "/peft/adapter_model.safetensors",
+                    one_ + "/adapters/" + m + "/peft/adapter_model.safetensors");
+  auto s = summary(two);
+  QCOMPARE(s["world_size"].get<int>(), 2);
+  QCOMPARE(s["status"].get<std::string>(), std::string("finished"));
+  // Per step: the trainable parameters' gradients as float32, and the loss and stop flag.
+  for (const char* m : {"fourierft", "lora"}) {
+    const auto& ms = s["methods"][m];
+    QCOMPARE(ms["bytes_all_reduced"].get<int64_t>(), 60 * (4 * ms["trainable_parameters"].get<int64_t>() + 16));
+  }
+  QVERIFY(QFile::exists(two + "/rank-1.log"));
+  QVERIFY(!QFile::exists(two + "/rank-0.log"));
+}
+
+void TestDistributed::killedWorkerStopsTheRunWhichResumes() {
+  QProcess p;
+  p.start(FW_CLI_PATH, {"train", dir_ + "/e.json", "--out", dir_ + "/killed", "--no-index", "--nproc", "2",
+                        "--timeout", "20"});
+  QVERIFY(p.waitForStarted());
+  // The launcher names its workers' pids first.
+  qint64 pid1 = 0;
+  QString err;
+  for (int i = 0; i < 200 && pid1 == 0; ++i) {
+    p.waitForReadyRead(100);
+    err += QString::fromUtf8(p.readAllStandardError());
+    for (const auto& line : err.split('\n'))
+      if (line.startsWith("rank 1: pid ")) pid1 = line.mid(12).toLongLong();
+  }
+  QVERIFY2(pid1 > 0, qPrintable(err));
+  // Kill rank 1 once FourierFT has made a few steps (past its first checkpoint at step 5).
+  QString run;
+  for (int i = 0; i < 600; ++i) {
+    run = onlyRun(dir_ + "/killed");
+    if (!run.isEmpty() && losses(run).size() >= 8) break;
+    QThread::msleep(20);
+  }
+  QVERIFY(!run.isEmpty());
+  QCOMPARE(::kill(pid_t(pid1), SIGKILL), 0);
+  QVERIFY(p.waitForFinished(60000));
+  err += QString::fromUtf8(p.readAllStandardError());
+  QVERIFY2(p.exitCode() != 0, qPrintable(err));
+  QVERIFY2(err.contains("rank 1 was killed by signal 9"), qPrintable(err));
+  const auto s = summary(run);
+  QVERIFY2(s.value("status", "") == "failed" && s.value("error", "").find("rank 0 of 2") != std::string::npos,
+           s.dump().c_str());
+
+  // Resuming with another world size is refused; with the same one it ends as if never killed.
+  auto wrong = fourierft({"train", "--resume", run, "--no-index"});
+  QCOMPARE(wrong.code, 1);
+  QVERIFY2(wrong.err.contains("trained with 2 processes") && wrong.err.contains("--nproc 2"), qPrintable(wrong.err));
+  auto resumed = fourierft({"train", "--resume", run, "--no-index", "--nproc", "2"});
+  QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+  QCOMPARE(summary(run)["status"].get<std::string>(), std::string("finished"));
+  compareLosses(losses(run), losses(one_));
+}
+
+void TestDistributed::refusals() {
+  // A port another program holds: rank 0 cannot open the rendezvous and says so.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  QVERIFY(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::listen(fd, 4) == 0);
+  QVERIFY(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const QString master = "127.0.0.1:" + QString::number(ntohs(a.sin_port));
+  auto busy = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/busy", "--no-index", "--nproc", "2", "--master",
+                         master, "--timeout", "5"});
+  ::close(fd);
+  QVERIFY(busy.code != 0);
+  QVERIFY2(busy.err.contains("rank 0 could not join the group at " + master) && busy.err.contains("in use"),
+           qPrintable(busy.err));
+
+  // A global batch that does not split over the processes.
+  auto odd = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/odd", "--no-index", "--nproc", "3", "--set",
+                        "epochs=1"});
+  QVERIFY(odd.code != 0);
+  QVERIFY2(odd.err.contains("batch size 16 does not split evenly over 3 processes"), qPrintable(odd.err));
+
+  auto bad = fourierft({"train", dir_ + "/e.json", "--nproc", "2", "--master", "nohost"});
+  QCOMPARE(bad.code, 1);
+  QVERIFY2(bad.err.contains("--master 'nohost' is not ADDR:PORT"), qPrintable(bad.err));
+}
+
+QTEST_GUILESS_MAIN(TestDistributed)
+#include "tst_distributed.moc"
