@@ -7,8 +7,11 @@
 #include "models/roberta.h"
 #include "models/vit.h"
 #include "util/error.h"
+#include "util/runtime.h"
 
 #include <torch/nn/init.h>
+
+#include <iomanip>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/normalization.h>
@@ -180,6 +183,20 @@ std::shared_ptr<PretrainedModel> buildModel(const nlohmann::json& config, const 
     got << params << " parameters";
     throw Error("model too large to build").file(file).expected("at most 2e11 parameters").got(got.str())
         .hint("check hidden_size, num_hidden_layers and vocab_size in config.json");
+  }
+  // On the CPU, weights that cannot fit in the memory available now are refused here, with the
+  // sizes, instead of the kernel killing the process halfway through allocating them.
+  if (options.device().is_cpu()) {
+    const double needMiB = params * double(c10::elementSize(c10::typeMetaToScalarType(options.dtype()))) / 1048576.0;
+    const double haveMiB = availableMemoryMiB();
+    if (haveMiB > 0 && needMiB > 0.9 * haveMiB) {
+      std::ostringstream need, have;
+      need << std::fixed << std::setprecision(1) << needMiB / 1024.0 << " GiB for " << std::setprecision(0) << params
+           << " parameters in " << c10::toString(c10::typeMetaToScalarType(options.dtype()));
+      have << std::fixed << std::setprecision(1) << 0.9 * haveMiB / 1024.0 << " GiB (90 % of the memory available now)";
+      throw Error("the model does not fit in memory").file(file).expected(have.str()).got(need.str())
+          .hint("choose fewer layers (num_hidden_layers), a smaller model or bf16 weights, or free memory");
+    }
   }
   return arch.build(config, file, options);
 }

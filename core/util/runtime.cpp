@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
 
 namespace fw {
@@ -64,6 +65,18 @@ c10::Device parseDevice(const std::string& name, const std::string& field) {
 std::string torchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
+}
+
+double availableMemoryMiB() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (in >> key >> kib) {
+    std::getline(in, unit);
+    if (key == "MemAvailable:") return kib / 1024.0;
+  }
+  return -1.0;
 }
 
 double peakRssMiB() {

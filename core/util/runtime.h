@@ -27,6 +27,9 @@ bool cudaAvailable();
 // "1.13.0" style version of the LibTorch this program was built with.
 std::string torchVersion();
 
+// Memory the kernel says can be allocated without swapping (MemAvailable), in MiB; -1 when unknown.
+double availableMemoryMiB();
+
 // Peak resident memory of this process in MiB (getrusage).
 double peakRssMiB();
 

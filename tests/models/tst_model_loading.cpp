@@ -178,6 +178,12 @@ void TestModelLoading::absurdConfigRefusedBeforeAllocation() {
   FW_EXPECT_ERROR(models::buildModel(indivisible, "v/config.json", {}), "hidden_size is not a multiple of num_attention_heads");
   nlohmann::json badAct = {{"model_type", "gpt2"}, {"activation_function", "swiglu9"}};
   FW_EXPECT_ERROR(models::buildModel(badAct, "g/config.json", {}), "field 'activation_function'", "swiglu9");
+  // Within the sanity limit but beyond this machine's memory (LLaMA shape, 64 layers of 8192:
+  // about 62.8e9 parameters, 234 GiB in float32): refused with both sizes before allocating.
+  nlohmann::json big = {{"model_type", "llama"}, {"hidden_size", 8192}, {"intermediate_size", 28672},
+                        {"num_hidden_layers", 64}, {"num_attention_heads", 64}, {"vocab_size", 32000}};
+  FW_EXPECT_ERROR(models::buildModel(big, "70b/config.json", {}), "70b/config.json", "the model does not fit in memory",
+                  "GiB for", "memory available now", "num_hidden_layers");
 }
 
 void TestModelLoading::presetSizes() {
