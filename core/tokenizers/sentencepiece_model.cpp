@@ -39,7 +39,11 @@ const Plugin& plugin() {
         continue;
       }
       // Local and deep-bound: its protobuf copy and LibTorch's never see each other.
+#ifndef FW_SANITIZE
       void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+#else
+      void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // AddressSanitizer refuses RTLD_DEEPBIND
+#endif
       if (!h) {
         tried += (tried.empty() ? "" : ", ") + path + " (" + dlerror() + ")";
         continue;

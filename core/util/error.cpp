@@ -4,6 +4,10 @@
 
 namespace fw {
 
+// Keeps sanitizer_defaults.cpp (its run-time options) in every program that reports an error.
+extern int sanitizerDefaultsAnchor;
+__attribute__((used)) static int* const keepSanitizerDefaults = &sanitizerDefaultsAnchor;
+
 std::string Error::shapeString(const std::vector<int64_t>& shape) {
   std::ostringstream s;
   s << '[';
