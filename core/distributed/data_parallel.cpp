@@ -133,13 +133,41 @@ void DataParallel::averageGradients(const std::vector<at::Tensor>& params) {
   }
 }
 
-std::vector<double> DataParallel::sum(const std::vector<double>& values) {
+std::vector<double> DataParallel::sum(const std::vector<double>& values, bool training) {
   auto t = at::tensor(at::ArrayRef<double>(values), at::kDouble).to(impl_->device);
   std::vector<at::Tensor> buffer{t};
   collective("summing the loss", env_, timeout_, [&] { impl_->group->allreduce(buffer)->wait(timeout_); });
-  bytes_ += int64_t(values.size() * sizeof(double));
+  if (training) bytes_ += int64_t(values.size() * sizeof(double));
   auto cpu = buffer[0].to(at::kCPU).contiguous();
   return std::vector<double>(cpu.data_ptr<double>(), cpu.data_ptr<double>() + cpu.numel());
+}
+
+std::vector<double> DataParallel::gather(const std::vector<double>& values) {
+  const auto dopts = at::TensorOptions(at::kDouble).device(impl_->device);
+  const auto lopts = at::TensorOptions(at::kLong).device(impl_->device);
+  // Lengths first, then every rank's values padded to the longest.
+  std::vector<at::Tensor> mine{at::full({1}, int64_t(values.size()), lopts)};
+  std::vector<std::vector<at::Tensor>> sizes(1);
+  for (int r = 0; r < env_.worldSize; ++r) sizes[0].push_back(at::empty({1}, lopts));
+  collective("gathering evaluation results", env_, timeout_, [&] { impl_->group->allgather(sizes, mine)->wait(timeout_); });
+  std::vector<int64_t> lengths;
+  int64_t longest = 0;
+  for (const auto& t : sizes[0]) {
+    lengths.push_back(t.item<int64_t>());
+    longest = std::max(longest, lengths.back());
+  }
+  auto padded = at::zeros({std::max<int64_t>(longest, 1)}, at::kDouble);
+  if (!values.empty()) padded.narrow(0, 0, int64_t(values.size())).copy_(at::tensor(at::ArrayRef<double>(values), at::kDouble));
+  std::vector<at::Tensor> send{padded.to(impl_->device)};
+  std::vector<std::vector<at::Tensor>> all(1);
+  for (int r = 0; r < env_.worldSize; ++r) all[0].push_back(at::empty({padded.size(0)}, dopts));
+  collective("gathering evaluation results", env_, timeout_, [&] { impl_->group->allgather(all, send)->wait(timeout_); });
+  std::vector<double> out;
+  for (int r = 0; r < env_.worldSize; ++r) {
+    auto c = all[0][size_t(r)].to(at::kCPU).contiguous();
+    out.insert(out.end(), c.data_ptr<double>(), c.data_ptr<double>() + lengths[size_t(r)]);
+  }
+  return out;
 }
 
 void DataParallel::checkSame(const std::string& what, uint64_t fp) {

@@ -40,7 +40,10 @@ public:
   // Parameters without a gradient take part as zeros (every rank must pass the same list).
   void averageGradients(const std::vector<at::Tensor>& params);
   // Element-wise sums over ranks (the loss of a step and a stop flag, in one all-reduce).
-  std::vector<double> sum(const std::vector<double>& values);
+  // `training` traffic counts in bytesReduced(); evaluation's does not.
+  std::vector<double> sum(const std::vector<double>& values, bool training = true);
+  // Every rank's values, concatenated in rank order, on every rank (lengths may differ).
+  std::vector<double> gather(const std::vector<double>& values);
   // Throws fw::Error on every rank when `fingerprint` differs between ranks, naming `what` and
   // the ranks that differ from rank 0.
   void checkSame(const std::string& what, uint64_t fingerprint);
@@ -48,7 +51,7 @@ public:
   // for it: rank 0 may first train and cache a base model).
   std::string shareFromLead(const std::string& key, const std::string& value = "",
                             std::chrono::milliseconds wait = std::chrono::hours(24));
-  // Bytes all-reduced so far (gradients and scalars).
+  // Bytes all-reduced for training steps so far (gradients, loss and stop flag).
   int64_t bytesReduced() const { return bytes_; }
 
 private:

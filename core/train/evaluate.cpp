@@ -2,6 +2,7 @@
 
 #include "data/batcher.h"
 #include "data/glue.h"
+#include "distributed/data_parallel.h"
 #include "train/batch_tensors.h"
 #include "train/losses.h"
 #include "train/metrics.h"
@@ -17,17 +18,19 @@ std::string primaryMetric(const data::Dataset& ds, const std::string& glueTask) 
 }
 
 EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& ds, int64_t batchSize, int64_t padId,
-                     const c10::Device& device, const std::string& glueTask) {
+                     const c10::Device& device, const std::string& glueTask, dist::DataParallel* parallel) {
   const bool wasTraining = model.is_training();
   model.eval();
   at::NoGradGuard noGrad;
-  data::Batcher batcher(ds, batchSize, /*shuffle=*/false, 0, padId);
+  data::Batcher batcher(ds, batchSize, /*shuffle=*/false, 0, padId, parallel ? parallel->rank() : 0,
+                        parallel ? parallel->worldSize() : 1);
   EvalOutcome out;
   std::vector<int64_t> predictions, labels;
   std::vector<double> scores, targets;
   double lossSum = 0, lossWeight = 0;
   for (int64_t i = 0; i < batcher.batchesPerEpoch(); ++i) {
     auto batch = batcher.batch(0, i);
+    if (batch.size == 0) continue;  // a rank past the end of the last, short batch
     auto t = toTensors(batch, ds.kind, device);
     auto logits = model.forward(t.inputs);
     std::vector<bool> keep(size_t(batch.size), true);
@@ -60,6 +63,17 @@ EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& ds, in
     }
     lossWeight += double(n);
     out.examples += n;
+  }
+  if (parallel) {
+    auto sums = parallel->sum({lossSum, lossWeight, double(out.examples)}, /*training=*/false);
+    lossSum = sums[0];
+    lossWeight = sums[1];
+    out.examples = int64_t(sums[2]);
+    auto asInts = [](const std::vector<double>& v) { return std::vector<int64_t>(v.begin(), v.end()); };
+    predictions = asInts(parallel->gather(std::vector<double>(predictions.begin(), predictions.end())));
+    labels = asInts(parallel->gather(std::vector<double>(labels.begin(), labels.end())));
+    scores = parallel->gather(scores);
+    targets = parallel->gather(targets);
   }
   out.loss = lossWeight > 0 ? lossSum / lossWeight : std::nan("");
   if (ds.kind == data::TaskKind::CausalLM) {

@@ -8,6 +8,10 @@
 #include <map>
 #include <string>
 
+namespace fw::dist {
+class DataParallel;
+}
+
 namespace fw::train {
 
 struct EvalOutcome {
@@ -16,8 +20,11 @@ struct EvalOutcome {
   std::map<std::string, double> metrics;
 };
 
+// With `parallel`, each rank evaluates its share of every batch and the results are gathered, so
+// every rank returns the metrics one process would (the same predictions, in another order).
 EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& dataset, int64_t batchSize, int64_t padId,
-                     const c10::Device& device, const std::string& glueTask = "");
+                     const c10::Device& device, const std::string& glueTask = "",
+                     dist::DataParallel* parallel = nullptr);
 
 // The metric that decides the "best" eval of a run: the first of the task's metrics.
 std::string primaryMetric(const data::Dataset& dataset, const std::string& glueTask);

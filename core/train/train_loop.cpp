@@ -124,7 +124,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   auto runEval = [&](int64_t step) {
     if (data.eval.examples.empty()) return;
     const auto t0 = Clock::now();
-    auto e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask);
+    auto e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask, parallel);
     EvalEvent ev{cfg.method, step, step / perEpoch, e.loss, e.metrics};
     result.finalMetrics = e.metrics;
     result.finalMetrics["loss"] = e.loss;

@@ -1,6 +1,6 @@
 // Data-parallel training on c10d (Gloo over loopback) as a user starts it: `fourierft train
-// --nproc 2` gives the losses and adapters of one process with the same global batch (FourierFT
-// and LoRA, dropout off); a worker killed mid-run stops the other with an error naming it, the
+// --nproc 2` gives the losses, evaluation metrics and adapters of one process with the same
+// global batch (FourierFT and LoRA, dropout off); a worker killed mid-run stops the other with an error naming it, the
 // run is marked failed and resumes to the same losses; a resume with another world size, a busy
 // port and a batch that does not split are refused with a message.
 #include "io/safetensors.h"
@@ -49,7 +49,10 @@ nlohmann::json experiment(int epochs, int checkpointEvery) {
           {"model", {{"preset", "vit-fmnist"},
                      {"config", {{"num_hidden_layers", 1}, {"hidden_dropout_prob", 0.0},
                                  {"attention_probs_dropout_prob", 0.0}}}}},
-          {"dataset", {{"kind", "idx_images"}, {"train", kImages}, {"classes", {0, 1}}, {"train_limit", 320}}},
+          // 101 evaluation images: the last batch is short, so the ranks' shares differ.
+          {"dataset", {{"kind", "idx_images"}, {"train", kImages}, {"eval", kImages}, {"classes", {0, 1}},
+                       {"train_limit", 320}, {"eval_limit", 101}}},
+          {"eval_every", 20}, {"eval_batch_size", 16},
           {"methods", {{{"type", "fourierft"}, {"n_frequency", 50}, {"scaling", 16.0}, {"lr", 0.1},
                         {"target_modules", {"query"}}},
                        {{"type", "lora"}, {"r", 4}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
@@ -68,6 +71,17 @@ Losses losses(const QString& run) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (!j.is_discarded() && j.value("event", "") == "step")
       out[{j["method"].get<std::string>(), j["step"].get<int64_t>()}] = j["loss"].get<double>();
+  }
+  return out;
+}
+
+std::vector<nlohmann::json> evals(const QString& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in((run + "/metrics.jsonl").toStdString());
+  std::string line;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("event", "") == "eval") out.push_back(j);
   }
   return out;
 }
@@ -139,6 +153,16 @@ void TestDistributed::twoProcessesEqualOne() {
   QVERIFY2(r.err.contains("2 workers, 1 threads each"), qPrintable(r.err));
   const QString two = onlyRun(dir_ + "/two");
   compareLosses(losses(two), losses(one_));
+  // Evaluation is sharded over the ranks and gathered: the metrics of one process.
+  const auto evalsTwo = evals(two), evalsOne = evals(one_);
+  QCOMPARE(evalsTwo.size(), size_t(2 * 3));
+  QCOMPARE(evalsTwo.size(), evalsOne.size());
+  for (size_t i = 0; i < evalsOne.size(); ++i) {
+    QCOMPARE(evalsTwo[i]["examples"].get<int64_t>(), int64_t(101));
+    QCOMPARE(evalsTwo[i]["metrics"]["accuracy"].get<double>(), evalsOne[i]["metrics"]["accuracy"].get<double>());
+    const double a = evalsTwo[i]["loss"].get<double>(), b = evalsOne[i]["loss"].get<double>();
+    QVERIFY2(qAbs(a - b) <= 1e-5 * qAbs(b), qPrintable(QString("eval loss %1 against %2").arg(a).arg(b)));
+  }
   for (const char* m : {"fourierft", "lora"})
     compareAdapters(two + "/adapters/" + m + "/peft/adapter_model.safetensors",
                     one_ + "/adapters/" + m + "/peft/adapter_model.safetensors");
