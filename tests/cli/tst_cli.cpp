@@ -89,6 +89,11 @@ void TestCli::tokenizeWordPieceAndSentencePiece() {
   QCOMPARE(r.out.trimmed(), QString("[101,7592,2088,999,102,2117,2028,102]"));
   // SentencePiece runs through its plugin inside a program that links LibTorch (whose protobuf
   // would otherwise clash with libsentencepiece's).
+#ifdef FW_SANITIZE
+  QSKIP("AddressSanitizer refuses RTLD_DEEPBIND, which keeps the plugin's protobuf apart from "
+        "LibTorch's: SentencePiece inside fourierft is not available in the sanitizer build "
+        "(tst_tokenizers covers it without LibTorch)");
+#endif
   fw::test::TempDir dir;
   fw::test::writeBytes(dir.file("tokenizer.model"), fw::test::tinySentencePieceModel());
   auto s = fourierft({"tokenize", "--tokenizer", QString::fromStdString(dir.path()), "hello world!", "--tokens"});
