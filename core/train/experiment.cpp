@@ -3,7 +3,9 @@
 #include "util/error.h"
 #include "util/files.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <filesystem>
 #include <set>
 
@@ -27,10 +29,10 @@ public:
     const auto& v = j_[key];
     bool ok;
     if constexpr (std::is_same_v<T, bool>) ok = v.is_boolean();
-    else if constexpr (std::is_integral_v<T>) ok = v.is_number_integer();
+    else if constexpr (std::is_integral_v<T>) ok = fitsInteger<T>(v);
     else if constexpr (std::is_floating_point_v<T>) ok = v.is_number();
     else if constexpr (std::is_same_v<T, std::string>) ok = v.is_string();
-    else ok = v.is_array();
+    else ok = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return fitsElement<T>(e); });
     if (!ok) throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(v.dump());
     try {
       out = v.get<T>();
@@ -55,13 +57,39 @@ public:
   std::string name(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
 
 private:
+  // An integer JSON value that T holds. A float is refused (converting 7.9e19 to int64 is
+  // undefined behaviour: found by fuzzing), and so is an unsigned value past T's range.
+  template <typename T>
+  static bool fitsInteger(const json& v) {
+    if (!v.is_number_integer()) return false;
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max());
+    const int64_t x = v.get<int64_t>();
+    return x >= int64_t(std::numeric_limits<T>::min()) && uint64_t(std::max<int64_t>(x, 0)) <= uint64_t(std::numeric_limits<T>::max());
+  }
+  // An element of a list field of type T (std::vector<U>).
+  template <typename T>
+  static bool fitsElement(const json& e) {
+    using U = typename T::value_type;
+    if constexpr (std::is_same_v<U, bool>) return e.is_boolean();
+    else if constexpr (std::is_integral_v<U>) return fitsInteger<U>(e);
+    else if constexpr (std::is_floating_point_v<U>) return e.is_number();
+    else if constexpr (std::is_same_v<U, std::string>) return e.is_string();
+    else return true;
+  }
   template <typename T>
   static std::string typeName() {
     if constexpr (std::is_same_v<T, bool>) return "true or false";
     else if constexpr (std::is_integral_v<T>) return "an integer";
     else if constexpr (std::is_floating_point_v<T>) return "a number";
     else if constexpr (std::is_same_v<T, std::string>) return "a string";
-    else return "a list";
+    else {
+      using U = typename T::value_type;
+      if constexpr (std::is_same_v<U, bool>) return "a list of true or false";
+      else if constexpr (std::is_integral_v<U>) return "a list of integers";
+      else if constexpr (std::is_floating_point_v<U>) return "a list of numbers";
+      else if constexpr (std::is_same_v<U, std::string>) return "a list of strings";
+      else return "a list";
+    }
   }
   const json& j_;
   std::string path_;

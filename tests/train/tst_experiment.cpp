@@ -120,6 +120,11 @@ void TestExperiment::mistakesNameFieldAndFile_data() {
   QTest::newRow("negative lr") << R"({"methods":[{"type":"full","lr":-1}]})" << QStringList{"field 'methods.0.lr'", "must be positive"};
   QTest::newRow("warmup ratio") << R"({"warmup_ratio":1.5})" << QStringList{"field 'warmup_ratio'"};
   QTest::newRow("precision") << R"({"precision":"fp8"})" << QStringList{"field 'precision'", "fp32, bf16"};
+  // Found by fuzzing: a float in an integer list was converted to int64 (undefined behaviour).
+  QTest::newRow("float in an integer list") << R"({"dataset":{"kind":"idx_images","train":"x","classes":[5,7.922337203685478e19]}})"
+                                            << QStringList{"field 'dataset.classes'", "expected a list of integers"};
+  QTest::newRow("integer out of range") << R"({"batch_size":18446744073709551615})"
+                                        << QStringList{"field 'batch_size'", "expected an integer"};
 }
 
 void TestExperiment::mistakesNameFieldAndFile() {
