@@ -15,11 +15,15 @@ using nlohmann::json;
 
 namespace {
 
+// A value as it appears in an error message. Invalid UTF-8 (a --set value is not checked by any
+// parser) is replaced: nlohmann's dump() would throw its own type_error instead (found by fuzzing).
+std::string shown(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 // Reads one JSON object strictly: typed getters, and finish() fails on any key not read.
 class Fields {
 public:
   Fields(const json& j, std::string path, const std::string& file) : j_(j), path_(std::move(path)), file_(file) {
-    if (!j_.is_object()) throw Error("must be an object").file(file_).field(path_.empty() ? "(top level)" : path_).got(j_.dump());
+    if (!j_.is_object()) throw Error("must be an object").file(file_).field(path_.empty() ? "(top level)" : path_).got(shown(j_));
   }
 
   template <typename T>
@@ -33,11 +37,11 @@ public:
     else if constexpr (std::is_floating_point_v<T>) ok = v.is_number();
     else if constexpr (std::is_same_v<T, std::string>) ok = v.is_string();
     else ok = v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return fitsElement<T>(e); });
-    if (!ok) throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(v.dump());
+    if (!ok) throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(shown(v));
     try {
       out = v.get<T>();
     } catch (const json::exception&) {
-      throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(v.dump());
+      throw Error("wrong type").file(file_).field(name(key)).expected(typeName<T>()).got(shown(v));
     }
   }
 
@@ -360,6 +364,11 @@ json applyOverrides(json resolved, const std::vector<std::string>& overrides, co
     } catch (const json::exception&) {
       value = text;  // a bare word is a string
     }
+    try {
+      (void)value.dump();
+    } catch (const json::exception&) {
+      throw Error("the value is not valid UTF-8").field("--set " + key).got(shown(value));
+    }
     json* node = &resolved;
     size_t start = 0;
     while (true) {
@@ -368,11 +377,10 @@ json applyOverrides(json resolved, const std::vector<std::string>& overrides, co
       const bool last = dot == std::string::npos;
       if (node->is_array()) {
         size_t index = 0;
-        try {
-          index = std::stoul(part);
-        } catch (const std::exception&) {
-          throw Error("not a list index").field("--set " + key).got(part);
-        }
+        const bool digits = !part.empty() && part.size() < 10 &&
+                            std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
+        if (!digits) throw Error("not a list index").field("--set " + key).got(part);
+        index = std::stoul(part);
         if (index > node->size())
           throw Error("list index out of range").field("--set " + key).expected("at most " + std::to_string(node->size()));
         if (index == node->size()) node->push_back(json::object());

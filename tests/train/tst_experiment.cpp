@@ -87,6 +87,9 @@ void TestExperiment::overrides() {
   FW_EXPECT_ERROR(train::loadExperiment(path, {"epochs"}), "override must be key=value");
   FW_EXPECT_ERROR(train::loadExperiment(path, {"methods.5.lr=1"}), "list index out of range");
   FW_EXPECT_ERROR(train::loadExperiment(path, {"epochs=\"two\""}), "field 'epochs'", "wrong type", "expected an integer");
+  // Found by fuzzing: a bare --set value with invalid UTF-8 escaped as nlohmann's type_error.
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"name=ab\xff\xfe"}), "--set name", "not valid UTF-8");
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"methods.0x.lr=1"}), "--set methods.0x.lr", "not a list index", "0x");
 }
 
 void TestExperiment::pathsResolved() {
