@@ -143,6 +143,15 @@ PostProcessor PostProcessor::fromJson(const json& spec, const std::string& file)
   }
   if (type == "ByteLevel") return {};  // only trims offsets, which we do not keep
   if (type == "Sequence") {
+    // Sequences inside sequences: a hostile file could nest them until the stack runs out.
+    static thread_local int depth = 0;
+    if (depth >= 8)
+      throw Error("post_processor Sequences are nested too deeply").file(file).field("post_processor")
+          .expected("at most 8 levels");
+    ++depth;
+    struct Leave {
+      ~Leave() { --depth; }
+    } leave;
     // e.g. [ByteLevel, TemplateProcessing]: the one that adds tokens decides.
     PostProcessor result;
     for (const json& inner : spec.value("processors", json::array())) {

@@ -749,6 +749,16 @@ void TstTokenizers::fuzzFindings_data() {
   QTest::newRow("tokenizer_config.json flag not a boolean")
       << "tokenizer_config.json" << QByteArray("{\"added_tokens_decoder\": {\"0\": {\"content\": \"[PAD]\", \"special\": 1}}}")
       << QByteArray("[PAD]\n[UNK]\n") << "field 'added_tokens_decoder.0.special': not a boolean" << -1;
+  // Review of the fuzzing: Sequence post-processors nested without limit recursed once per level.
+  {
+    QByteArray nested = "null";
+    for (int i = 0; i < 9; ++i) nested = "{\"type\": \"Sequence\", \"processors\": [" + nested + "]}";
+    QTest::newRow("post-processor sequences nested too deeply")
+        << "tokenizer.json"
+        << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                      "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": ") + nested + "}"
+        << QByteArray() << "field 'post_processor': post_processor Sequences are nested too deeply: expected at most 8 levels" << -1;
+  }
   QTest::newRow("post-processor piece not an object")
       << "tokenizer.json"
       << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
