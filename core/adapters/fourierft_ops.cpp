@@ -89,24 +89,6 @@ SpectrumGeometry SpectrumGeometry::to(const at::Device& device) const {
   return g;
 }
 
-namespace {
-
-// ΔW from the spectrum (no autograd): c/2 into the Hermitian half spectrum, one inverse rfft2.
-at::Tensor buildDeltaWeight(const at::Tensor& c, const SpectrumGeometry& g, double scale) {
-  const int64_t b2 = g.d2 / 2 + 1;
-  auto half = at::zeros({g.d1 * b2}, c.options().dtype(at::kFloat));
-  half.index_add_(0, g.dwScatter, c.to(at::kFloat).index_select(0, g.dwSource), 0.5);
-  auto spec = at::complex(half.view({g.d1, b2}), at::zeros_like(half).view({g.d1, b2}));
-  return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward").mul_(scale);
-}
-
-// dL/dc_l = scale · Re FFT2(G)[u_l, v_l] for G = dL/dΔW.
-at::Tensor spectrumGradFromWeightGrad(const at::Tensor& gw, const SpectrumGeometry& g, double scale) {
-  auto f = at::view_as_real(at::fft_rfft2(gw.to(at::kFloat))).select(-1, 0).reshape({-1});
-  return f.index_select(0, g.dwGather).mul_(scale);
-}
-
-// Carries the geometry's index tensors through an autograd context.
 void saveGeometry(AutogradContext* ctx, const SpectrumGeometry& g) {
   ctx->saved_data["d1"] = g.d1;
   ctx->saved_data["d2"] = g.d2;
@@ -139,6 +121,24 @@ SpectrumGeometry loadGeometry(AutogradContext* ctx) {
   g.n = g.uFold.size(0);
   return g;
 }
+
+namespace {
+
+// ΔW from the spectrum (no autograd): c/2 into the Hermitian half spectrum, one inverse rfft2.
+at::Tensor buildDeltaWeight(const at::Tensor& c, const SpectrumGeometry& g, double scale) {
+  const int64_t b2 = g.d2 / 2 + 1;
+  auto half = at::zeros({g.d1 * b2}, c.options().dtype(at::kFloat));
+  half.index_add_(0, g.dwScatter, c.to(at::kFloat).index_select(0, g.dwSource), 0.5);
+  auto spec = at::complex(half.view({g.d1, b2}), at::zeros_like(half).view({g.d1, b2}));
+  return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward").mul_(scale);
+}
+
+// dL/dc_l = scale · Re FFT2(G)[u_l, v_l] for G = dL/dΔW.
+at::Tensor spectrumGradFromWeightGrad(const at::Tensor& gw, const SpectrumGeometry& g, double scale) {
+  auto f = at::view_as_real(at::fft_rfft2(gw.to(at::kFloat))).select(-1, 0).reshape({-1});
+  return f.index_select(0, g.dwGather).mul_(scale);
+}
+
 
 struct DeltaWeightFn : torch::autograd::Function<DeltaWeightFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& c, const SpectrumGeometry* g, double scale) {

@@ -9,6 +9,10 @@
 
 #include <string>
 
+namespace torch::autograd {
+struct AutogradContext;
+}
+
 namespace fw::adapters {
 
 // PEFT's positions: randperm(d1*d2, CPU generator seeded with `seed`)[:n], u = idx / d2,
@@ -58,6 +62,11 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
 // spectral: x·ΔWᵀ through per-token real FFTs and the n bins, never forming ΔW.
 at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                                  const at::Tensor& spectrum, const SpectrumGeometry& g, double scale);
+
+// Carry a geometry's index tensors through an autograd context (the hand-written backward
+// passes of this folder: fourierft_ops.cpp and spectral_cpu.cpp).
+void saveGeometry(torch::autograd::AutogradContext* ctx, const SpectrumGeometry& g);
+SpectrumGeometry loadGeometry(torch::autograd::AutogradContext* ctx);
 
 // The spectral path uses the FFTW kernels (spectral_cpu.h) for float32 on the CPU unless turned
 // off here (tests and benchmarks compare both).

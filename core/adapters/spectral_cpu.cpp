@@ -114,6 +114,20 @@ struct Tables {
   }
 };
 
+// The n coefficients of one direction as multipliers of a bin's real and imaginary parts:
+// scale·half·c, and that times the pair sign where the imaginary part counts.
+void coefficients(const at::Tensor& c, double scale, const Tables& t, const std::vector<float>& half,
+                  const std::vector<float>& imag, std::vector<float>& re, std::vector<float>& im) {
+  auto cf = c.detach().to(at::kFloat).contiguous();
+  const float* cp = cf.data_ptr<float>();
+  re.resize(half.size());
+  im.resize(half.size());
+  for (size_t l = 0; l < half.size(); ++l) {
+    re[l] = float(scale) * half[l] * cp[l];
+    im[l] = re[l] * t.pair[l] * imag[l];
+  }
+}
+
 // One direction of the operator for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with
 // the input's spectrum ([dIn/2+1][tb] complex) left in specIn for the gradient.
 void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, int64_t tb, const int64_t* gather,
@@ -133,15 +147,9 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& c, const SpectrumGeometry* g,
                             double scale) {
     const int64_t T = x.size(0), d1 = g->d1, d2 = g->d2, n = g->n, b2 = d2 / 2 + 1;
-    auto tables = std::make_unique<Tables>(*g);
-    auto cf = c.detach().to(at::kFloat).contiguous();
-    const float* cp = cf.data_ptr<float>();
-    const size_t count = static_cast<size_t>(n);
-    std::vector<float> coefRe(count), coefIm(count);
-    for (int64_t l = 0; l < n; ++l) {
-      coefRe[size_t(l)] = float(scale) * tables->uHalf[size_t(l)] * cp[l];
-      coefIm[size_t(l)] = coefRe[size_t(l)] * tables->pair[size_t(l)] * tables->uImag[size_t(l)];
-    }
+    const Tables tables(*g);
+    std::vector<float> coefRe, coefIm;
+    coefficients(c, scale, tables, tables.uHalf, tables.uImag, coefRe, coefIm);
     const int64_t blocks = (T + kBlock - 1) / kBlock;
     // The input's spectrum, kept for the spectrum gradient: per block [b2][kBlock] complex.
     auto spec = at::empty({blocks, b2, kBlock, 2}, x.options());
@@ -153,23 +161,14 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
       std::vector<float> acc;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, tables->vFold.data(), tables->uFold.data(), coefRe.data(),
+        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, tables.vFold.data(), tables.uFold.data(), coefRe.data(),
                    coefIm.data(), n, sp + b * 2 * b2 * kBlock, acc);
       }
     });
     ctx->save_for_backward({spec, c});
     ctx->saved_data["scale"] = scale;
-    ctx->saved_data["T"] = T;
-    ctx->saved_data["d1"] = d1;
-    ctx->saved_data["d2"] = d2;
     // The geometry's tables travel as tensors; backward rebuilds the plain arrays (n entries).
-    ctx->saved_data["uFold"] = g->uFold;
-    ctx->saved_data["vFold"] = g->vFold;
-    ctx->saved_data["pairSign"] = g->pairSign;
-    ctx->saved_data["uHalf"] = g->uHalf;
-    ctx->saved_data["vHalf"] = g->vHalf;
-    ctx->saved_data["uImag"] = g->uImag;
-    ctx->saved_data["vImag"] = g->vImag;
+    saveGeometry(ctx, *g);
     return y;
   }
 
@@ -178,28 +177,12 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     const auto& spec = saved[0];
     const auto& c = saved[1];
     const double scale = ctx->saved_data["scale"].toDouble();
-    const int64_t T = ctx->saved_data["T"].toInt(), d1 = ctx->saved_data["d1"].toInt(), d2 = ctx->saved_data["d2"].toInt();
-    SpectrumGeometry g;
-    g.d1 = d1;
-    g.d2 = d2;
-    g.uFold = ctx->saved_data["uFold"].toTensor();
-    g.vFold = ctx->saved_data["vFold"].toTensor();
-    g.pairSign = ctx->saved_data["pairSign"].toTensor();
-    g.uHalf = ctx->saved_data["uHalf"].toTensor();
-    g.vHalf = ctx->saved_data["vHalf"].toTensor();
-    g.uImag = ctx->saved_data["uImag"].toTensor();
-    g.vImag = ctx->saved_data["vImag"].toTensor();
-    const int64_t n = g.uFold.size(0), b1 = d1 / 2 + 1, b2 = d2 / 2 + 1;
-    Tables tables(g);
-    auto cf = c.detach().to(at::kFloat).contiguous();
-    const float* cp = cf.data_ptr<float>();
-    const size_t count = static_cast<size_t>(n);
-    std::vector<float> coefRe(count), coefIm(count);
-    for (int64_t l = 0; l < n; ++l) {
-      coefRe[size_t(l)] = float(scale) * tables.vHalf[size_t(l)] * cp[l];
-      coefIm[size_t(l)] = coefRe[size_t(l)] * tables.pair[size_t(l)] * tables.vImag[size_t(l)];
-    }
+    const auto g = loadGeometry(ctx);
     auto gy = grads[0].to(at::kFloat).contiguous();
+    const int64_t T = gy.size(0), d1 = g.d1, d2 = g.d2, n = g.n, b1 = d1 / 2 + 1, b2 = d2 / 2 + 1;
+    const Tables tables(g);
+    std::vector<float> coefRe, coefIm;
+    coefficients(c, scale, tables, tables.vHalf, tables.vImag, coefRe, coefIm);
     const bool wantX = ctx->needs_input_grad(0), wantC = ctx->needs_input_grad(1);
     at::Tensor dx = wantX ? at::empty({T, d2}, gy.options()) : at::Tensor();
     const int64_t blocks = (T + kBlock - 1) / kBlock;
