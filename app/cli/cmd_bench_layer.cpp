@@ -5,14 +5,12 @@
 #include "adapters/fourierft.h"
 #include "adapters/lora.h"
 #include "commands.h"
+#include "step_timer.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
-#include <torch/cuda.h>
 #include <torch/optim/adamw.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
@@ -71,7 +69,6 @@ void run(const LayerBench& b) {
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
   auto x = at::randn({b.tokens, b.dIn}, at::TensorOptions(dtype).device(device)).requires_grad_();
 
-  auto sync = [&] { if (device.is_cuda()) torch::cuda::synchronize(device.index()); };
   auto step = [&] {
     layer->forward(x).to(at::kFloat).pow(2).mean().backward();
     if (!params.empty()) {
@@ -80,21 +77,11 @@ void run(const LayerBench& b) {
     }
     x.mutable_grad() = at::Tensor();
   };
-  for (int i = 0; i < b.warmup; ++i) step();
-  sync();
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, b.steps); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    step();
-    sync();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
+  const auto times = timeSteps(step, device, b.warmup, b.steps);
   nlohmann::json out = {{"impl", "fourier-workbench"}, {"torch", torchVersion()}, {"kind", "layer"},
                         {"method", b.method}, {"d_out", b.dOut}, {"d_in", b.dIn}, {"tokens", b.tokens},
                         {"n", b.n}, {"r", b.r}, {"threads", threads}, {"device", device.str()}, {"dtype", b.dtype},
-                        {"ms_median", round2(ms[ms.size() / 2])}, {"ms_min", round2(ms.front())},
+                        {"ms_median", times.medianMs}, {"ms_min", times.minMs},
                         {"trainable", trainable}, {"peak_rss_mib", std::lround(peakRssMiB())}};
   if (fourier) {
     out["path_requested"] = b.path;

@@ -5,6 +5,7 @@
 #include "adapters/adapted_linear.h"
 #include "adapters/inject.h"
 #include "commands.h"
+#include "step_timer.h"
 #include "models/bert.h"
 #include "models/model_adapters.h"
 #include "models/presets.h"
@@ -13,11 +14,8 @@
 #include "util/error.h"
 #include "util/runtime.h"
 
-#include <torch/cuda.h>
 #include <torch/optim/adamw.h>
 
-#include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <iostream>
 
@@ -62,14 +60,16 @@ void run(const ModelBench& b) {
     config.fourierft.path = adapters::pathFromName(b.path);
     models::attachNewAdapters(*model, config);
   }
-  auto [encoder, hidden] = encoderOf(*model);
+  // Not a structured binding: the step lambda captures the encoder (C++17 forbids capturing one).
+  auto encoderAndHidden = encoderOf(*model);
+  auto& encoder = encoderAndHidden.first;
+  const int64_t hidden = encoderAndHidden.second;
   std::vector<at::Tensor> params;
   int64_t trainable = 0;
   for (auto& p : model->parameters())
     if (p.requires_grad()) params.push_back(p), trainable += p.numel();
   torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
   auto x = at::randn({b.batch, b.seq, hidden}, at::TensorOptions(at::kFloat).device(device)).requires_grad_(b.method == "limit");
-  auto sync = [&] { if (device.is_cuda()) torch::cuda::synchronize(device.index()); };
   auto step = [&] {
     encoder(x).pow(2).mean().backward();
     if (!params.empty()) {
@@ -78,24 +78,14 @@ void run(const ModelBench& b) {
     }
     if (x.requires_grad()) x.mutable_grad() = at::Tensor();
   };
-  for (int i = 0; i < b.warmup; ++i) step();
-  sync();
-  std::vector<double> ms;
-  for (int i = 0; i < std::max(1, b.steps); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    step();
-    sync();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
+  const auto times = timeSteps(step, device, b.warmup, b.steps);
   nlohmann::json paths = nlohmann::json::object();
   for (auto& [name, lin] : adapters::adaptedLinears(*model))
     if (auto* ff = dynamic_cast<adapters::FourierFTAdapter*>(lin->adapter())) paths[name] = adapters::pathName(ff->lastPath());
   nlohmann::json out = {{"impl", "fourier-workbench"}, {"torch", torchVersion()}, {"kind", "model"}, {"model", b.model},
                         {"method", b.method}, {"layers", b.layers}, {"batch", b.batch}, {"seq", b.seq}, {"n", b.n},
-                        {"r", b.r}, {"threads", threads}, {"device", device.str()}, {"ms_median", round2(ms[ms.size() / 2])},
-                        {"ms_min", round2(ms.front())}, {"trainable", trainable}, {"peak_rss_mib", std::lround(peakRssMiB())}};
+                        {"r", b.r}, {"threads", threads}, {"device", device.str()}, {"ms_median", times.medianMs},
+                        {"ms_min", times.minMs}, {"trainable", trainable}, {"peak_rss_mib", std::lround(peakRssMiB())}};
   if (!paths.empty()) out["paths"] = paths;
   std::cout << out.dump() << std::endl;
 }
