@@ -1,6 +1,5 @@
 #include "adapters/adapter_folder.h"
 #include "analysis/delta_weights.h"
-#include "analysis/fourier_spectrum.h"
 #include "analysis/rank_stats.h"
 #include "models/checkpoint.h"
 #include "models/model_adapters.h"
@@ -34,17 +33,7 @@ AdapterInspection inspectAdapter(const QString& adapterDir, const QString& baseD
     if (!deltas.empty()) {
       const auto& d = deltas.front();
       r.spectrumLayer = QString::fromStdString(d.layer);
-      auto mag = at::nan_to_num(analysis::magnitudeSpectrum(d.delta).log10(), 0.0, 0.0, -12.0).to(at::kFloat).contiguous();
-      r.d1 = int(mag.size(0));
-      r.d2 = int(mag.size(1));
-      r.magnitude = QVector<float>(mag.data_ptr<float>(), mag.data_ptr<float>() + mag.numel());
-      if (d.positions.defined()) {
-        auto p = d.positions.to(at::kCPU, at::kLong).contiguous();
-        for (int64_t i = 0; i < p.size(1); ++i) {
-          r.u << int(p[0][i].item<int64_t>());
-          r.v << int(p[1][i].item<int64_t>());
-        }
-      }
+      r.spectrum = spectrumImageOf(d);
     }
   } catch (const std::exception& e) {
     r.error = QString::fromStdString(e.what());

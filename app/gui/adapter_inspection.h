@@ -2,6 +2,8 @@
 // A PEFT (or native) adapter folder applied to its base checkpoint, analysed without training:
 // the singular values of ΔW per layer and the Fourier magnitude of the first layer's ΔW.
 // Computed off the GUI thread (QtConcurrent), shown by the window. No LibTorch in this header.
+#include "spectrum_image.h"
+
 #include <QString>
 #include <QVector>
 
@@ -19,9 +21,7 @@ struct AdapterInspection {
   QString adapter, base, method, error;
   QVector<InspectedLayer> layers;
   QString spectrumLayer;
-  int d1 = 0, d2 = 0;
-  QVector<float> magnitude;  // log10 |FFT2(ΔW)|, d1 x d2
-  QVector<int> u, v;         // FourierFT's frequencies
+  SpectrumImage spectrum;  // of spectrumLayer
 };
 
 AdapterInspection inspectAdapter(const QString& adapterDir, const QString& baseDir);

@@ -3,7 +3,6 @@
 #include "adapters/inject.h"
 #include "analysis/delta_weights.h"
 #include "models/checkpoint.h"
-#include "analysis/fourier_spectrum.h"
 #include "analysis/snapshot.h"
 #include "runs/run_folder.h"
 #include "runs/run_index.h"
@@ -12,6 +11,7 @@
 #include "util/error.h"
 
 #include "main_window.h"
+#include "spectrum_image.h"
 
 #include "experiment_form.h"
 #include "report.h"
@@ -60,9 +60,7 @@ QString formatDuration(double s) {
 // ΔW of one layer of a run's trained method and its Fourier magnitude, computed off the GUI thread.
 struct SpectrumResult {
   QString layer, method, error;
-  int d1 = 0, d2 = 0;
-  QVector<float> magnitude;  // log10(|FFT2(ΔW)| + eps), d1 x d2
-  QVector<int> u, v;
+  SpectrumImage spectrum;
 };
 
 SpectrumResult computeSpectrum(const QString& runFolder, const QString& method, const QString& layer) {
@@ -75,19 +73,7 @@ SpectrumResult computeSpectrum(const QString& runFolder, const QString& method, 
     auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
     auto deltas = analysis::adapterDeltas(*trained.model, {layer.toStdString()});
     if (deltas.empty()) throw Error("no adapted layer named '" + layer.toStdString() + "'");
-    auto& d = deltas.front();
-    auto mag = analysis::magnitudeSpectrum(d.delta).log10_().contiguous();  // +eps inside? keep finite below
-    mag = at::nan_to_num(mag, 0.0, 0.0, -12.0).to(at::kFloat).contiguous();
-    r.d1 = int(mag.size(0));
-    r.d2 = int(mag.size(1));
-    r.magnitude = QVector<float>(mag.data_ptr<float>(), mag.data_ptr<float>() + mag.numel());
-    if (d.positions.defined()) {
-      auto p = d.positions.to(at::kCPU, at::kLong).contiguous();
-      for (int64_t i = 0; i < p.size(1); ++i) {
-        r.u << int(p[0][i].item<int64_t>());
-        r.v << int(p[1][i].item<int64_t>());
-      }
-    }
+    r.spectrum = spectrumImageOf(deltas.front());
   } catch (const std::exception& e) {
     r.error = q(e.what());
   }
@@ -378,8 +364,8 @@ void MainWindow::showSpectrumFor(const QString& layer) {
       return;
     }
     spectrum_->setTitle(tr("|FFT2(ΔW)|, %1, %2 (log10)").arg(r.method, r.layer));
-    spectrum_->setSpectrum(r.d1, r.d2, r.magnitude);
-    spectrum_->setFrequencies(r.u, r.v);
+    spectrum_->setSpectrum(r.spectrum.d1, r.spectrum.d2, r.spectrum.magnitude);
+    spectrum_->setFrequencies(r.spectrum.u, r.spectrum.v);
   });
   watcher->setFuture(QtConcurrent::run(computeSpectrum, currentRun_, method, layer));
 }
@@ -494,8 +480,8 @@ void MainWindow::showInspection(const AdapterInspection& r) {
   }
   rank_->setLayers(layers);
   spectrum_->setTitle(tr("|FFT2(ΔW)|, %1, %2 (log10)").arg(r.method, r.spectrumLayer));
-  spectrum_->setSpectrum(r.d1, r.d2, r.magnitude);
-  spectrum_->setFrequencies(r.u, r.v);
+  spectrum_->setSpectrum(r.spectrum.d1, r.spectrum.d2, r.spectrum.magnitude);
+  spectrum_->setFrequencies(r.spectrum.u, r.spectrum.v);
   status_->setText(tr("Adapter %1 on %2: %3 layers").arg(r.adapter, r.base).arg(r.layers.size()));
   tabs_->setCurrentWidget(rank_);
   emit adapterShown();

@@ -190,7 +190,7 @@ void TestMainWindow::opensFixtureAdapter() {
   QVERIFY2(window.rankView()->legendTexts().join(" ").contains("lora"), qPrintable(window.rankView()->legendTexts().join(" ")));
   auto ff = fw::gui::inspectAdapter(QString::fromStdString(fw::test::sharedPath("fixtures/hf/bert/fourierft")), QString::fromStdString(base));
   QVERIFY2(ff.error.isEmpty(), qPrintable(ff.error));
-  QCOMPARE(ff.u.size(), 48);  // the 48 frequencies marked on the spectrum
+  QCOMPARE(ff.spectrum.u.size(), 48);  // the 48 frequencies marked on the spectrum
   window.showInspection(ff);
   QCOMPARE(window.spectrumView()->frequencyCount(), 48);
   screenshot(window.rankView(), "rank_view");
