@@ -1,31 +1,13 @@
 // The fourierft command line as a user runs it: real processes, their output and exit codes.
 #include "io/safetensors.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 #include "support/tiny_sentencepiece.h"
 
-#include <QProcess>
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
-
-Run fourierft(const QStringList& args, int timeoutMs = 120000) {
-  QProcess p;
-  p.start(FW_CLI_PATH, args);
-  Run r;
-  if (!p.waitForFinished(timeoutMs)) {
-    p.kill();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;  // -2: crashed
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
-}
+fw::test::CliRun fourierft(const QStringList& args) { return fw::test::runCli(args); }
 
 QString fixture(const char* rel) { return QString::fromStdString(fw::test::sharedPath(std::string("fixtures/hf/") + rel)); }
 

@@ -5,11 +5,10 @@
 // like to a process) stops the run with an error naming the file and keeps the last good
 // checkpoint; an output folder that cannot be written is refused before training.
 #include "runs/run_folder.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 
-#include <QDir>
 #include <QElapsedTimer>
-#include <QProcess>
 #include <QRandomGenerator>
 
 #include <fstream>
@@ -19,31 +18,9 @@ namespace {
 
 const char* kImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
-
-Run fourierft(const QStringList& args, const QString& shellPrefix = {}) {
-  QProcess p;
-  if (shellPrefix.isEmpty()) {
-    p.start(FW_CLI_PATH, args);
-  } else {  // e.g. "ulimit -f 24;": a limit set in a shell, then exec'd into fourierft
-    QStringList quoted;
-    for (const auto& a : args) quoted << "'" + a + "'";
-    p.start("/bin/sh", {"-c", shellPrefix + " exec '" + QString(FW_CLI_PATH) + "' " + quoted.join(' ')});
-  }
-  Run r;
-  if (!p.waitForFinished(180000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
+// A training run may take a while on a loaded machine.
+fw::test::CliRun fourierft(const QStringList& args, const QString& shellPrefix = {}) {
+  return fw::test::runCli(args, 180000, shellPrefix);
 }
 
 // 64 steps of FourierFT on a one-layer ViT, a checkpoint after every step.
@@ -58,22 +35,11 @@ nlohmann::json experiment() {
 }
 
 // step -> loss, the last line written for each step (a resumed run repeats the steps after its
-// last checkpoint; a line torn by the kill is cut when the file is reopened).
+// last checkpoint).
 std::map<int64_t, double> losses(const QString& run) {
   std::map<int64_t, double> out;
-  std::ifstream in((run + "/metrics.jsonl").toStdString());
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;  // at most the torn last line of a killed writer
-    if (j.value("event", "") == "step") out[j["step"].get<int64_t>()] = j["loss"].get<double>();
-  }
+  for (const auto& j : fw::test::metricEvents(run.toStdString(), "step")) out[j["step"].get<int64_t>()] = j["loss"].get<double>();
   return out;
-}
-
-QString onlyRun(const QString& runsDir) {
-  const auto dirs = QDir(runsDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-  return dirs.size() == 1 ? runsDir + "/" + dirs.first() : QString();
 }
 
 QString summaryStatus(const QString& run) {
@@ -108,7 +74,7 @@ void TestCrashSafety::initTestCase() {
   auto r = fourierft({"train", dir + "/e.json", "--out", dir + "/reference", "--index", ""});
   referenceMs_ = clock.elapsed();
   QVERIFY2(r.code == 0, qPrintable(r.err));
-  reference_ = losses(onlyRun(dir + "/reference"));
+  reference_ = losses(fw::test::onlyRunFolder(dir + "/reference"));
   QCOMPARE(reference_.size(), size_t(64));
 }
 
@@ -120,7 +86,7 @@ void TestCrashSafety::killedAndResumedEqualsUninterrupted() {
     // One series: start, then resume after every kill until the run finishes.
     const QString runs = dir + "/killed-" + QString::number(series++);
     for (;;) {
-      const QString run = onlyRun(runs);
+      const QString run = fw::test::onlyRunFolder(runs);
       QProcess p;
       if (run.isEmpty() || !QFile::exists(run + "/experiment.json"))
         p.start(FW_CLI_PATH, {"train", dir + "/e.json", "--out", runs, "--index", ""});
@@ -133,7 +99,7 @@ void TestCrashSafety::killedAndResumedEqualsUninterrupted() {
         p.kill();
         QVERIFY(p.waitForFinished(30000));
         ++kills;
-        const QString now = onlyRun(runs);
+        const QString now = fw::test::onlyRunFolder(runs);
         if (!now.isEmpty()) {
           // A checkpoint folder without its COMPLETE marker: killed while writing it.
           for (const auto& c : QDir(now + "/checkpoints/fourierft").entryList(QDir::Dirs | QDir::NoDotAndDotDot))
@@ -148,7 +114,7 @@ void TestCrashSafety::killedAndResumedEqualsUninterrupted() {
                qPrintable(QString::fromUtf8(p.readAllStandardError())));
       break;
     }
-    const QString run = onlyRun(runs);
+    const QString run = fw::test::onlyRunFolder(runs);
     QCOMPARE(summaryStatus(run), QString("finished"));
     QVERIFY(QFile::exists(run + "/adapters/fourierft/peft/adapter_model.safetensors"));
     const auto got = losses(run);
@@ -169,7 +135,7 @@ void TestCrashSafety::fileSizeLimitKeepsLastCheckpoint() {
   auto r = fourierft({"train", dir + "/e.json", "--out", runs, "--index", ""}, "ulimit -f 24;");
   QCOMPARE(r.code, 1);
   QVERIFY2(r.err.contains("metrics.jsonl") && r.err.contains("File too large"), qPrintable(r.err));
-  const QString run = onlyRun(runs);
+  const QString run = fw::test::onlyRunFolder(runs);
   QCOMPARE(summaryStatus(run), QString("failed"));
   auto folder = fw::runs::RunFolder::open(run.toStdString());
   auto latest = folder.latestCheckpoint("fourierft");

@@ -4,9 +4,9 @@
 // run is marked failed and resumes to the same losses; a resume with another world size, a busy
 // port and a batch that does not split are refused with a message.
 #include "io/safetensors.h"
+#include "support/cli_process.h"
 #include "support/test_support.h"
 
-#include <QDir>
 #include <QProcess>
 #include <QThread>
 
@@ -23,26 +23,7 @@ namespace {
 
 const char* kImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
-
-Run fourierft(const QStringList& args) {
-  QProcess p;
-  p.start(FW_CLI_PATH, args);
-  Run r;
-  if (!p.waitForFinished(240000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
-}
+fw::test::CliRun fourierft(const QStringList& args) { return fw::test::runCli(args, 240000); }
 
 nlohmann::json experiment(int epochs, int checkpointEvery) {
   return {{"schema_version", 1}, {"name", "dp"},
@@ -65,31 +46,12 @@ using Losses = std::map<std::pair<std::string, int64_t>, double>;
 // (method, step) -> loss, the last line for each (a resumed run repeats steps after its checkpoint).
 Losses losses(const QString& run) {
   Losses out;
-  std::ifstream in((run + "/metrics.jsonl").toStdString());
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("event", "") == "step")
-      out[{j["method"].get<std::string>(), j["step"].get<int64_t>()}] = j["loss"].get<double>();
-  }
+  for (const auto& j : fw::test::metricEvents(run.toStdString(), "step"))
+    out[{j["method"].get<std::string>(), j["step"].get<int64_t>()}] = j["loss"].get<double>();
   return out;
 }
 
-std::vector<nlohmann::json> evals(const QString& run) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in((run + "/metrics.jsonl").toStdString());
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (!j.is_discarded() && j.value("event", "") == "eval") out.push_back(j);
-  }
-  return out;
-}
-
-QString onlyRun(const QString& runsDir) {
-  const auto dirs = QDir(runsDir).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-  return dirs.size() == 1 ? runsDir + "/" + dirs.first() : QString();
-}
+std::vector<nlohmann::json> evals(const QString& run) { return fw::test::metricEvents(run.toStdString(), "eval"); }
 
 nlohmann::json summary(const QString& run) {
   std::ifstream in((run + "/summary.json").toStdString());
@@ -143,7 +105,7 @@ void TestDistributed::initTestCase() {
   fw::test::writeBytes(tmp_.file("e.json"), experiment(3, 5).dump());
   auto r = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/one", "--no-index", "--threads", "1"});
   QVERIFY2(r.code == 0, qPrintable(r.err));
-  one_ = onlyRun(dir_ + "/one");
+  one_ = fw::test::onlyRunFolder(dir_ + "/one");
   QCOMPARE(losses(one_).size(), size_t(2 * 60));
 }
 
@@ -151,7 +113,7 @@ void TestDistributed::twoProcessesEqualOne() {
   auto r = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/two", "--no-index", "--nproc", "2"});
   QVERIFY2(r.code == 0, qPrintable(r.err));
   QVERIFY2(r.err.contains("2 workers, 1 threads each"), qPrintable(r.err));
-  const QString two = onlyRun(dir_ + "/two");
+  const QString two = fw::test::onlyRunFolder(dir_ + "/two");
   compareLosses(losses(two), losses(one_));
   // Evaluation is sharded over the ranks and gathered: the metrics of one process.
   const auto evalsTwo = evals(two), evalsOne = evals(one_);
@@ -196,7 +158,7 @@ void TestDistributed::killedWorkerStopsTheRunWhichResumes() {
   // Kill rank 1 once FourierFT has made a few steps (past its first checkpoint at step 5).
   QString run;
   for (int i = 0; i < 600; ++i) {
-    run = onlyRun(dir_ + "/killed");
+    run = fw::test::onlyRunFolder(dir_ + "/killed");
     if (!run.isEmpty() && losses(run).size() >= 8) break;
     QThread::msleep(20);
   }

@@ -1,5 +1,7 @@
 #include "support/test_support.h"
 
+#include "runs/run_folder.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -47,6 +49,13 @@ double relativeError(const at::Tensor& a, const at::Tensor& reference) {
 void writeBytes(const std::string& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+std::vector<nlohmann::json> metricEvents(const std::string& runDir, const std::string& kind, const std::string& method) {
+  std::vector<nlohmann::json> out;
+  for (auto& line : runs::RunFolder::open(runDir).readMetrics())
+    if (line.value("event", "") == kind && (method.empty() || line.value("method", "") == method)) out.push_back(line);
+  return out;
 }
 
 }  // namespace fw::test

@@ -3,7 +3,10 @@
 // tensor comparisons that report the worst element.
 #include <ATen/ATen.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
+#include <vector>
 
 namespace fw::test {
 
@@ -30,6 +33,11 @@ double maxAbsDiff(const at::Tensor& a, const at::Tensor& b);
 
 // Writes raw bytes to a file (for hand-made broken inputs).
 void writeBytes(const std::string& path, const std::string& bytes);
+
+// The metrics.jsonl events of a run folder of one kind ("step", "eval"), optionally of one
+// method, in file order (a torn last line left by a kill is skipped).
+std::vector<nlohmann::json> metricEvents(const std::string& runDir, const std::string& kind,
+                                         const std::string& method = "");
 
 }  // namespace fw::test
 

@@ -36,13 +36,6 @@ struct Recorder : train::TrainObserver {
   }
 };
 
-std::vector<json> events(const std::string& runDir, const std::string& kind, const std::string& method = "") {
-  std::vector<json> out;
-  for (auto& line : runs::RunFolder::open(runDir).readMetrics())
-    if (line["event"] == kind && (method.empty() || line["method"] == method)) out.push_back(line);
-  return out;
-}
-
 double meanLoss(const std::vector<json>& steps, size_t from, size_t to) {
   double s = 0;
   for (size_t i = from; i < to; ++i) s += steps[i]["loss"].get<double>();
@@ -104,7 +97,7 @@ void TestTraining::fourierftLowersLossOnGlue() {
                        {"trainable_modules", {"classifier"}}, {"head_lr", 0.01}, {"batch_size", 16},
                        {"epochs", 13}, {"max_steps", 200}, {"eval_every", 100}, {"seed", 1}, {"device", "cpu"}});
   const auto run = runExperiment(e, tmp.path());
-  auto steps = events(run, "step"), evals = events(run, "eval");
+  auto steps = test::metricEvents(run, "step"), evals = test::metricEvents(run, "eval");
   QCOMPARE(steps.size(), size_t(200));
   QCOMPARE(evals.size(), size_t(2));
   const double before = meanLoss(steps, 0, 20), after = meanLoss(steps, 180, 200);
@@ -173,7 +166,7 @@ void TestTraining::alpacaOnTinyGpt2() {
                        {"batch_size", 4}, {"max_steps", 12}, {"epochs", 1}, {"device", "cpu"}});
   const auto run = runExperiment(e, tmp.path());
   for (const char* m : {"fourierft", "lora"}) {
-    auto evals = events(run, "eval", m);
+    auto evals = test::metricEvents(run, "eval", m);
     QCOMPARE(evals.size(), size_t(1));
     const double ppl = evals[0]["metrics"]["perplexity"].get<double>();
     // A random 2-dimensional GPT-2 guesses among 50,257 tokens: perplexity near the vocabulary size.
@@ -215,7 +208,7 @@ void TestTraining::resumeEqualsUninterrupted() {
   runExperiment(e, "", nullptr, nullptr, parted, index);
   QCOMPARE(runs::RunIndex::open(index).byFolder(parted)->status, runs::RunStatus::Finished);
   for (const char* m : {"fourierft", "lora"}) {
-    auto a = events(whole, "step", m), b = events(parted, "step", m);
+    auto a = test::metricEvents(whole, "step", m), b = test::metricEvents(parted, "step", m);
     QCOMPARE(a.size(), size_t(30));
     QCOMPARE(b.size(), a.size());
     for (size_t i = 0; i < a.size(); ++i) {
@@ -270,7 +263,7 @@ void TestTraining::pretrainCacheEvalAndMergedExport() {
   auto data = train::loadTrainData(exp.dataset, "");
   auto r = train::evaluate(*trained.model, data.eval, 64, 0, at::kCPU);
   // The same accuracy the trainer recorded at its last evaluation.
-  auto last = events(run, "eval", "fourierft").back();
+  auto last = test::metricEvents(run, "eval", "fourierft").back();
   QCOMPARE(r.metrics["accuracy"], last["metrics"]["accuracy"].get<double>());
   // Merged into a checkpoint, the model computes what the adapter computes.
   at::NoGradGuard g;
