@@ -6,6 +6,7 @@
 #include "runs/run_index.h"
 #include "runs/run_table.h"
 #include "distributed/data_parallel.h"
+#include "train/event_stream.h"
 #include "train/trainer.h"
 #include "util/error.h"
 
@@ -24,6 +25,9 @@ namespace fw::cli {
 namespace {
 
 std::atomic<bool> gStop{false};
+std::atomic<bool> gPause{false};  // SIGUSR1 pauses after the step in flight, SIGUSR2 continues
+
+void onPauseSignal(int sig) { gPause = sig == SIGUSR1; }
 
 void onSigint(int) {
   if (gStop.exchange(true)) std::_Exit(130);  // a second Ctrl-C: leave at once
@@ -74,17 +78,22 @@ void addTrainCommands(CLI::App& app) {
     std::string experiment, out = defaultRunsDir(), resume, index = runs::defaultIndexPath();
     std::vector<std::string> sets;
     int threads = 0;
-    bool noIndex = false;
+    bool noIndex = false, events = false;
     LaunchOptions launch;
   };
   auto a = std::make_shared<Args>();
   auto* train = app.add_subcommand("train", "Run an experiment file (or resume a run) into a run folder");
+  train->footer("Ctrl-C stops after the step in flight and writes a checkpoint (--resume continues it); "
+                "kill -USR1 pauses after the step in flight, kill -USR2 continues (every worker of --nproc).");
   train->add_option("EXPERIMENT", a->experiment, "Experiment JSON (experiments/default.json is the default experiment)");
   train->add_option("--set", a->sets, "Override a field: --set methods.0.lr=0.1 --set epochs=2 (repeatable)");
   train->add_option("--out", a->out, "Folder for new run folders ($FW_RUNS_DIR, else ./runs)")->capture_default_str();
   train->add_option("--resume", a->resume, "Continue a stopped or killed run folder from its last checkpoints");
   train->add_option("--index", a->index, "Run index (SQLite)")->capture_default_str();
   train->add_flag("--no-index", a->noIndex, "Do not record the run in the index");
+  train->add_flag("--events", a->events,
+                  "Print the run's events as JSON lines on standard output instead of a progress line "
+                  "(for a program that follows the run, as the workbench window does)");
   train->add_option("--threads", a->threads, "CPU threads (0: all cores; with --nproc, the cores divided among the workers)");
   train->add_option("--nproc", a->launch.nproc, "Data-parallel worker processes on this machine (c10d, Gloo on CPU)")
       ->capture_default_str();
@@ -121,12 +130,17 @@ void addTrainCommands(CLI::App& app) {
       const auto log = folder + "/rank-" + std::to_string(rank) + ".log";
       if (!std::freopen(log.c_str(), "a", stderr)) throw Error("cannot write the worker log").file(log);
     };
+    o.pause = &gPause;
     ProgressPrinter printer;
+    train::EventWriter events(stdout);
+    train::TrainObserver* observer = a->events ? static_cast<train::TrainObserver*>(&events) : &printer;
     std::signal(SIGINT, onSigint);
     std::signal(SIGTERM, onSigint);
-    train::Trainer trainer(e, o, lead ? &printer : nullptr, &gStop);
+    std::signal(SIGUSR1, onPauseSignal);
+    std::signal(SIGUSR2, onPauseSignal);
+    train::Trainer trainer(e, o, lead ? observer : nullptr, &gStop);
     const auto folder = trainer.run();
-    if (lead) std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
+    if (lead && !a->events) std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
     if (gStop.load()) std::exit(130);
   });
 

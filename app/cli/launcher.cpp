@@ -21,8 +21,14 @@ namespace fw::cli {
 
 namespace {
 
-volatile sig_atomic_t gForward = 0;  // a signal the launcher got, to pass on to the workers
-void onSignal(int sig) { gForward = sig; }
+// Signals the launcher got, to pass on to the workers: a stop (SIGINT, SIGTERM) and, apart from
+// it so that neither hides the other, the latest pause or continue (SIGUSR1, SIGUSR2).
+volatile sig_atomic_t gForward = 0;
+volatile sig_atomic_t gForwardPause = 0;
+void onSignal(int sig) {
+  if (sig == SIGUSR1 || sig == SIGUSR2) gForwardPause = sig;
+  else gForward = sig;
+}
 
 std::vector<std::string> ownArguments() {
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
@@ -118,6 +124,8 @@ int launchWorkers(const LaunchOptions& o) {
   sa.sa_handler = onSignal;
   sigaction(SIGINT, &sa, nullptr);  // Ctrl-C reaches the workers too (same process group); wait for them
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);
+  sigaction(SIGUSR2, &sa, nullptr);
 
   std::vector<pid_t> pids(size_t(o.nproc), -1);
   for (int local = 0; local < o.nproc; ++local) {
@@ -127,6 +135,10 @@ int launchWorkers(const LaunchOptions& o) {
     if (pid == 0) {
       ::signal(SIGINT, SIG_DFL);
       ::signal(SIGTERM, SIG_DFL);
+      // Ignored, not default (which ends the process), until the worker installs its handlers:
+      // an ignored disposition survives exec, so an early pause cannot kill a starting worker.
+      ::signal(SIGUSR1, SIG_IGN);
+      ::signal(SIGUSR2, SIG_IGN);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
@@ -149,6 +161,12 @@ int launchWorkers(const LaunchOptions& o) {
       for (pid_t p : pids)
         if (p > 0) ::kill(p, gForward == SIGINT ? SIGINT : SIGTERM);
       gForward = 0;
+    }
+    if (gForwardPause) {
+      const int sig = gForwardPause;
+      gForwardPause = 0;
+      for (pid_t p : pids)
+        if (p > 0) ::kill(p, sig);
     }
     int status = 0;
     const pid_t done = ::waitpid(-1, &status, WNOHANG);

@@ -34,6 +34,7 @@
 #include <QProgressBar>
 #include <QScrollArea>
 #include <QSettings>
+#include <QSpinBox>
 #include <QSplitter>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -125,21 +126,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   statusBar()->addPermanentWidget(progress_);
 
   train_ = new TrainThread(this);
-  auto* w = train_->worker();
-  connect(w, &TrainWorker::step, this, &MainWindow::onStep);
-  connect(w, &TrainWorker::evaluated, this, &MainWindow::onEval);
-  connect(w, &TrainWorker::logLine, this, &MainWindow::onLog);
-  connect(w, &TrainWorker::started, this, [this](const QString& d) { onLog(tr("started: %1").arg(d)); });
-  connect(w, &TrainWorker::methodStarted, this, [this](const QString& m, qint64 total, qint64 trainable) {
-    onLog(tr("%1: %2 steps, %3 trainable parameters").arg(m).arg(total).arg(trainable));
-  });
-  connect(w, &TrainWorker::methodFinished, this, [this](const QString& m, const QString& status, const QMap<QString, double>& metrics) {
-    QStringList parts;
-    for (auto it = metrics.begin(); it != metrics.end(); ++it) parts << QString("%1 %2").arg(it.key()).arg(it.value(), 0, 'f', 4);
-    onLog(tr("%1 %2: %3").arg(m, status, parts.join(", ")));
-  });
-  connect(w, &TrainWorker::finished, this, &MainWindow::onFinished);
-  connect(w, &TrainWorker::failed, this, &MainWindow::onFailed);
+  processRun_ = new ProcessRun(this);
+  active_ = train_->worker();
+  connectRun(train_->worker());
+  connectRun(processRun_);
   connect(runs_, &RunsBrowser::openRun, this, &MainWindow::showRun);
   connect(runs_, &RunsBrowser::resumeRun, this, &MainWindow::resumeRun);
   connect(rank_, &widgets::RankView::layerChanged, this, &MainWindow::showSpectrumFor);
@@ -160,6 +150,24 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::connectRun(TrainEvents* w) {
+  connect(w, &TrainEvents::step, this, &MainWindow::onStep);
+  connect(w, &TrainEvents::evaluated, this, &MainWindow::onEval);
+  connect(w, &TrainEvents::logLine, this, &MainWindow::onLog);
+  connect(w, &TrainEvents::started, this, [this](const QString& d) { onLog(tr("started: %1").arg(d)); });
+  connect(w, &TrainEvents::runFolder, this, [this](const QString& folder) { currentRun_ = folder; });
+  connect(w, &TrainEvents::methodStarted, this, [this](const QString& m, qint64 total, qint64 trainable) {
+    onLog(tr("%1: %2 steps, %3 trainable parameters").arg(m).arg(total).arg(trainable));
+  });
+  connect(w, &TrainEvents::methodFinished, this, [this](const QString& m, const QString& status, const QMap<QString, double>& metrics) {
+    QStringList parts;
+    for (auto it = metrics.begin(); it != metrics.end(); ++it) parts << QString("%1 %2").arg(it.key()).arg(it.value(), 0, 'f', 4);
+    onLog(tr("%1 %2: %3").arg(m, status, parts.join(", ")));
+  });
+  connect(w, &TrainEvents::finished, this, &MainWindow::onFinished);
+  connect(w, &TrainEvents::failed, this, &MainWindow::onFailed);
+}
 
 void MainWindow::buildActions() {
   auto* bar = addToolBar(tr("Run"));
@@ -193,6 +201,15 @@ void MainWindow::buildActions() {
   start_ = add(tr("Start"), QKeySequence(Qt::CTRL | Qt::Key_R), [this] { start(); });
   pause_ = add(tr("Pause"), QKeySequence(Qt::CTRL | Qt::Key_P), [this] { togglePause(); });
   stop_ = add(tr("Stop"), QKeySequence(Qt::CTRL | Qt::Key_Period), [this] { stop(); });
+  processes_ = new QSpinBox;
+  processes_->setObjectName("processes");
+  processes_->setRange(1, 64);
+  processes_->setPrefix(tr("Processes: "));
+  processes_->setValue(QSettings().value("Run/processes", 1).toInt());
+  processes_->setToolTip(tr("Data-parallel worker processes (c10d: Gloo on the CPU, one GPU each with CUDA). "
+                            "1 trains inside the window; more start `fourierft train --nproc N`, which shares "
+                            "the cores among them. The batch size must divide by this number."));
+  bar->addWidget(processes_);
   bar->addSeparator();
   export_ = add(tr("Export report…"), QKeySequence(Qt::CTRL | Qt::Key_E), [this] { exportReport(); });
   add(tr("Export adapter…"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E), [this] { exportAdapter(); });
@@ -207,6 +224,7 @@ void MainWindow::setRunning(bool running) {
   pause_->setEnabled(running);
   stop_->setEnabled(running);
   form_->setEnabled(!running);
+  processes_->setEnabled(!running);
   if (!running) {
     pause_->setText(tr("Pause"));
     analysisTimer_->stop();
@@ -244,8 +262,19 @@ void MainWindow::start() {
   setRunning(true);
   status_->setText(tr("Starting…"));
   progress_->setValue(0);
-  QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, q(e.dump())),
-                            Q_ARG(QString, runsDir_), Q_ARG(QString, QString()), Q_ARG(QString, indexPath_));
+  QSettings().setValue("Run/processes", processes_->value());  // a new run's choice; a resume's is the run's
+  launch(q(e.dump()), QString(), processes_->value());
+}
+
+void MainWindow::launch(const QString& experimentJson, const QString& resumeDir, int processes) {
+  if (processes > 1) {
+    active_ = processRun_;
+    processRun_->start(experimentJson, runsDir_, resumeDir, indexPath_, processes);
+  } else {
+    active_ = train_->worker();
+    QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, experimentJson),
+                              Q_ARG(QString, runsDir_), Q_ARG(QString, resumeDir), Q_ARG(QString, indexPath_));
+  }
   analysisTimer_->start();
 }
 
@@ -254,22 +283,30 @@ void MainWindow::resumeRun(const QString& runFolder) {
   plots_->clear();
   currentRun_ = runFolder;
   plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"));
+  // A data-parallel run resumes with the world size it was trained with (its batches depend on it).
+  int processes = 1;
+  try {
+    if (auto summary = runs::RunFolder::open(runFolder.toStdString()).readSummary())
+      processes = std::max(1, summary->value("world_size", 1));
+  } catch (const Error& e) {
+    showError(tr("Cannot resume the run"), q(e.what()));
+    return;
+  }
+  processes_->setValue(processes);
   setRunning(true);
-  QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, QString()),
-                            Q_ARG(QString, runsDir_), Q_ARG(QString, runFolder), Q_ARG(QString, indexPath_));
-  analysisTimer_->start();
+  launch(QString(), runFolder, processes);
 }
 
 void MainWindow::togglePause() {
-  auto* w = train_->worker();
-  w->setPaused(!w->paused());
-  pause_->setText(w->paused() ? tr("Resume") : tr("Pause"));
-  status_->setText(w->paused() ? tr("Paused") : tr("Training…"));
+  if (!training()) return;
+  active_->setPaused(!active_->paused());
+  pause_->setText(active_->paused() ? tr("Continue") : tr("Pause"));
+  status_->setText(active_->paused() ? tr("Paused after the step in flight") : tr("Training…"));
 }
 
 void MainWindow::stop() {
   if (!training()) return;
-  train_->worker()->requestStop();  // an atomic flag: the loop stops after this step, with a checkpoint
+  active_->requestStop();  // the loop stops after this step, with a checkpoint
   status_->setText(tr("Stopping after this step (a checkpoint is written)…"));
 }
 
@@ -280,11 +317,6 @@ void MainWindow::onStep(const StepRow& r) {
   progress_->setFormat(QString("%1 %p% · ETA %2").arg(r.method, formatDuration(r.etaSeconds)));
   status_->setText(tr("%1: step %2 of %3, loss %4, %5 samples/s").arg(r.method).arg(r.step).arg(r.totalSteps)
                        .arg(r.loss, 0, 'f', 4).arg(r.samplesPerSecond, 0, 'f', 1));
-  if (currentRun_.isEmpty()) {  // the newest folder of the runs dir is ours
-    QDir dir(runsDir_);
-    const auto entries = dir.entryInfoList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Time);
-    if (!entries.isEmpty()) currentRun_ = entries.first().absoluteFilePath();
-  }
 }
 
 void MainWindow::onEval(const EvalRow& r) {
@@ -489,7 +521,7 @@ void MainWindow::showInspection(const AdapterInspection& r) {
 
 void MainWindow::closeEvent(QCloseEvent* event) {
   if (training()) {
-    train_->worker()->requestStop();
+    active_->requestStop();
     onLog(tr("stopping the run before closing"));
   }
   analysisTimer_->stop();

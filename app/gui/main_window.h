@@ -3,6 +3,7 @@
 // views, the runs browser and the log as tabs; a toolbar with start, pause, stop, resume and
 // export; a progress bar with ETA. Training runs on TrainThread; the window never waits on it.
 #include "adapter_inspection.h"
+#include "process_run.h"
 #include "train_worker.h"
 
 #include <QMainWindow>
@@ -11,6 +12,7 @@ class QAction;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
+class QSpinBox;
 class QTabWidget;
 class QTimer;
 
@@ -43,6 +45,8 @@ public:
   RunsBrowser* runsBrowser() const { return runs_; }
   QString currentRun() const { return currentRun_; }
   bool training() const;
+  // Data-parallel worker processes for the next run (1: train inside the window).
+  QSpinBox* processesBox() const { return processes_; }
 
 public slots:
   void start();
@@ -76,6 +80,8 @@ private slots:
 
 private:
   void buildActions();
+  void connectRun(TrainEvents* run);
+  void launch(const QString& experimentJson, const QString& resumeDir, int processes);
   void setRunning(bool running);
   void showError(const QString& title, const QString& message);
 
@@ -91,6 +97,9 @@ private:
   QLabel* status_;
   QTimer* analysisTimer_;
   TrainThread* train_;
+  ProcessRun* processRun_;
+  TrainEvents* active_;  // the one of the two above that runs (or ran last)
+  QSpinBox* processes_;
   QAction *start_, *pause_, *stop_, *export_;
   QString currentRun_;
   QString runsDir_, indexPath_;

@@ -39,7 +39,7 @@ public:
   // Sums every rank's gradients and divides by the world size, in one flattened all-reduce.
   // Parameters without a gradient take part as zeros (every rank must pass the same list).
   void averageGradients(const std::vector<at::Tensor>& params);
-  // Element-wise sums over ranks (the loss of a step and a stop flag, in one all-reduce).
+  // Element-wise sums over ranks (a step's loss, stop and pause flags, in one all-reduce).
   // `training` traffic counts in bytesReduced(); evaluation's does not.
   std::vector<double> sum(const std::vector<double>& values, bool training = true);
   // Every rank's values, concatenated in rank order, on every rank (lengths may differ).
@@ -51,7 +51,7 @@ public:
   // for it: rank 0 may first train and cache a base model).
   std::string shareFromLead(const std::string& key, const std::string& value = "",
                             std::chrono::milliseconds wait = std::chrono::hours(24));
-  // Bytes all-reduced for training steps so far (gradients, loss and stop flag).
+  // Bytes all-reduced for training steps so far (gradients, loss, stop and pause flags).
   int64_t bytesReduced() const { return bytes_; }
 
 private:

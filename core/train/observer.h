@@ -47,6 +47,8 @@ public:
   virtual void onStep(const StepEvent& e) {}
   virtual void onEval(const EvalEvent& e) {}
   virtual void onMethodFinished(const MethodResult& r) {}
+  // The run folder, once it exists (rank 0 only in a data-parallel run).
+  virtual void onRunFolder(const std::string& runFolder) {}
   virtual void onFinished(const std::string& runFolder, const std::string& status) {}
 };
 

@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <thread>
 
 namespace fw::train {
 
@@ -54,6 +55,25 @@ struct AutocastScope {
   }
   bool on_, cuda_;
 };
+
+double flag(const std::atomic<bool>* f) { return f && f->load() ? 1.0 : 0.0; }
+
+// Holds the loop between steps while `pause` is set or until `stop` is. Data-parallel ranks poll
+// together with a two-value all-reduce five times a second (not counted as training traffic), so
+// no rank sits in a collective long enough to time out. Returns whether a stop was agreed.
+bool waitWhilePaused(const std::atomic<bool>* pause, const std::atomic<bool>* stop, dist::DataParallel* parallel) {
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!parallel) {
+      if (flag(stop) > 0) return true;
+      if (flag(pause) == 0) return false;
+      continue;
+    }
+    const auto agreed = parallel->sum({flag(pause), flag(stop)}, /*training=*/false);
+    if (agreed[1] > 0) return true;
+    if (agreed[0] == 0) return false;
+  }
+}
 
 nlohmann::json metricsJson(const std::map<std::string, double>& m) {
   nlohmann::json j = nlohmann::json::object();
@@ -160,11 +180,13 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   model.train();
   const auto start = Clock::now();
   const double elapsedBefore = pos.elapsedSeconds;
+  double pausedSeconds = 0;  // left out of the elapsed time, the ETA and the step share
   double windowSeconds = 0, windowSamples = 0, windowTokens = 0;
   int64_t step = pos.step;
   result.status = "finished";
   BatchPrefetcher prefetch(batcher, data.train.kind, cfg.device, step, total);
   bool stopAgreed = false;  // data-parallel: a stop seen by any rank, agreed on with the loss
+  bool pauseAgreed = false;  // likewise for a pause
   for (; step < total; ++step) {
     if (parallel ? stopAgreed : (stop && stop->load())) {
       result.status = "stopped";
@@ -184,9 +206,10 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     double lossValue = loss.item<double>();
     if (parallel) {
       // Every rank sees the same (mean) loss, so a NaN or a stop ends all of them at one step.
-      auto agreed = parallel->sum({lossValue, stop && stop->load() ? 1.0 : 0.0});
+      auto agreed = parallel->sum({lossValue, flag(stop), flag(cfg.pause)});
       lossValue = agreed[0] / double(world);
       stopAgreed = agreed[1] > 0;
+      pauseAgreed = agreed[2] > 0;
     }
     if (!std::isfinite(lossValue))
       throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
@@ -206,7 +229,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     windowTokens += double(t.tokens);
     const int64_t done = step + 1;
     if (done % cfg.logEvery == 0 || done == total) {
-      const double elapsed = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count();
+      const double elapsed = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count() - pausedSeconds;
       const double perStep = elapsed / double(done);
       auto mem = readMemory(cfg.device);
       StepEvent ev;
@@ -240,13 +263,21 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       runEval(done);
     if (out.snapshot && (done == 5 || snapshots.due(done))) takeSnapshot(done);
     if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery == 0 && done < total)
-      saveCheckpoint(done, elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count());
+      saveCheckpoint(done, elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count() - pausedSeconds);
+    if (parallel ? pauseAgreed : flag(cfg.pause) > 0) {
+      const auto pausedAt = Clock::now();
+      if (observer) observer->onLog(cfg.method + ": paused after step " + std::to_string(done));
+      stopAgreed = waitWhilePaused(cfg.pause, stop, parallel) || stopAgreed;
+      pauseAgreed = false;
+      pausedSeconds += seconds(pausedAt);
+      if (observer) observer->onLog(cfg.method + (stopAgreed || flag(stop) > 0 ? ": stopping" : ": continuing"));
+    }
   }
   if (result.status == "finished") takeSnapshot(step);
   result.steps = step;
   result.stepSeconds = stepSecondsTotal;
   result.dataWaitSeconds = prefetch.waitSeconds();
-  const double wall = seconds(start);
+  const double wall = seconds(start) - pausedSeconds;
   result.stepShare = wall > 0 ? stepSecondsTotal / wall : 0.0;
   result.seconds = elapsedBefore + wall;
   result.bestMetrics = pos.best;

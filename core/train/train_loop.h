@@ -32,6 +32,9 @@ struct LoopConfig {
   // Data-parallel: batchSize is the global batch, each rank takes its share of every batch, the
   // gradients are averaged before clipping and AdamW. Only rank 0 should be given outputs.
   dist::DataParallel* parallel = nullptr;
+  // Held between steps while set (the GUI's pause, SIGUSR1 in the CLI). Data-parallel ranks
+  // agree on it with the loss, then wait together, polling with a small all-reduce.
+  const std::atomic<bool>* pause = nullptr;
 };
 
 struct TrainData {

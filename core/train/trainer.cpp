@@ -101,7 +101,8 @@ std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, con
   return model;
 }
 
-std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop) {
+std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop,
+                                 const std::atomic<bool>* pause) {
   if (!e.model.pretrain.enabled) return e.model.checkpoint.empty() ? e.model.preset : e.model.checkpoint;
   const auto& p = e.model.pretrain;
   // The cache remembers what made it; another preset, config, stage or seed trains it again.
@@ -133,7 +134,9 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   full.type = "full";
   full.lr = p.lr;
   auto prepared = prepareMethod(buildBaseModel(stage, e.model.preset, data.train, device), full, stage);
-  auto result = runTrainLoop(prepared, data, loopConfigFor(stage, "base", device), {}, observer, stop);
+  auto config = loopConfigFor(stage, "base", device);
+  config.pause = pause;
+  auto result = runTrainLoop(prepared, data, config, {}, observer, stop);
   if (result.status != "finished") throw Error("training the base model was stopped; nothing was cached").file(p.cache);
   prepared.model->eval();
   models::saveCheckpointFolder(*prepared.model, p.cache);
@@ -182,6 +185,7 @@ std::string Trainer::run() {
   }
   auto& run = *folder;
   if (opts_.onRunFolder) opts_.onRunFolder(run.path(), parallel ? parallel->rank() : 0);
+  if (observer_ && lead) observer_->onRunFolder(run.path());
   std::optional<runs::RunIndex> index;
   int64_t indexId = 0;
   if (lead && !opts_.indexPath.empty()) {
@@ -225,7 +229,7 @@ std::string Trainer::run() {
   try {
     // Rank 0 makes (or finds) the base model; the others wait for it rather than race its cache.
     std::string base;
-    if (lead) base = prepareBase(e_, observer_, stop_);
+    if (lead) base = prepareBase(e_, observer_, stop_, opts_.pause);
     if (parallel) base = parallel->shareFromLead("base_model", base);
     auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
     asLead([&] {
@@ -274,6 +278,7 @@ std::string Trainer::run() {
       }
       auto config = loopConfigFor(e_, m.name, device);
       config.parallel = parallel.get();
+      config.pause = opts_.pause;
       const int64_t bytesBefore = parallel ? parallel->bytesReduced() : 0;
       auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
       result.type = m.type;

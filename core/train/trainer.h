@@ -26,6 +26,8 @@ struct TrainerOptions {
   std::chrono::milliseconds collectiveTimeout{60000};
   // Called once the run folder is known, with this process's rank (e.g. to send a worker's log there).
   std::function<void(const std::string& runFolder, int rank)> onRunFolder;
+  // Held between steps while set (train_loop.h, LoopConfig::pause).
+  const std::atomic<bool>* pause = nullptr;
 };
 
 class Trainer {
@@ -38,7 +40,8 @@ public:
 
   // The base model every method starts from, as a checkpoint folder or a preset name: runs
   // the pretrain stage first when the experiment asks for one and its cache is empty.
-  static std::string prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop);
+  static std::string prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop,
+                                 const std::atomic<bool>* pause = nullptr);
 
 private:
   Experiment e_;

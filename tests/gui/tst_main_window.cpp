@@ -18,6 +18,7 @@
 #include "widgets/spectrum_view.h"
 
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTableWidget>
 #include <QTabWidget>
 
@@ -56,6 +57,19 @@ QStringList methodsWithLoss(fw::widgets::SeriesStore* store) {
   return out;
 }
 
+// The step in flight when pausing still lands (on a loaded machine it can take a second); there
+// is no event for "nothing happened", so wait until the count holds still for 2 s.
+int countOnceStill(fw::widgets::SeriesStore* store, const QString& series) {
+  int held = store->count(series);
+  for (int i = 0, still = 0; i < 120 && still < 8; ++i) {
+    QTest::qWait(250);
+    const int now = store->count(series);
+    still = now == held ? still + 1 : 0;
+    held = now;
+  }
+  return held;
+}
+
 }  // namespace
 
 class TestMainWindow : public QObject {
@@ -64,6 +78,7 @@ private slots:
   void initTestCase();
   void formCountsParameters();
   void trainPauseStopResumeReport();
+  void dataParallelRun();
   void opensFixtureAdapter();
 
 private:
@@ -73,6 +88,7 @@ private:
 void TestMainWindow::initTestCase() {
   if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
   qputenv("XDG_DATA_HOME", QByteArray::fromStdString(tmp_.file("data")));  // runs and index go here
+  qputenv("XDG_CONFIG_HOME", QByteArray::fromStdString(tmp_.file("config")));  // QSettings: not the user's
 }
 
 void TestMainWindow::formCountsParameters() {
@@ -97,6 +113,7 @@ void TestMainWindow::trainPauseStopResumeReport() {
   window.resize(1400, 900);
   window.show();
   window.form()->setExperiment(smallExperiment(tmp_.file("base"), 480, 2));
+  window.processesBox()->setValue(1);  // in the window's process
   QSignalSpy finished(&window, &fw::gui::MainWindow::runFinished);
   QSignalSpy failed(&window, &fw::gui::MainWindow::runFailed);
   auto* store = window.plots()->store();
@@ -106,16 +123,8 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(window.training());
   QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") >= 3, 120000);
   window.togglePause();
-  // The step in flight when pausing still lands (on a loaded machine it can take a second);
-  // there is no event for "nothing happened", so wait until the count holds still for 2 s.
   const int atPause = store->count("fourierft/loss");
-  int held = atPause;
-  for (int i = 0, still = 0; i < 120 && still < 8; ++i) {
-    QTest::qWait(250);
-    const int now = store->count("fourierft/loss");
-    still = now == held ? still + 1 : 0;
-    held = now;
-  }
+  const int held = countOnceStill(store, "fourierft/loss");
   // At most the step in flight and one whose event was still queued when pause was pressed.
   QVERIFY2(held <= atPause + 2, "training went on after pausing");
   QTest::qWait(500);
@@ -165,6 +174,63 @@ void TestMainWindow::trainPauseStopResumeReport() {
   const QString headless = QString::fromStdString(tmp_.file("headless.html"));
   fw::gui::writeReportHeadless(run, headless);
   QVERIFY(QString::fromStdString(fw::readTextFile(headless.toStdString())).contains(QString::number(acc, 'f', 4)));
+}
+
+// Processes > 1: the window starts `fourierft train --nproc 2 --events` and follows it like an
+// in-process run: live curves, pause and continue (passed on to both workers), stop with a
+// checkpoint, and resume with the run's world size to the same number of steps.
+void TestMainWindow::dataParallelRun() {
+  qputenv("FW_FOURIERFT", FW_CLI_PATH);
+  fw::gui::MainWindow window;
+  window.show();
+  const json e = {{"schema_version", 1}, {"name", "gui-dp"},
+                  {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}}}},
+                  {"dataset", {{"kind", "idx_images"}, {"train", kImages}, {"eval", kImages}, {"classes", {0, 1}},
+                               {"train_limit", 320}, {"eval_limit", 64}}},
+                  {"methods", {{{"type", "fourierft"}, {"name", "fourierft"}, {"n_frequency", 50}, {"scaling", 16.0},
+                                {"lr", 0.1}, {"target_modules", {"query"}}}}},
+                  {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", 100},
+                  {"eval_every", 500}, {"checkpoint_every", 0}, {"device", "cpu"}, {"seed", 3}};
+  window.form()->setExperiment(e);
+  window.processesBox()->setValue(2);
+  QSignalSpy finished(&window, &fw::gui::MainWindow::runFinished);
+  QSignalSpy failed(&window, &fw::gui::MainWindow::runFailed);
+  auto* store = window.plots()->store();
+
+  window.start();
+  QVERIFY(window.training());
+  QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") >= 5, 120000);
+  QVERIFY(!window.processesBox()->isEnabled());
+  window.togglePause();
+  const int held = countOnceStill(store, "fourierft/loss");
+  QVERIFY2(held < 2000, "the run finished instead of pausing");
+  QTest::qWait(1000);
+  QCOMPARE(store->count("fourierft/loss"), held);
+  window.togglePause();
+  QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") > held + 5, 30000);
+  window.stop();
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 60000);
+  QCOMPARE(failed.count(), 0);
+  QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  const QString run = finished.at(0).at(0).toString();
+  QCOMPARE(window.currentRun(), run);
+  auto folder = fw::runs::RunFolder::open(run.toStdString());
+  QCOMPARE(folder.readSummary().value()["world_size"].get<int>(), 2);
+  QVERIFY(folder.latestCheckpoint("fourierft").has_value());
+  QVERIFY(QFile::exists(run + "/rank-1.log"));
+
+  // Resume takes the run's world size, whatever the box says.
+  window.processesBox()->setValue(1);
+  window.resumeRun(run);
+  QCOMPARE(window.processesBox()->value(), 2);
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 2, 180000);
+  QCOMPARE(failed.count(), 0);
+  QCOMPARE(finished.at(1).at(1).toString(), QString("finished"));
+  const auto summary = folder.readSummary().value();
+  QCOMPARE(summary["methods"]["fourierft"]["steps"].get<int64_t>(), int64_t(2000));
+  QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
+  window.plots()->flushNow();
+  QCOMPARE(store->count("fourierft/loss"), 2000);
 }
 
 void TestMainWindow::opensFixtureAdapter() {
