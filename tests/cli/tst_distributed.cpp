@@ -7,6 +7,7 @@
 #include "support/cli_process.h"
 #include "support/test_support.h"
 
+#include <QElapsedTimer>
 #include <QProcess>
 #include <QThread>
 
@@ -199,6 +200,27 @@ void TestDistributed::refusals() {
   QVERIFY(busy.code != 0);
   QVERIFY2(busy.err.contains("rank 0 could not join the group at " + master) && busy.err.contains("in use"),
            qPrintable(busy.err));
+
+  // A master nobody listens on (the second machine of two, started alone): rank 1 gives up after
+  // --timeout and says where it looked.
+  const int closed = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in c{};
+  c.sin_family = AF_INET;
+  c.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t clen = sizeof c;
+  QVERIFY(::bind(closed, reinterpret_cast<sockaddr*>(&c), sizeof c) == 0);
+  QVERIFY(::getsockname(closed, reinterpret_cast<sockaddr*>(&c), &clen) == 0);
+  ::close(closed);  // a port that was free a moment ago and has no listener now
+  const QString nobody = "127.0.0.1:" + QString::number(ntohs(c.sin_port));
+  QElapsedTimer waited;
+  waited.start();
+  auto alone = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/alone", "--no-index", "--nproc", "1",
+                          "--nnodes", "2", "--node-rank", "1", "--master", nobody, "--timeout", "3"});
+  QVERIFY(alone.code != 0);
+  QVERIFY2(alone.err.contains("rank 1 could not join the group at " + nobody) &&
+               alone.err.contains("is rank 0 running, and is " + nobody + " reachable from here?"),
+           qPrintable(alone.err));
+  QVERIFY2(waited.elapsed() < 60000, "an unreachable master must end with an error after --timeout, not hang");
 
   // A global batch that does not split over the processes.
   auto odd = fourierft({"train", dir_ + "/e.json", "--out", dir_ + "/odd", "--no-index", "--nproc", "3", "--set",
