@@ -53,6 +53,7 @@ WorkerEnv workerEnvFromEnvironment() {
   w.worldSize = envInt("WORLD_SIZE", 1, 1, 1 << 20);
   w.rank = envInt("RANK", 0, 0, w.worldSize - 1);
   w.localRank = envInt("LOCAL_RANK", 0, 0, w.worldSize - 1);
+  w.localWorldSize = envInt("LOCAL_WORLD_SIZE", w.worldSize, 1, w.worldSize);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) w.masterAddr = a;
   w.masterPort = envInt("MASTER_PORT", 29500, 1, 65535);
   return w;

@@ -16,6 +16,7 @@ namespace fw::dist {
 
 struct WorkerEnv {
   int rank = 0, worldSize = 1, localRank = 0;
+  int localWorldSize = 1;  // workers on this machine (LOCAL_WORLD_SIZE; WORLD_SIZE when unset)
   std::string masterAddr = "127.0.0.1";
   int masterPort = 0;
 };

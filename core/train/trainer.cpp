@@ -10,6 +10,7 @@
 #include "train/data_setup.h"
 #include "train/method_setup.h"
 #include "train/run_models.h"
+#include "train/step_memory.h"
 #include "io/atomic_file.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -36,6 +37,24 @@ json fitToData(const Experiment& e, const data::Dataset& train) {
     o["num_labels"] = train.numLabels;
   if (train.kind == data::TaskKind::Regression) o["num_labels"] = 1;
   return o;
+}
+
+// Refuses, before a method trains on the CPU, a step that will not fit in the memory available now
+// (train/step_memory.h): the longest example sets the sequence, each rank takes its share of a batch.
+void checkStepFits(const PreparedMethod& p, const TrainData& data, const LoopConfig& cfg, int world, int processesHere) {
+  if (!cfg.device.is_cpu() || data.train.examples.empty()) return;
+  StepShape shape;
+  shape.batch = std::min<int64_t>(cfg.batchSize, int64_t(data.train.examples.size())) / std::max(1, world);
+  shape.trainable = p.trainableParameters;
+  shape.causalLm = data.train.kind == data::TaskKind::CausalLM;
+  if (data.train.kind == data::TaskKind::ImageClassification) {
+    const auto& c = p.model->config();
+    const int64_t side = c.value("image_size", int64_t(224)) / std::max<int64_t>(1, c.value("patch_size", int64_t(16)));
+    shape.sequence = side * side + 1;
+  } else {
+    for (const auto& ex : data.train.examples) shape.sequence = std::max<int64_t>(shape.sequence, int64_t(ex.ids.size()));
+  }
+  checkStepMemory(estimateStepMemory(p.model->config(), shape), availableMemoryMiB(), processesHere, cfg.method, shape);
 }
 
 LoopConfig loopConfigFor(const Experiment& e, const std::string& method, const c10::Device& device) {
@@ -136,6 +155,7 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   auto prepared = prepareMethod(buildBaseModel(stage, e.model.preset, data.train, device), full, stage);
   auto config = loopConfigFor(stage, "base", device);
   config.pause = pause;
+  checkStepFits(prepared, data, config, 1, 1);
   auto result = runTrainLoop(prepared, data, config, {}, observer, stop);
   if (result.status != "finished") throw Error("training the base model was stopped; nothing was cached").file(p.cache);
   prepared.model->eval();
@@ -279,6 +299,7 @@ std::string Trainer::run() {
       auto config = loopConfigFor(e_, m.name, device);
       config.parallel = parallel.get();
       config.pause = opts_.pause;
+      checkStepFits(prepared, data, config, parallel ? parallel->worldSize() : 1, parallel ? opts_.worker.localWorldSize : 1);
       const int64_t bytesBefore = parallel ? parallel->bytesReduced() : 0;
       auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
       result.type = m.type;

@@ -68,15 +68,26 @@ std::string torchVersion() {
 }
 
 double availableMemoryMiB() {
+  double mib = -1.0;
   std::ifstream in("/proc/meminfo");
   std::string key;
   double kib = 0;
   std::string unit;
   while (in >> key >> kib) {
     std::getline(in, unit);
-    if (key == "MemAvailable:") return kib / 1024.0;
+    if (key == "MemAvailable:") {
+      mib = kib / 1024.0;
+      break;
+    }
   }
-  return -1.0;
+  if (const char* cap = std::getenv("FW_MEMORY_LIMIT_MIB"); cap && *cap) {
+    char* end = nullptr;
+    const double limit = std::strtod(cap, &end);
+    if (end == cap || *end != '\0' || !(limit > 0))
+      throw Error("FW_MEMORY_LIMIT_MIB is not a positive number of MiB").got(cap);
+    mib = mib > 0 ? std::min(mib, limit) : limit;
+  }
+  return mib;
 }
 
 double peakRssMiB() {

@@ -28,6 +28,8 @@ bool cudaAvailable();
 std::string torchVersion();
 
 // Memory the kernel says can be allocated without swapping (MemAvailable), in MiB; -1 when unknown.
+// FW_MEMORY_LIMIT_MIB=N caps it at N (a share of a machine others use too): the weights and the
+// training step are checked against the smaller of the two.
 double availableMemoryMiB();
 
 // Peak resident memory of this process in MiB (getrusage).
