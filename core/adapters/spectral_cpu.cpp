@@ -22,13 +22,14 @@ namespace {
 
 constexpr int64_t kBlock = 64;  // tokens per block: a block's spectrum (d = 4096) stays in L2
 
-// Batched 1-D transforms between token rows and the bins x tokens complex layout, cached per shape.
+// Batched 1-D transforms of a block of token rows, token-major on both sides: rows [tokens][n]
+// <-> spectra [tokens][n/2+1] (complex, interleaved), cached per shape. Token-major lets FFTW use
+// its contiguous SIMD codelets: 1.7 to 3 times faster here than writing a bins x tokens layout.
 class Plans {
 public:
-  // rows [tokens, n] -> spectrum [n/2+1][tokens] (complex)
-  fftwf_plan forward(int64_t n, int64_t tokens) { return get(true, n, tokens); }
-  // spectrum [n/2+1][tokens] -> rows [tokens, n] (the input is overwritten)
-  fftwf_plan inverse(int64_t n, int64_t tokens) { return get(false, n, tokens); }
+  fftwf_plan forward(int64_t n, int64_t tokens, bool aligned) { return get(true, n, tokens, aligned); }
+  // The input spectrum is overwritten.
+  fftwf_plan inverse(int64_t n, int64_t tokens, bool aligned) { return get(false, n, tokens, aligned); }
 
   static Plans& instance() {
     static Plans p;
@@ -43,53 +44,74 @@ public:
   }
 
 private:
-  fftwf_plan get(bool forward, int64_t n, int64_t tokens) {
+  fftwf_plan get(bool forward, int64_t n, int64_t tokens, bool aligned) {
     std::lock_guard<std::mutex> lock(fftwPlannerMutex());
-    auto key = std::make_tuple(forward, n, tokens);
+    auto key = std::make_tuple(forward, n, tokens, aligned);
     auto it = plans_.find(key);
     if (it != plans_.end()) return it->second;
-    const int64_t bins = n / 2 + 1;
+    const int len = int(n), howMany = int(tokens), bins = int(n / 2 + 1);
     // Planning with FFTW_MEASURE overwrites its arrays: plan on scratch, execute on ours.
     std::unique_ptr<float, decltype(&fftwf_free)> rows(fftwf_alloc_real(size_t(n * tokens)), &fftwf_free);
     std::unique_ptr<fftwf_complex, decltype(&fftwf_free)> spec(fftwf_alloc_complex(size_t(bins * tokens)), &fftwf_free);
-    fftwf_plan p;
-    const unsigned flags = FFTW_MEASURE | FFTW_UNALIGNED;
-    // Interleaved complex output, not the split-array guru interface: FFTW 3.3.10's split r2c
-    // writes one element past the real array at these strides (valgrind; tests/fuzz would crash).
-    if (forward) {
-      fftwf_iodim dim{int(n), 1, int(tokens)};
-      fftwf_iodim many{int(tokens), int(n), 1};
-      p = fftwf_plan_guru_dft_r2c(1, &dim, 1, &many, rows.get(), spec.get(), flags);
-    } else {
-      fftwf_iodim dim{int(n), int(tokens), 1};
-      fftwf_iodim many{int(tokens), 1, int(n)};
-      p = fftwf_plan_guru_dft_c2r(1, &dim, 1, &many, spec.get(), rows.get(), flags);
-    }
+    // Aligned plans may use SIMD codelets: 2 to 3 times faster here than FFTW_UNALIGNED ones,
+    // which only rows at an odd offset (a view into a larger tensor) still need.
+    const unsigned flags = FFTW_MEASURE | (aligned ? 0u : unsigned(FFTW_UNALIGNED));
+    fftwf_plan p = forward ? fftwf_plan_many_dft_r2c(1, &len, howMany, rows.get(), nullptr, 1, len, spec.get(), nullptr, 1,
+                                                     bins, flags)
+                           : fftwf_plan_many_dft_c2r(1, &len, howMany, spec.get(), nullptr, 1, bins, rows.get(), nullptr, 1,
+                                                     len, flags);
     if (!p) throw Error("FFTW could not plan a transform").got("n " + std::to_string(n) + ", tokens " + std::to_string(tokens));
     plans_[key] = p;
     return p;
   }
-  std::map<std::tuple<bool, int64_t, int64_t>, fftwf_plan> plans_;
+  std::map<std::tuple<bool, int64_t, int64_t, bool>, fftwf_plan> plans_;
 };
 
-// acc[t] += (re * in[t].re, im * in[t].im) over interleaved complex tokens: the whole cost of a
-// coefficient, vectorised by the compiler.
-inline void axpy(float* __restrict acc, const float* __restrict in, float re, float im, int64_t tokens) {
-  for (int64_t t = 0; t < tokens; ++t) {
-    acc[2 * t] += re * in[2 * t];
-    acc[2 * t + 1] += im * in[2 * t + 1];
-  }
-}
+// FFTW's SIMD plans need arrays with the alignment of those they were planned on (fftwf_alloc's).
+bool aligned(const float* p) { return fftwf_alignment_of(const_cast<float*>(p)) == 0; }
 
-// Sum over tokens of a.re*b.re + pairSign * a.im*b.im.
-inline double dot(const float* __restrict a, const float* __restrict b, float pairSign, int64_t tokens) {
-  float sr = 0, si = 0;
-  for (int64_t t = 0; t < tokens; ++t) {
-    sr += a[2 * t] * b[2 * t];
-    si += a[2 * t + 1] * b[2 * t + 1];
+// One direction of the operator between spectra, as a sparse matrix with its rows (output bins)
+// compressed: out[s] = Σ_{l in row s} (re_l·in[g_l].re, im_l·in[g_l].im). Row by row, a token's
+// output bin is summed in registers and written once; its input spectrum (d/2+1 bins) stays in L1.
+struct BinOperator {
+  std::vector<int64_t> rowStart;  // binsOut + 1
+  std::vector<int64_t> gather;    // input bin of each entry, row by row
+  std::vector<float> re, im;
+
+  // scatter/gather: the output and input bin of each coefficient; coefRe/coefIm its multipliers.
+  BinOperator(int64_t binsOut, const std::vector<int64_t>& scatter, const std::vector<int64_t>& gatherBins,
+              const std::vector<float>& coefRe, const std::vector<float>& coefIm) {
+    const size_t n = scatter.size();
+    rowStart.assign(size_t(binsOut + 1), 0);
+    for (size_t l = 0; l < n; ++l) ++rowStart[size_t(scatter[l] + 1)];
+    for (size_t r = 0; r < size_t(binsOut); ++r) rowStart[r + 1] += rowStart[r];
+    std::vector<int64_t> next(rowStart.begin(), rowStart.end() - 1);
+    gather.resize(n);
+    re.resize(n);
+    im.resize(n);
+    for (size_t l = 0; l < n; ++l) {
+      const auto at = size_t(next[size_t(scatter[l])]++);
+      gather[at] = gatherBins[l];
+      re[at] = coefRe[l];
+      im[at] = coefIm[l];
+    }
   }
-  return double(sr) + double(pairSign) * double(si);
-}
+
+  // One token: out [binsOut] complex from in [binsIn] complex.
+  void apply(const float* __restrict in, float* __restrict out) const {
+    const size_t rows = rowStart.size() - 1;
+    for (size_t r = 0; r < rows; ++r) {
+      float sr = 0, si = 0;
+      for (int64_t e = rowStart[r]; e < rowStart[r + 1]; ++e) {
+        const int64_t g = 2 * gather[size_t(e)];
+        sr += re[size_t(e)] * in[g];
+        si += im[size_t(e)] * in[g + 1];
+      }
+      out[2 * r] = sr;
+      out[2 * r + 1] = si;
+    }
+  }
+};
 
 // Per-coefficient tables on the CPU, as plain arrays.
 struct Tables {
@@ -128,31 +150,33 @@ void coefficients(const at::Tensor& c, double scale, const Tables& t, const std:
   }
 }
 
-// One direction of the operator for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with
-// the input's spectrum ([dIn/2+1][tb] complex) left in specIn for the gradient.
-void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, int64_t tb, const int64_t* gather,
-                const int64_t* scatter, const float* coefRe, const float* coefIm, int64_t n, float* specIn,
-                std::vector<float>& acc) {
+// One direction of the layer for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with
+// the input's spectrum ([tb][dIn/2+1] complex) left in specIn for the gradient.
+void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, int64_t tb, const BinOperator* op,
+                float* specIn, std::vector<float>& acc) {
   auto& plans = Plans::instance();
-  fftwf_execute_dft_r2c(plans.forward(dIn, tb), const_cast<float*>(rowsIn), reinterpret_cast<fftwf_complex*>(specIn));
+  const bool inAligned = aligned(rowsIn) && aligned(specIn);
+  fftwf_execute_dft_r2c(plans.forward(dIn, tb, inAligned), const_cast<float*>(rowsIn),
+                        reinterpret_cast<fftwf_complex*>(specIn));
   if (!rowsOut) return;
-  const int64_t binsOut = dOut / 2 + 1;
-  acc.assign(size_t(2 * binsOut * tb), 0.f);
-  for (int64_t l = 0; l < n; ++l)
-    axpy(acc.data() + 2 * scatter[l] * tb, specIn + 2 * gather[l] * tb, coefRe[l], coefIm[l], tb);
-  fftwf_execute_dft_c2r(plans.inverse(dOut, tb), reinterpret_cast<fftwf_complex*>(acc.data()), rowsOut);
+  const int64_t binsIn = dIn / 2 + 1, binsOut = dOut / 2 + 1;
+  acc.resize(size_t(2 * binsOut * tb));
+  for (int64_t t = 0; t < tb; ++t) op->apply(specIn + 2 * t * binsIn, acc.data() + 2 * t * binsOut);
+  fftwf_execute_dft_c2r(plans.inverse(dOut, tb, aligned(acc.data()) && aligned(rowsOut)),
+                        reinterpret_cast<fftwf_complex*>(acc.data()), rowsOut);
 }
 
 struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& c, const SpectrumGeometry* g,
                             double scale) {
-    const int64_t T = x.size(0), d1 = g->d1, d2 = g->d2, n = g->n, b2 = d2 / 2 + 1;
+    const int64_t T = x.size(0), d1 = g->d1, d2 = g->d2, b2 = d2 / 2 + 1;
     const Tables tables(*g);
     std::vector<float> coefRe, coefIm;
     coefficients(c, scale, tables, tables.uHalf, tables.uImag, coefRe, coefIm);
+    const BinOperator op(d1 / 2 + 1, tables.uFold, tables.vFold, coefRe, coefIm);
     const int64_t blocks = (T + kBlock - 1) / kBlock;
-    // The input's spectrum, kept for the spectrum gradient: per block [b2][kBlock] complex.
-    auto spec = at::empty({blocks, b2, kBlock, 2}, x.options());
+    // The input's spectrum, kept for the spectrum gradient: per block [kBlock][b2] complex.
+    auto spec = at::empty({blocks, kBlock, b2, 2}, x.options());
     auto y = at::empty({T, d1}, x.options());
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
@@ -161,8 +185,7 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
       std::vector<float> acc;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, tables.vFold.data(), tables.uFold.data(), coefRe.data(),
-                   coefIm.data(), n, sp + b * 2 * b2 * kBlock, acc);
+        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, sp + b * 2 * b2 * kBlock, acc);
       }
     });
     ctx->save_for_backward({spec, c});
@@ -183,6 +206,7 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     const Tables tables(g);
     std::vector<float> coefRe, coefIm;
     coefficients(c, scale, tables, tables.vHalf, tables.vImag, coefRe, coefIm);
+    const BinOperator op(b2, tables.vFold, tables.uFold, coefRe, coefIm);
     const bool wantX = ctx->needs_input_grad(0), wantC = ctx->needs_input_grad(1);
     at::Tensor dx = wantX ? at::empty({T, d2}, gy.options()) : at::Tensor();
     const int64_t blocks = (T + kBlock - 1) / kBlock;
@@ -192,18 +216,30 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     const float* sp = spec.data_ptr<float>();
     float* dxp = wantX ? dx.data_ptr<float>() : nullptr;
     at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
-      std::vector<float> gspec(size_t(2 * b1 * kBlock)), acc;
+      std::vector<float> gspec(size_t(2 * b1 * kBlock)), acc, sumRe, sumIm;
+      const int64_t* uFold = tables.uFold.data();
+      const int64_t* vFold = tables.vFold.data();
       auto& dc = partial[size_t(at::get_thread_num())];
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, tables.uFold.data(), tables.vFold.data(),
-                   coefRe.data(), coefIm.data(), n, gspec.data(), acc);
+        applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, &op, gspec.data(), acc);
         if (!wantC) continue;
+        // dc_l = Σ_t Re G[t,u_l]·Re X[t,v_l] + pair_l · Im G[t,u_l]·Im X[t,v_l], token by token
+        // into float sums per block, then into the thread's double sums.
         const float* xs = sp + b * 2 * b2 * kBlock;
-        for (int64_t l = 0; l < n; ++l) {
-          const int64_t u = 2 * tables.uFold[size_t(l)] * tb, v = 2 * tables.vFold[size_t(l)] * tb;
-          dc[size_t(l)] += dot(gspec.data() + u, xs + v, tables.pair[size_t(l)], tb);
+        sumRe.assign(size_t(n), 0.f);
+        sumIm.assign(size_t(n), 0.f);
+        for (int64_t t = 0; t < tb; ++t) {
+          const float* gt = gspec.data() + 2 * t * b1;
+          const float* xt = xs + 2 * t * b2;
+          for (int64_t l = 0; l < n; ++l) {
+            const int64_t u = 2 * uFold[l], v = 2 * vFold[l];
+            sumRe[size_t(l)] += gt[u] * xt[v];
+            sumIm[size_t(l)] += gt[u + 1] * xt[v + 1];
+          }
         }
+        for (int64_t l = 0; l < n; ++l)
+          dc[size_t(l)] += double(sumRe[size_t(l)]) + double(tables.pair[size_t(l)]) * double(sumIm[size_t(l)]);
       }
     });
     at::Tensor dcT;

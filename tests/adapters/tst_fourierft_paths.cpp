@@ -56,7 +56,8 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
   QTest::addColumn<bool>("repeated");
   QTest::addColumn<FourierPath>("path");
   QTest::addColumn<bool>("fftw");  // spectral on the CPU: FFTW kernels, or LibTorch's FFTs
-  struct Shape { const char* name; int d1, d2, n, tokens; bool repeated; };
+  QTest::addColumn<bool>("offset");  // input rows one float past an aligned address (FFTW's unaligned plans)
+  struct Shape { const char* name; int d1, d2, n, tokens; bool repeated, offset = false; };
   const Shape shapes[] = {
       {"square even 32x32", 32, 32, 48, 10, false},
       {"tall 96x32", 96, 32, 60, 7, false},
@@ -66,13 +67,14 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
       {"repeated rows/cols 16x10", 16, 10, 12, 8, true},
       {"repeated rows/cols odd 11x13", 11, 13, 12, 4, true},
       {"more tokens than a block 40x24", 40, 24, 60, 150, false},
+      {"unaligned input rows 40x24", 40, 24, 60, 150, false, true},
   };
   for (const auto& s : shapes) {
     for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
       QTest::newRow(qPrintable(QString("%1 %2").arg(s.name, pathName(p))))
-          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true;
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true << s.offset;
     QTest::newRow(qPrintable(QString("%1 spectral (LibTorch FFTs)").arg(s.name)))
-        << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Spectral << false;
+        << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Spectral << false << s.offset;
   }
 }
 
@@ -84,12 +86,19 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   QFETCH(bool, repeated);
   QFETCH(FourierPath, path);
   QFETCH(bool, fftw);
+  QFETCH(bool, offset);
   setFftwKernels(fftw);
   at::manual_seed(7);
   auto pos = repeated ? repeatedPositions(d1, d2) : frequencyPositions(d1, d2, n, 2024);
   auto g = SpectrumGeometry::make(d1, d2, pos);
   const double scale = 150.0 / double(d1 * d2);
-  auto x = at::randn({2, tokens, d2}).requires_grad_();  // batched: [batch, seq, in]
+  auto x = at::randn({2, tokens, d2});  // batched: [batch, seq, in]
+  if (offset) {  // the same values at an address FFTW's aligned (SIMD) plans cannot take
+    auto buffer = at::empty({x.numel() + 1});
+    x = buffer.narrow(0, 1, x.numel()).view({2, tokens, d2}).copy_(x);
+    QVERIFY(reinterpret_cast<uintptr_t>(x.data_ptr<float>()) % 16 != 0);
+  }
+  x = x.detach().requires_grad_();
   auto w0 = at::randn({d1, d2}) * 0.1;
   auto b = at::randn({d1});
   auto c = at::randn({g.n}).requires_grad_();
