@@ -4,6 +4,9 @@
 #include "util/regex.h"
 
 #include <algorithm>
+#include <limits>
+#include <map>
+#include <type_traits>
 
 namespace fw::adapters {
 
@@ -13,15 +16,40 @@ const char* peftTypeName(PeftType t) { return t == PeftType::FourierFT ? "FOURIE
 
 namespace {
 
+template <typename T>
+constexpr bool isMap = false;
+template <typename V>
+constexpr bool isMap<std::map<std::string, V>> = true;
+
+// Whether T holds the JSON value. nlohmann converts a float to an integer with a plain cast
+// (undefined behaviour out of range: n_frequency 4.9e91, found by fuzzing), so integers are
+// checked before get<T>(); lists and maps element by element. A negative random_loc_seed wraps
+// into uint64_t, as torch's manual_seed does it.
+template <typename T>
+bool holds(const json& v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return v.is_boolean();
+  } else if constexpr (std::is_integral_v<T>) {
+    return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max()));
+  } else if constexpr (std::is_floating_point_v<T>) {
+    return v.is_number();
+  } else if constexpr (std::is_same_v<T, std::string>) {
+    return v.is_string();
+  } else if constexpr (isMap<T>) {
+    return v.is_object() && std::all_of(v.begin(), v.end(), [](const json& e) { return holds<typename T::mapped_type>(e); });
+  } else {
+    return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return holds<typename T::value_type>(e); });
+  }
+}
+
 // Reads an optional field of a given JSON type; null counts as absent, as in PEFT.
 template <typename T>
 bool read(const json& j, const char* key, T& out, const std::string& file) {
   if (!j.contains(key) || j[key].is_null()) return false;
-  try {
-    out = j[key].get<T>();
-  } catch (const json::exception&) {
-    throw Error("wrong type").file(file).field(key).got(std::string(j[key].type_name()) + " " + j[key].dump());
-  }
+  if (!holds<T>(j[key]))
+    throw Error(std::is_integral_v<T> && j[key].is_number_integer() ? "integer out of range" : "wrong type").file(file)
+        .field(key).got(std::string(j[key].type_name()) + " " + j[key].dump());
+  out = j[key].get<T>();
   return true;
 }
 
@@ -99,7 +127,8 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
         .hint("list the module names to adapt, e.g. [\"query\", \"value\"]");
   c.exclude_modules = readTargets(j, "exclude_modules", file);
   if (j.contains("layers_to_transform") && !j["layers_to_transform"].is_null()) {
-    if (j["layers_to_transform"].is_number_integer()) c.layers_to_transform = {j["layers_to_transform"].get<int64_t>()};
+    int64_t layer = 0;
+    if (j["layers_to_transform"].is_number_integer() && read(j, "layers_to_transform", layer, file)) c.layers_to_transform = {layer};
     else read(j, "layers_to_transform", c.layers_to_transform, file);
   }
   if (j.contains("layers_pattern") && j["layers_pattern"].is_string()) c.layers_pattern = {j["layers_pattern"].get<std::string>()};

@@ -4,6 +4,8 @@
 #include "util/error.h"
 #include "util/files.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -134,11 +136,12 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
       if (!l.is_object() || !l.contains("module") || !l["module"].is_string()) continue;
       auto it = index.find(l["module"].get<std::string>());
       if (it == index.end()) continue;
-      try {
-        f.layers[it->second].shape = l.at("shape").get<std::vector<int64_t>>();
-      } catch (const json::exception&) {
-        throw Error("layer shape must be [out, in]").file(wbPath).field("layers." + it->first + ".shape");
-      }
+      // Two integers, checked before get(): nlohmann casts a float to int64 without a range check.
+      const json shape = l.contains("shape") ? l["shape"] : json();
+      auto isSize = [](const json& d) { return d.is_number_integer() && !(d.is_number_unsigned() && d.get<uint64_t>() > uint64_t(INT64_MAX)); };
+      if (!shape.is_array() || shape.size() != 2 || !std::all_of(shape.begin(), shape.end(), isSize))
+        throw Error("layer shape must be [out, in]").file(wbPath).field("layers." + it->first + ".shape").got(shape.dump());
+      f.layers[it->second].shape = shape.get<std::vector<int64_t>>();
     }
   }
   const auto posPath = (fs::path(dir) / "workbench_positions.safetensors").string();

@@ -124,12 +124,16 @@ SpectrumGeometry loadGeometry(AutogradContext* ctx) {
 
 namespace {
 
+// FFTW kernels for float32 on the CPU (spectral_cpu.h); tests and benchmarks turn them off to compare.
+std::atomic<bool> gFftwKernels{true};
+
 // ΔW from the spectrum (no autograd): c/2 into the Hermitian half spectrum, one inverse rfft2.
 at::Tensor buildDeltaWeight(const at::Tensor& c, const SpectrumGeometry& g, double scale) {
   const int64_t b2 = g.d2 / 2 + 1;
   auto half = at::zeros({g.d1 * b2}, c.options().dtype(at::kFloat));
   half.index_add_(0, g.dwScatter, c.to(at::kFloat).index_select(0, g.dwSource), 0.5);
   auto spec = at::complex(half.view({g.d1, b2}), at::zeros_like(half).view({g.d1, b2}));
+  if (gFftwKernels && spec.device().is_cpu()) return irfft2Cpu(spec, g.d1, g.d2).mul_(scale);
   return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward").mul_(scale);
 }
 
@@ -227,8 +231,16 @@ struct MergedLinearFn : torch::autograd::Function<MergedLinearFn> {
     if (ctx->saved_data["hasBias"].toBool() && ctx->needs_input_grad(2))
       db = gy.reshape({-1, g.d1}).sum(0);
     if (ctx->needs_input_grad(3)) {
-      auto gw = at::mm(gy.reshape({-1, g.d1}).t(), x.reshape({-1, g.d2}));
-      dc = spectrumGradFromWeightGrad(gw, g, scale).to(c.scalar_type());
+      auto rows = x.reshape({-1, g.d2}).to(at::kFloat).contiguous();
+      auto grads = gy.reshape({-1, g.d1}).to(at::kFloat).contiguous();
+      if (gFftwKernels && spectralCpuApplies(rows)) {
+        // Per-token FFTs of x and the gradient and a pass over the n bins: cheaper on the CPU than
+        // the weight gradient gyᵀx (a full matmul) and its 2-D FFT.
+        dc = spectrumGradCpu(rows, grads, g, scale).to(c.scalar_type());
+      } else {
+        auto gw = at::mm(grads.t(), rows);
+        dc = spectrumGradFromWeightGrad(gw, g, scale).to(c.scalar_type());
+      }
     }
     return {dx, at::Tensor(), db, dc, at::Tensor(), at::Tensor()};
   }
@@ -287,10 +299,6 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
   return MergedLinearFn::apply(x, w0, bias.defined() ? bias : at::empty({0}, w0.options()), spectrum, &g, scale);
 }
 
-namespace {
-std::atomic<bool> gFftwKernels{true};
-}
-
 void setFftwKernels(bool enabled) { gFftwKernels = enabled; }
 bool fftwKernels() { return gFftwKernels; }
 
@@ -307,7 +315,7 @@ at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, cons
 
 double pathCost(FourierPath path, const PathShape& s, const at::Device& device) {
   // Extra work over the frozen layer, in units of one multiply-add of a matmul.
-  // merged: a ΔW build (2D FFT) per pass, the weight gradient gᵀx in backward.
+  // merged: a ΔW build (2D FFT) per pass, the spectrum gradient in backward.
   // spectral: per-token FFTs in and out, and passes over the n bins of every token.
   const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
   const double fft1 = D1 * std::log2(D1), fft2 = D2 * std::log2(D2);
@@ -316,12 +324,16 @@ double pathCost(FourierPath path, const PathShape& s, const at::Device& device) 
   // `fourierft bench-layer` on the 2-core CPU here (README.md, "Choosing the path"): FFTs and
   // gathers are memory-bound, so each costs tens of matmul multiply-adds. Not yet fitted on a
   // GPU; the CPU values stand in there until they are.
-  (void)device;
   const double fftCost = 25.0, binCost = 100.0;
   const double build = fftCost * (D2 * fft1 + D1 * fft2);
   switch (path) {
-    case FourierPath::Merged:
-      return s.backward ? 2.0 * build + T * D1 * D2 : build;
+    case FourierPath::Merged: {
+      if (!s.backward) return build;
+      // The spectrum gradient: on the CPU per-token FFTs of x and the output gradient and one pass
+      // over the bins (spectrumGradCpu); elsewhere the weight gradient gᵀx.
+      const double grad = device.is_cpu() && fftwKernels() ? T * (fftCost * (fft1 + fft2) + binCost * N) : T * D1 * D2;
+      return 2.0 * build + grad;
+    }
     case FourierPath::Dense:
       return (s.backward ? 2.0 : 1.0) * T * D1 * D2 + (s.backward && s.inputGrad ? T * D1 * D2 : 0.0) + build;
     case FourierPath::Spectral: {

@@ -40,7 +40,23 @@ public:
   ~Plans() {
     std::lock_guard<std::mutex> lock(fftwPlannerMutex());
     for (auto& [key, plan] : plans_) fftwf_destroy_plan(plan);
+    for (auto& [key, plan] : plans2d_) fftwf_destroy_plan(plan);
     plans_.clear();
+    plans2d_.clear();
+  }
+
+  // [d1][d2/2+1] complex -> [d1][d2] real, unnormalised (ΔW from its half spectrum). Unaligned:
+  // it runs once or twice a step on freshly allocated tensors, where SIMD alignment is not promised.
+  fftwf_plan inverse2d(int64_t d1, int64_t d2) {
+    std::lock_guard<std::mutex> lock(fftwPlannerMutex());
+    auto& p = plans2d_[{d1, d2}];
+    if (p) return p;
+    const int64_t b2 = d2 / 2 + 1;
+    std::unique_ptr<fftwf_complex, decltype(&fftwf_free)> in(fftwf_alloc_complex(size_t(d1 * b2)), &fftwf_free);
+    std::unique_ptr<float, decltype(&fftwf_free)> out(fftwf_alloc_real(size_t(d1 * d2)), &fftwf_free);
+    p = fftwf_plan_dft_c2r_2d(int(d1), int(d2), in.get(), out.get(), FFTW_MEASURE | FFTW_UNALIGNED);
+    if (!p) throw Error("FFTW could not plan a 2-D transform").got(std::to_string(d1) + " x " + std::to_string(d2));
+    return p;
   }
 
 private:
@@ -65,6 +81,7 @@ private:
     return p;
   }
   std::map<std::tuple<bool, int64_t, int64_t, bool>, fftwf_plan> plans_;
+  std::map<std::pair<int64_t, int64_t>, fftwf_plan> plans2d_;
 };
 
 // FFTW's SIMD plans need arrays with the alignment of those they were planned on (fftwf_alloc's).
@@ -166,6 +183,39 @@ void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, 
                         reinterpret_cast<fftwf_complex*>(acc.data()), rowsOut);
 }
 
+// dc_l += Σ_t Re G[t,u_l]·Re X[t,v_l] + pair_l · Im G[t,u_l]·Im X[t,v_l] over a block's tokens
+// (spectra token-major), in float sums per block, then into the thread's double sums.
+void accumulateSpectrumGrad(const float* gspec, int64_t b1, const float* xspec, int64_t b2, int64_t tb,
+                            const Tables& tables, std::vector<float>& sumRe, std::vector<float>& sumIm,
+                            std::vector<double>& dc) {
+  const auto n = int64_t(tables.uFold.size());
+  const int64_t* uFold = tables.uFold.data();
+  const int64_t* vFold = tables.vFold.data();
+  sumRe.assign(size_t(n), 0.f);
+  sumIm.assign(size_t(n), 0.f);
+  for (int64_t t = 0; t < tb; ++t) {
+    const float* gt = gspec + 2 * t * b1;
+    const float* xt = xspec + 2 * t * b2;
+    for (int64_t l = 0; l < n; ++l) {
+      const int64_t u = 2 * uFold[l], v = 2 * vFold[l];
+      sumRe[size_t(l)] += gt[u] * xt[v];
+      sumIm[size_t(l)] += gt[u + 1] * xt[v + 1];
+    }
+  }
+  for (int64_t l = 0; l < n; ++l)
+    dc[size_t(l)] += double(sumRe[size_t(l)]) + double(tables.pair[size_t(l)]) * double(sumIm[size_t(l)]);
+}
+
+// Sums per-thread partial sums of the spectrum gradient into [n] (the coefficients' dtype).
+at::Tensor reduceSpectrumGrad(const std::vector<std::vector<double>>& partial, int64_t n, double scale,
+                              at::ScalarType dtype) {
+  auto dc = at::zeros({n}, at::kDouble);
+  double* out = dc.data_ptr<double>();
+  for (const auto& p : partial)
+    for (int64_t l = 0; l < n && !p.empty(); ++l) out[l] += p[size_t(l)];
+  return dc.mul_(scale).to(dtype);
+}
+
 struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& c, const SpectrumGeometry* g,
                             double scale) {
@@ -217,39 +267,15 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     float* dxp = wantX ? dx.data_ptr<float>() : nullptr;
     at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
       std::vector<float> gspec(size_t(2 * b1 * kBlock)), acc, sumRe, sumIm;
-      const int64_t* uFold = tables.uFold.data();
-      const int64_t* vFold = tables.vFold.data();
       auto& dc = partial[size_t(at::get_thread_num())];
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
         applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, &op, gspec.data(), acc);
         if (!wantC) continue;
-        // dc_l = Σ_t Re G[t,u_l]·Re X[t,v_l] + pair_l · Im G[t,u_l]·Im X[t,v_l], token by token
-        // into float sums per block, then into the thread's double sums.
-        const float* xs = sp + b * 2 * b2 * kBlock;
-        sumRe.assign(size_t(n), 0.f);
-        sumIm.assign(size_t(n), 0.f);
-        for (int64_t t = 0; t < tb; ++t) {
-          const float* gt = gspec.data() + 2 * t * b1;
-          const float* xt = xs + 2 * t * b2;
-          for (int64_t l = 0; l < n; ++l) {
-            const int64_t u = 2 * uFold[l], v = 2 * vFold[l];
-            sumRe[size_t(l)] += gt[u] * xt[v];
-            sumIm[size_t(l)] += gt[u + 1] * xt[v + 1];
-          }
-        }
-        for (int64_t l = 0; l < n; ++l)
-          dc[size_t(l)] += double(sumRe[size_t(l)]) + double(tables.pair[size_t(l)]) * double(sumIm[size_t(l)]);
+        accumulateSpectrumGrad(gspec.data(), b1, sp + b * 2 * b2 * kBlock, b2, tb, tables, sumRe, sumIm, dc);
       }
     });
-    at::Tensor dcT;
-    if (wantC) {
-      dcT = at::zeros({n}, at::kDouble);
-      double* out = dcT.data_ptr<double>();
-      for (const auto& p : partial)
-        for (int64_t l = 0; l < n && !p.empty(); ++l) out[l] += p[size_t(l)];
-      dcT = dcT.mul_(scale).to(c.scalar_type());
-    }
+    const at::Tensor dcT = wantC ? reduceSpectrumGrad(partial, n, scale, c.scalar_type()) : at::Tensor();
     return {dx, dcT, at::Tensor(), at::Tensor()};
   }
 };
@@ -262,6 +288,40 @@ at::Tensor spectralDeltaCpu(const at::Tensor& x, const at::Tensor& spectrum, con
   if (x.dim() != 2 || x.size(1) != g.d2 || !x.is_contiguous())
     throw Error("internal: spectral CPU kernel wants contiguous [T, d_in] rows").got(x.sizes().vec());
   return SpectralCpuFn::apply(x, spectrum, &g, scale);
+}
+
+at::Tensor spectrumGradCpu(const at::Tensor& x, const at::Tensor& gy, const SpectrumGeometry& g, double scale) {
+  if (x.dim() != 2 || gy.dim() != 2 || x.size(1) != g.d2 || gy.size(1) != g.d1 || x.size(0) != gy.size(0) ||
+      !x.is_contiguous() || !gy.is_contiguous())
+    throw Error("internal: spectrum gradient kernel wants contiguous [T, d_in] and [T, d_out] rows").got(x.sizes().vec());
+  const int64_t T = x.size(0), d1 = g.d1, d2 = g.d2, n = g.n, b1 = d1 / 2 + 1, b2 = d2 / 2 + 1;
+  const Tables tables(g);
+  const int64_t blocks = (T + kBlock - 1) / kBlock;
+  std::vector<std::vector<double>> partial(size_t(at::get_num_threads()), std::vector<double>(size_t(n), 0.0));
+  const float* xp = x.data_ptr<float>();
+  const float* gp = gy.data_ptr<float>();
+  at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
+    std::vector<float> xspec(size_t(2 * b2 * kBlock)), gspec(size_t(2 * b1 * kBlock)), acc, sumRe, sumIm;
+    auto& dc = partial[size_t(at::get_thread_num())];
+    for (int64_t b = bb0; b < bb1; ++b) {
+      const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
+      applyBlock(xp + t0 * d2, d2, nullptr, 0, tb, nullptr, xspec.data(), acc);
+      applyBlock(gp + t0 * d1, d1, nullptr, 0, tb, nullptr, gspec.data(), acc);
+      accumulateSpectrumGrad(gspec.data(), b1, xspec.data(), b2, tb, tables, sumRe, sumIm, dc);
+    }
+  });
+  return reduceSpectrumGrad(partial, n, scale, at::kFloat);
+}
+
+at::Tensor irfft2Cpu(const at::Tensor& half, int64_t d1, int64_t d2) {
+  const int64_t b2 = d2 / 2 + 1;
+  if (half.sizes() != at::IntArrayRef({d1, b2}) || half.scalar_type() != at::kComplexFloat || !half.is_contiguous())
+    throw Error("internal: irfft2Cpu wants a contiguous [d1, d2/2+1] complex64 half spectrum").got(half.sizes().vec());
+  const fftwf_plan plan = Plans::instance().inverse2d(d1, d2);
+  auto input = half.clone();  // c2r overwrites its input
+  auto w = at::empty({d1, d2}, half.options().dtype(at::kFloat));
+  fftwf_execute_dft_c2r(plan, reinterpret_cast<fftwf_complex*>(input.data_ptr<c10::complex<float>>()), w.data_ptr<float>());
+  return w;
 }
 
 }  // namespace fw::adapters

@@ -55,7 +55,7 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
   QTest::addColumn<int>("tokens");
   QTest::addColumn<bool>("repeated");
   QTest::addColumn<FourierPath>("path");
-  QTest::addColumn<bool>("fftw");  // spectral on the CPU: FFTW kernels, or LibTorch's FFTs
+  QTest::addColumn<bool>("fftw");  // merged and spectral on the CPU: FFTW kernels, or LibTorch's FFTs
   QTest::addColumn<bool>("offset");  // input rows one float past an aligned address (FFTW's unaligned plans)
   struct Shape { const char* name; int d1, d2, n, tokens; bool repeated, offset = false; };
   const Shape shapes[] = {
@@ -73,8 +73,9 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
     for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
       QTest::newRow(qPrintable(QString("%1 %2").arg(s.name, pathName(p))))
           << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true << s.offset;
-    QTest::newRow(qPrintable(QString("%1 spectral (LibTorch FFTs)").arg(s.name)))
-        << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Spectral << false << s.offset;
+    for (auto p : {FourierPath::Merged, FourierPath::Spectral})
+      QTest::newRow(qPrintable(QString("%1 %2 (LibTorch FFTs)").arg(s.name, pathName(p))))
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << false << s.offset;
   }
 }
 
