@@ -231,6 +231,7 @@ void TestMainWindow::dataParallelRun() {
   QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
   window.plots()->flushNow();
   QCOMPARE(store->count("fourierft/loss"), 2000);
+  screenshot(&window, "window_data_parallel");
 }
 
 void TestMainWindow::opensFixtureAdapter() {
