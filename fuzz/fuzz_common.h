@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +78,19 @@ inline std::vector<std::string_view> splitNul(const uint8_t* data, size_t size, 
     all.remove_prefix(nul + 1);
   }
   out.push_back(all);
+  return out;
+}
+
+// Splits binary files (safetensors hold NUL bytes): up to `parts` pieces, each preceded by its
+// length (4 bytes, little-endian); a length past the end takes what is left.
+inline std::vector<std::string_view> splitSized(std::string_view all, size_t parts) {
+  std::vector<std::string_view> out;
+  while (out.size() < parts && all.size() >= 4) {
+    const auto* b = reinterpret_cast<const unsigned char*>(all.data());
+    const size_t n = std::min<size_t>(all.size() - 4, b[0] | b[1] << 8 | b[2] << 16 | size_t(b[3]) << 24);
+    out.push_back(all.substr(4, n));
+    all.remove_prefix(4 + n);
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 
 #include <torch/nn/init.h>
 
+#include <algorithm>
 #include <iomanip>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
@@ -22,10 +23,17 @@ namespace fw::models {
 
 namespace {
 
+// The parameter counts below are exact (weights, biases, norms, embeddings and the task head):
+// buildModel refuses sizes on them before allocating, so leaving out a term lets a config
+// through that allocates far more (a 2^20-label head on hidden size 704 is 2.9 GB, not 8 MB).
+
+// BERT and RoBERTa: the same encoder; BERT's pooler + classifier and RoBERTa's dense + out_proj
+// have the same shapes.
 double bertParameters(const BertConfig& c) {
-  const double h = double(c.hidden_size);
-  return double(c.num_hidden_layers) * (4 * h * h + 2 * h * double(c.intermediate_size)) +
-         double(c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * h;
+  const double h = double(c.hidden_size), i = double(c.intermediate_size), labels = double(c.num_labels);
+  const double layer = 4 * h * h + 2 * h * i + 9 * h + i;
+  const double embeddings = double(c.vocab_size + c.max_position_embeddings + std::max<int64_t>(1, c.type_vocab_size) + 2) * h;
+  return double(c.num_hidden_layers) * layer + embeddings + h * h + h + labels * h + labels;
 }
 
 std::vector<LinearShape> encoderShapes(const std::string& prefix, const std::string& attention, int64_t layers, int64_t h,
@@ -84,8 +92,8 @@ const std::vector<ArchitectureInfo>& architectures() {
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = GPT2Config::fromJson(j, f);
-         const double h = double(c.n_embd);
-         return double(c.n_layer) * (4 * h * h + 2 * h * double(c.n_inner)) + double(c.vocab_size + c.n_positions) * h;
+         const double h = double(c.n_embd), i = double(c.n_inner);
+         return double(c.n_layer) * (4 * h * h + 2 * h * i + 9 * h + i) + double(c.vocab_size + c.n_positions + 2) * h;
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = GPT2Config::fromJson(j, f);
@@ -108,9 +116,10 @@ const std::vector<ArchitectureInfo>& architectures() {
        [](const nlohmann::json& j, const std::string& f) {
          auto c = LlamaConfig::fromJson(j, f);
          const double h = double(c.hidden_size), qd = double(c.num_attention_heads * c.head_dim),
-                      kvd = double(c.num_key_value_heads * c.head_dim);
-         return double(c.num_hidden_layers) * (2 * h * qd + 2 * h * kvd + 3 * h * double(c.intermediate_size)) +
-                2 * double(c.vocab_size) * h;
+                      kvd = double(c.num_key_value_heads * c.head_dim), i = double(c.intermediate_size);
+         const double layer = 2 * h * qd + 2 * h * kvd + 3 * h * i + 2 * h + (c.attention_bias ? qd + 2 * kvd + h : 0) +
+                              (c.mlp_bias ? 2 * i + h : 0);
+         return double(c.num_hidden_layers) * layer + h + double(c.vocab_size) * h * (c.tie_word_embeddings ? 1 : 2);
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = LlamaConfig::fromJson(j, f);
@@ -137,9 +146,10 @@ const std::vector<ArchitectureInfo>& architectures() {
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = ViTConfig::fromJson(j, f);
-         const double h = double(c.hidden_size);
-         return double(c.num_hidden_layers) * (4 * h * h + 2 * h * double(c.intermediate_size)) +
-                double(c.numPatches() + 1) * h + double(c.num_channels * c.patch_size * c.patch_size) * h;
+         const double h = double(c.hidden_size), i = double(c.intermediate_size), labels = double(c.num_labels);
+         const double layer = 4 * h * h + 2 * h * i + 6 * h + i + (c.qkv_bias ? 3 * h : 0);
+         return double(c.num_hidden_layers) * layer + double(c.numPatches() + 5) * h +
+                double(c.num_channels * c.patch_size * c.patch_size) * h + labels * h + labels;
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = ViTConfig::fromJson(j, f);

@@ -22,7 +22,8 @@ struct ArchitectureInfo {
   std::string modelType;  // config.json model_type
   std::string className;  // the transformers task class built
   std::function<std::shared_ptr<PretrainedModel>(const nlohmann::json&, const std::string&, const at::TensorOptions&)> build;
-  // Estimated parameter count from the config, checked before anything is allocated.
+  // The number of parameters the built model will have (exact, head included), computed from
+  // the config and checked before anything is allocated.
   std::function<double(const nlohmann::json&, const std::string&)> parameterCount;
   // The linear layers the config describes, without building the model (for parameter counts
   // in the GUI before anything is allocated).

@@ -20,10 +20,10 @@ BertConfig BertConfig::fromJson(const nlohmann::json& j, const std::string& file
   c.pad_token_id = r.integer("pad_token_id", 0, 0);
   c.hidden_act = r.text("hidden_act", "gelu");
   checkActivation(c.hidden_act, file, "hidden_act");
-  c.hidden_dropout_prob = r.number("hidden_dropout_prob", 0.1);
-  c.attention_probs_dropout_prob = r.number("attention_probs_dropout_prob", 0.1);
+  c.hidden_dropout_prob = r.number("hidden_dropout_prob", 0.1, 0, 1);
+  c.attention_probs_dropout_prob = r.number("attention_probs_dropout_prob", 0.1, 0, 1);
   c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
-  c.classifier_dropout = r.number("classifier_dropout", -1.0);
+  c.classifier_dropout = r.has("classifier_dropout") ? r.number("classifier_dropout", std::nullopt, 0, 1) : -1.0;
   c.num_labels = r.numLabels(2);
   if (c.hidden_size % c.num_attention_heads != 0)
     throw Error("hidden_size is not a multiple of num_attention_heads").file(file).field("hidden_size")

@@ -2,6 +2,8 @@
 
 #include "util/error.h"
 
+#include <sstream>
+
 namespace fw::models {
 
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string file) : j_(config), file_(std::move(file)) {
@@ -20,6 +22,10 @@ int64_t ConfigReader::integer(const char* key, std::optional<int64_t> fallback, 
   } else {
     const auto& x = value(key);
     if (!x.is_number_integer()) throw Error("must be an integer").file(file_).field(key).got(x.dump());
+    // An unsigned value past int64 would wrap to a negative one and be reported as that.
+    if (x.is_number_unsigned() && x.get<uint64_t>() > uint64_t(max))
+      throw Error("value out of range").file(file_).field(key)
+          .expected(std::to_string(min) + " to " + std::to_string(max)).got(x.dump());
     v = x.get<int64_t>();
   }
   if (v < min || v > max)
@@ -28,14 +34,20 @@ int64_t ConfigReader::integer(const char* key, std::optional<int64_t> fallback, 
   return v;
 }
 
-double ConfigReader::number(const char* key, std::optional<double> fallback) const {
+double ConfigReader::number(const char* key, std::optional<double> fallback, double min, double max) const {
   if (!has(key)) {
     if (!fallback) throw Error("missing field").file(file_).field(key);
     return *fallback;
   }
   const auto& x = value(key);
   if (!x.is_number()) throw Error("must be a number").file(file_).field(key).got(x.dump());
-  return x.get<double>();
+  const double v = x.get<double>();
+  if (v < min || v > max) {
+    std::ostringstream range;
+    range << min << " to " << max;
+    throw Error("value out of range").file(file_).field(key).expected(range.str()).got(x.dump());
+  }
+  return v;
 }
 
 std::string ConfigReader::text(const char* key, std::optional<std::string> fallback) const {

@@ -4,6 +4,7 @@
 // allocated.
 #include <nlohmann/json.hpp>
 
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -17,7 +18,11 @@ public:
   // Integers must lie in [min, max]; the default applies when the key is absent or null.
   int64_t integer(const char* key, std::optional<int64_t> fallback = std::nullopt, int64_t min = 1,
                   int64_t max = int64_t(1) << 24) const;
-  double number(const char* key, std::optional<double> fallback = std::nullopt) const;
+  // Numbers must lie in [min, max] (dropout probabilities in [0, 1]: LibTorch's dropout throws
+  // on others at the first forward pass, without naming the file).
+  double number(const char* key, std::optional<double> fallback = std::nullopt,
+                double min = -std::numeric_limits<double>::infinity(),
+                double max = std::numeric_limits<double>::infinity()) const;
   std::string text(const char* key, std::optional<std::string> fallback = std::nullopt) const;
   bool flag(const char* key, std::optional<bool> fallback = std::nullopt) const;
   // The number of labels: num_labels, else the size of id2label, else the fallback.

@@ -20,9 +20,9 @@ GPT2Config GPT2Config::fromJson(const nlohmann::json& j, const std::string& file
   c.n_inner = r.integer("n_inner", 4 * c.n_embd);
   c.activation_function = r.text("activation_function", "gelu_new");
   checkActivation(c.activation_function, file, "activation_function");
-  c.resid_pdrop = r.number("resid_pdrop", 0.1);
-  c.embd_pdrop = r.number("embd_pdrop", 0.1);
-  c.attn_pdrop = r.number("attn_pdrop", 0.1);
+  c.resid_pdrop = r.number("resid_pdrop", 0.1, 0, 1);
+  c.embd_pdrop = r.number("embd_pdrop", 0.1, 0, 1);
+  c.attn_pdrop = r.number("attn_pdrop", 0.1, 0, 1);
   c.layer_norm_epsilon = r.number("layer_norm_epsilon", 1e-5);
   c.scale_attn_weights = r.flag("scale_attn_weights", true);
   c.scale_attn_by_inverse_layer_idx = r.flag("scale_attn_by_inverse_layer_idx", false);

@@ -25,7 +25,7 @@ LlamaConfig LlamaConfig::fromJson(const nlohmann::json& j, const std::string& fi
   c.attention_bias = r.flag("attention_bias", false);
   c.mlp_bias = r.flag("mlp_bias", false);
   c.tie_word_embeddings = r.flag("tie_word_embeddings", false);
-  c.attention_dropout = r.number("attention_dropout", 0.0);
+  c.attention_dropout = r.number("attention_dropout", 0.0, 0, 1);
   // Rotary settings: transformers 5 nests them in rope_parameters, 4 keeps rope_theta and
   // rope_scaling at the top.
   c.rope_theta = r.number("rope_theta", 10000.0);

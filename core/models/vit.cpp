@@ -20,8 +20,8 @@ ViTConfig ViTConfig::fromJson(const nlohmann::json& j, const std::string& file) 
   c.num_channels = r.integer("num_channels", 3, 1, 64);
   c.hidden_act = r.text("hidden_act", "gelu");
   checkActivation(c.hidden_act, file, "hidden_act");
-  c.hidden_dropout_prob = r.number("hidden_dropout_prob", 0.0);
-  c.attention_probs_dropout_prob = r.number("attention_probs_dropout_prob", 0.0);
+  c.hidden_dropout_prob = r.number("hidden_dropout_prob", 0.0, 0, 1);
+  c.attention_probs_dropout_prob = r.number("attention_probs_dropout_prob", 0.0, 0, 1);
   c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
   c.qkv_bias = r.flag("qkv_bias", true);
   c.num_labels = r.numLabels(2);

@@ -36,8 +36,10 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
   t->source_ = path;
 
   const ClassicConfig cfg = readClassicConfig(folderOf(path));
-  const bool addBos = cfg.config.value("add_bos_token", true);
-  const bool addEos = cfg.config.value("add_eos_token", false);
+  // Not json::value(): a flag of another type threw nlohmann's type_error (found by fuzzing).
+  const std::string configPath = folderOf(path) + "tokenizer_config.json";
+  const bool addBos = optionalBool(cfg.config, "add_bos_token", true, configPath, "");
+  const bool addEos = optionalBool(cfg.config, "add_eos_token", false, configPath, "");
   if (t->sp_->bosId() >= 0) t->bosId_ = t->sp_->bosId();
   if (t->sp_->eosId() >= 0) t->eosId_ = t->sp_->eosId();
 

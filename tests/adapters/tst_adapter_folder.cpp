@@ -224,6 +224,13 @@ void TestAdapterFolder::rejectsBrokenFolders_data() {
   QTest::newRow("LoRA without B") << "lora-no-B" << QStringList{"lacks its lora_B weight"};
   QTest::newRow("no PEFT prefix") << "no-prefix" << QStringList{"lacks PEFT's prefix"};
   QTest::newRow("no folder") << "missing" << QStringList{"adapter folder not found"};
+  // fuzz_adapter_folder (docs/reliability.md): nlohmann converted n_frequency 4.9e91 to int64
+  // (undefined behaviour, UBSan); integers are checked first now, in lists and maps too.
+  QTest::newRow("float n_frequency") << "n-float" << QStringList{"adapter_config.json", "field 'n_frequency'", "wrong type",
+                                                                 "number 4.8666666666666665e+91"};
+  QTest::newRow("float in rank_pattern") << "rank-float" << QStringList{"field 'rank_pattern'", "wrong type"};
+  QTest::newRow("native shape with a float") << "shape-float" << QStringList{"workbench.json", "layer shape must be [out, in]",
+                                                                             "[32,1e+30]"};
 }
 
 void TestAdapterFolder::rejectsBrokenFolders() {
@@ -250,6 +257,15 @@ void TestAdapterFolder::rejectsBrokenFolders() {
     if (b == "unknown-type") { cfg["peft_type"] = "VERA"; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
     if (b == "n-mismatch") { cfg["n_frequency"] = 40; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
     if (b == "bad-scaling") { cfg["scaling"] = "high"; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
+    if (b == "n-float") { cfg["n_frequency"] = 4.8666666666666665e+91; writeText(dir + "/adapter_config.json", cfg.dump(2)); }
+    if (b == "rank-float") {
+      cfg["peft_type"] = "LORA";
+      cfg["rank_pattern"] = {{"query", 1e30}};
+      writeText(dir + "/adapter_config.json", cfg.dump(2));
+    }
+    if (b == "shape-float")
+      writeText(dir + "/workbench.json", R"({"format": "fourier-workbench-adapter", "version": 1, "layers": [
+                  {"module": "bert.encoder.layer.0.attention.self.query", "shape": [32, 1e30]}]})");
     if (b == "no-weights") fs::remove(dir + "/adapter_model.safetensors");
     if (b == "bin-weights") fs::rename(dir + "/adapter_model.safetensors", dir + "/adapter_model.bin");
     if (b == "truncated") fs::resize_file(dir + "/adapter_model.safetensors", fs::file_size(dir + "/adapter_model.safetensors") - 10);

@@ -126,6 +126,7 @@ private slots:
   void errorSentencePieceCorrupt();
   void fuzzFindings_data();
   void fuzzFindings();
+  void fuzzFindingsSentencePiece();
 };
 
 void TstTokenizers::fixtureIds_data() {
@@ -791,6 +792,22 @@ void TstTokenizers::fuzzFindings() {
   if (file == "vocab.json") writeFile(dir + "/merges.txt", "#version: 0.2\n");
   const std::string msg = errorOf([&] { loadTokenizer(dir); });
   EXPECT_CONTAINS(msg, path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " + message.toStdString());
+}
+
+void TstTokenizers::fuzzFindingsSentencePiece() {
+  QTemporaryDir tmp;
+  const std::string dir = tmp.path().toStdString();
+  // fuzz_sentencepiece: a piece that starts with a NUL byte made libsentencepiece's trie builder
+  // (darts_clone) throw a C++ exception through the plugin's C interface: std::terminate. The
+  // model: pieces "<unk>" (unknown) and "\0a" (normal).
+  writeFile(dir + "/tokenizer.model", std::string("\x0a\x09\x0a\x05<unk>\x18\x02\x0a\x06\x0a\x02\x00" "a\x18\x01", 19));
+  EXPECT_CONTAINS(errorOf([&] { loadTokenizer(dir); }),
+                  dir + "/tokenizer.model: not a valid SentencePiece model: failed to insert key: zero-length key");
+  // fuzz_sentencepiece: add_eos_token of another type than boolean escaped as nlohmann's type_error.
+  writeFile(dir + "/tokenizer.model", fw::test::tinySentencePieceModel());
+  writeFile(dir + "/tokenizer_config.json", R"({"add_bos_token": true, "add_eos_token": "yes"})");
+  EXPECT_CONTAINS(errorOf([&] { loadTokenizer(dir); }),
+                  dir + "/tokenizer_config.json: field 'add_eos_token': not a boolean: expected true or false, got \"yes\"");
 }
 
 QTEST_APPLESS_MAIN(TstTokenizers)
