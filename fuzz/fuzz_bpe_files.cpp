@@ -10,11 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fw::fuzz::writeFile(dir + "/vocab.json", parts[0]);
   fw::fuzz::writeFile(dir + "/merges.txt", parts[1]);
   if (parts.size() > 2) fw::fuzz::writeFile(dir + "/tokenizer_config.json", parts[2]);
-  try {
-    auto tok = fw::tokenizers::loadTokenizer(dir);
-    fw::fuzz::exerciseTokenizer(*tok);
-  } catch (const fw::Error& e) {
-    fw::fuzz::note(e);
-  }
+  fw::fuzz::loadAndExerciseTokenizer(dir);
   return 0;
 }

@@ -118,6 +118,16 @@ inline void exerciseTokenizer(const tokenizers::Tokenizer& tok) {
   (void)tok.numSpecialTokens(true);
 }
 
+// Loads the tokenizer folder `dir` as the application does and runs it; a refusal is noted.
+inline void loadAndExerciseTokenizer(const std::string& dir) {
+  try {
+    auto tok = tokenizers::loadTokenizer(dir);
+    exerciseTokenizer(*tok);
+  } catch (const Error& e) {
+    note(e);
+  }
+}
+
 // A small WordPiece tokenizer (vocab.txt) for the dataset readers, loaded once.
 inline const tokenizers::Tokenizer& datasetTokenizer() {
   static const std::unique_ptr<tokenizers::Tokenizer> tok = [] {

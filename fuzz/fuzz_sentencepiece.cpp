@@ -11,11 +11,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string dir = fw::fuzz::freshDir("sentencepiece");
   if (n > 0) fw::fuzz::writeFile(dir + "/tokenizer_config.json", std::string_view(reinterpret_cast<const char*>(data + 1), n));
   fw::fuzz::writeFile(dir + "/tokenizer.model", std::string_view(reinterpret_cast<const char*>(data + 1 + n), size - 1 - n));
-  try {
-    auto tok = fw::tokenizers::loadTokenizer(dir);
-    fw::fuzz::exerciseTokenizer(*tok);
-  } catch (const fw::Error& e) {
-    fw::fuzz::note(e);
-  }
+  fw::fuzz::loadAndExerciseTokenizer(dir);
   return 0;
 }

@@ -5,11 +5,6 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string dir = fw::fuzz::freshDir("tokenizer-json");
   fw::fuzz::writeFile(dir + "/tokenizer.json", std::string_view(reinterpret_cast<const char*>(data), size));
-  try {
-    auto tok = fw::tokenizers::loadTokenizer(dir);
-    fw::fuzz::exerciseTokenizer(*tok);
-  } catch (const fw::Error& e) {
-    fw::fuzz::note(e);
-  }
+  fw::fuzz::loadAndExerciseTokenizer(dir);
   return 0;
 }

@@ -10,11 +10,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fw::fuzz::writeFile(dir + "/vocab.txt", parts[0]);
   if (parts.size() > 1) fw::fuzz::writeFile(dir + "/tokenizer_config.json", parts[1]);
   if (parts.size() > 2) fw::fuzz::writeFile(dir + "/special_tokens_map.json", parts[2]);
-  try {
-    auto tok = fw::tokenizers::loadTokenizer(dir);
-    fw::fuzz::exerciseTokenizer(*tok);
-  } catch (const fw::Error& e) {
-    fw::fuzz::note(e);
-  }
+  fw::fuzz::loadAndExerciseTokenizer(dir);
   return 0;
 }
