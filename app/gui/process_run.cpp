@@ -1,12 +1,12 @@
 #include "process_run.h"
 
+#include "io/atomic_file.h"
 #include "train/event_stream.h"
 #include "train/experiment.h"
 #include "util/error.h"
 
 #include <QCoreApplication>
 #include <QDir>
-#include <QFile>
 #include <QFileInfo>
 #include <QStandardPaths>
 
@@ -88,11 +88,10 @@ void ProcessRun::start(const QString& experimentJson, const QString& runsDir, co
       auto e = train::Experiment::fromJson(nlohmann::json::parse(experimentJson.toStdString()), "the experiment form");
       e.resolvePaths(QDir::currentPath().toStdString());
       tmp_ = std::make_unique<QTemporaryDir>();
+      if (!tmp_->isValid())
+        throw Error("cannot make a temporary folder for the worker processes' experiment").got(tmp_->errorString().toStdString());
       const QString file = tmp_->filePath("experiment.json");
-      QFile out(file);
-      if (!tmp_->isValid() || !out.open(QIODevice::WriteOnly) || out.write(QByteArray::fromStdString(e.toJson().dump(2))) < 0)
-        throw Error("cannot write the experiment for the worker processes").file(file.toStdString());
-      out.close();
+      io::writeFileAtomic(file.toStdString(), e.toJson().dump(2));  // throws fw::Error naming the file
       args << file;
       emit started(QString::fromStdString(e.name) + tr(" (%1 processes)").arg(processes));
     } catch (const std::exception& err) {
