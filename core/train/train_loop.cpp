@@ -181,6 +181,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   const auto start = Clock::now();
   const double elapsedBefore = pos.elapsedSeconds;
   double pausedSeconds = 0;  // left out of the elapsed time, the ETA and the step share
+  // Training time of the whole run so far: earlier sessions' and this one's, pauses left out.
+  auto elapsedNow = [&] { return elapsedBefore + seconds(start) - pausedSeconds; };
   double windowSeconds = 0, windowSamples = 0, windowTokens = 0;
   int64_t step = pos.step;
   result.status = "finished";
@@ -229,7 +231,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     windowTokens += double(t.tokens);
     const int64_t done = step + 1;
     if (done % cfg.logEvery == 0 || done == total) {
-      const double elapsed = elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count() - pausedSeconds;
+      const double elapsed = elapsedNow();
       const double perStep = elapsed / double(done);
       auto mem = readMemory(cfg.device);
       StepEvent ev;
@@ -263,7 +265,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       runEval(done);
     if (out.snapshot && (done == 5 || snapshots.due(done))) takeSnapshot(done);
     if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery == 0 && done < total)
-      saveCheckpoint(done, elapsedBefore + std::chrono::duration<double>(Clock::now() - start).count() - pausedSeconds);
+      saveCheckpoint(done, elapsedNow());
     if (parallel ? pauseAgreed : flag(cfg.pause) > 0) {
       const auto pausedAt = Clock::now();
       if (observer) observer->onLog(cfg.method + ": paused after step " + std::to_string(done));
