@@ -102,6 +102,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   spectrum_ = new widgets::SpectrumView;
   runs_ = new RunsBrowser(indexPath_);
   log_ = new QPlainTextEdit;
+  log_->setObjectName("log");
   log_->setReadOnly(true);
   log_->setMaximumBlockCount(20000);
   tabs_ = new QTabWidget;
