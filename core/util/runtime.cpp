@@ -18,10 +18,18 @@
 namespace fw {
 
 void configureProcess(char** argv) {
+  bool reexec = false;
   if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
     ::setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    reexec = true;
+  }
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) {
+    ::setenv("OPENBLAS_THREAD_TIMEOUT", "18", 1);  // 2^18 cycles, about 0.1 ms, instead of 2^28
+    reexec = true;
+  }
+  if (reexec) {
     ::execv("/proc/self/exe", argv);
-    // exec failed (no /proc?): carry on with the setting the runtime already read.
+    // exec failed (no /proc?): carry on with the settings the runtimes already read.
   }
   // A write past RLIMIT_FSIZE (a quota, a nearly full disk) must fail with EFBIG and a message,
   // not kill the process with SIGXFSZ before it can say which file it was writing.

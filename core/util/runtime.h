@@ -11,6 +11,10 @@ namespace fw {
 //   for the cores: a 768x768 layer step took 20 ms instead of 8, a small ViT trained 2.3 times
 //   slower. GNU OpenMP reads OMP_WAIT_POLICY only when it loads, so when the variable is unset
 //   this sets it to PASSIVE and re-executes the program once (a user's own setting is kept).
+// - Likewise OpenBLAS's idle threads yield-spin for 2^28 cycles (0.1 s) after every call, so
+//   between matmuls they hold the core the FFT kernel's threads need: OPENBLAS_THREAD_TIMEOUT=18
+//   (about 0.1 ms) took the 768x768 FourierFT step from 11.7 to 9.7 ms and no case slower
+//   (docs/performance.md).
 // - glibc returns freed activations to the kernel and faults them back in at every step; a
 //   high mmap and trim threshold keeps them in the heap (about 20 % off a training step).
 // - SIGXFSZ is ignored, so a write over the file size limit fails with an error naming the file.
