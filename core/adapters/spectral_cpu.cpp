@@ -8,7 +8,9 @@
 
 #include <fftw3.h>
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -87,9 +89,39 @@ private:
 // FFTW's SIMD plans need arrays with the alignment of those they were planned on (fftwf_alloc's).
 bool aligned(const float* p) { return fftwf_alignment_of(const_cast<float*>(p)) == 0; }
 
+// The hot loops are compiled for three instruction sets and picked at load time (GCC/Clang
+// ifunc): the portable build otherwise gets SSE2 only, a quarter of AVX-512's width.
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(FW_NO_TARGET_CLONES)
+#define FW_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FW_SIMD_CLONES
+#endif
+
+// A block's spectra bins-major, real and imaginary parts in separate planes: re[bin][lane],
+// im[bin][lane] with kBlock token lanes (lanes past the block's tokens are zero). Every
+// coefficient then works on whole rows of lanes: vector multiply-adds, no gathers per token.
+struct Planes {
+  float* re;
+  float* im;
+};
+Planes planesAt(float* base, int64_t bins) { return {base, base + bins * kBlock}; }
+
+// Token-major interleaved [tb][bins] complex -> planes.
+FW_SIMD_CLONES void toPlanes(const float* __restrict spec, int64_t bins, int64_t tb, float* __restrict re,
+                             float* __restrict im) {
+  for (int64_t b = 0; b < bins; ++b) {
+    float* r = re + b * kBlock;
+    float* i = im + b * kBlock;
+    for (int64_t t = 0; t < tb; ++t) {
+      r[t] = spec[2 * (t * bins + b)];
+      i[t] = spec[2 * (t * bins + b) + 1];
+    }
+    for (int64_t t = tb; t < kBlock; ++t) r[t] = i[t] = 0.f;
+  }
+}
+
 // One direction of the operator between spectra, as a sparse matrix with its rows (output bins)
-// compressed: out[s] = Σ_{l in row s} (re_l·in[g_l].re, im_l·in[g_l].im). Row by row, a token's
-// output bin is summed in registers and written once; its input spectrum (d/2+1 bins) stays in L1.
+// compressed: out[s] = Σ_{l in row s} (re_l·in[g_l].re, im_l·in[g_l].im), for all lanes at once.
 struct BinOperator {
   std::vector<int64_t> rowStart;  // binsOut + 1
   std::vector<int64_t> gather;    // input bin of each entry, row by row
@@ -113,27 +145,40 @@ struct BinOperator {
       im[at] = coefIm[l];
     }
   }
+};
 
-  // One token: out [binsOut] complex from in [binsIn] complex.
-  void apply(const float* __restrict in, float* __restrict out) const {
-    const size_t rows = rowStart.size() - 1;
-    for (size_t r = 0; r < rows; ++r) {
-      float sr = 0, si = 0;
-      for (int64_t e = rowStart[r]; e < rowStart[r + 1]; ++e) {
-        const int64_t g = 2 * gather[size_t(e)];
-        sr += re[size_t(e)] * in[g];
-        si += im[size_t(e)] * in[g + 1];
+// Planes in -> the output spectrum token-major interleaved [tb][binsOut] (the inverse FFT's input),
+// each output bin's lanes summed in registers and stored once.
+FW_SIMD_CLONES void applyOperator(const BinOperator& op, const float* __restrict inRe, const float* __restrict inIm,
+                                  int64_t tb, float* __restrict spec) {
+  const int64_t rows = int64_t(op.rowStart.size()) - 1;
+  const int64_t* start = op.rowStart.data();
+  const int64_t* gather = op.gather.data();
+  const float* cRe = op.re.data();
+  const float* cIm = op.im.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    float sr[kBlock] = {}, si[kBlock] = {};
+    for (int64_t e = start[r]; e < start[r + 1]; ++e) {
+      const float* a = inRe + gather[e] * kBlock;
+      const float* b = inIm + gather[e] * kBlock;
+      const float cr = cRe[e], ci = cIm[e];
+      for (int64_t t = 0; t < kBlock; ++t) {
+        sr[t] += cr * a[t];
+        si[t] += ci * b[t];
       }
-      out[2 * r] = sr;
-      out[2 * r + 1] = si;
+    }
+    for (int64_t t = 0; t < tb; ++t) {
+      spec[2 * (t * rows + r)] = sr[t];
+      spec[2 * (t * rows + r) + 1] = si[t];
     }
   }
-};
+}
 
 // Per-coefficient tables on the CPU, as plain arrays.
 struct Tables {
   std::vector<int64_t> uFold, vFold;
   std::vector<float> pair, uHalf, vHalf, uImag, vImag;
+  std::vector<int64_t> byInputBin;  // coefficients in order of vFold: x's spectrum read front to back
   explicit Tables(const SpectrumGeometry& g) {
     auto longs = [](const at::Tensor& t) {
       auto c = t.to(at::kCPU, at::kLong).contiguous();
@@ -150,6 +195,9 @@ struct Tables {
     vHalf = floats(g.vHalf);
     uImag = floats(g.uImag);
     vImag = floats(g.vImag);
+    byInputBin.resize(uFold.size());
+    std::iota(byInputBin.begin(), byInputBin.end(), int64_t(0));
+    std::stable_sort(byInputBin.begin(), byInputBin.end(), [&](int64_t a, int64_t b) { return vFold[size_t(a)] < vFold[size_t(b)]; });
   }
 };
 
@@ -167,43 +215,62 @@ void coefficients(const at::Tensor& c, double scale, const Tables& t, const std:
   }
 }
 
-// One direction of the layer for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with
-// the input's spectrum ([tb][dIn/2+1] complex) left in specIn for the gradient.
+// Scratch of one thread: a block's token-major spectrum (in, then out).
+struct Scratch {
+  std::vector<float> spec;
+};
+
+// One direction of the layer for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with the
+// input's spectrum left in `planesIn` ([2][dIn/2+1][kBlock]) for the spectrum gradient.
 void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, int64_t tb, const BinOperator* op,
-                float* specIn, std::vector<float>& acc) {
+                float* planesIn, Scratch& s) {
   auto& plans = Plans::instance();
-  const bool inAligned = aligned(rowsIn) && aligned(specIn);
-  fftwf_execute_dft_r2c(plans.forward(dIn, tb, inAligned), const_cast<float*>(rowsIn),
-                        reinterpret_cast<fftwf_complex*>(specIn));
-  if (!rowsOut) return;
   const int64_t binsIn = dIn / 2 + 1, binsOut = dOut / 2 + 1;
-  acc.resize(size_t(2 * binsOut * tb));
-  for (int64_t t = 0; t < tb; ++t) op->apply(specIn + 2 * t * binsIn, acc.data() + 2 * t * binsOut);
-  fftwf_execute_dft_c2r(plans.inverse(dOut, tb, aligned(acc.data()) && aligned(rowsOut)),
-                        reinterpret_cast<fftwf_complex*>(acc.data()), rowsOut);
+  s.spec.resize(size_t(2 * std::max(binsIn, binsOut) * kBlock));
+  float* spec = s.spec.data();
+  fftwf_execute_dft_r2c(plans.forward(dIn, tb, aligned(rowsIn) && aligned(spec)), const_cast<float*>(rowsIn),
+                        reinterpret_cast<fftwf_complex*>(spec));
+  const Planes in = planesAt(planesIn, binsIn);
+  toPlanes(spec, binsIn, tb, in.re, in.im);
+  if (!rowsOut) return;
+  applyOperator(*op, in.re, in.im, tb, spec);
+  fftwf_execute_dft_c2r(plans.inverse(dOut, tb, aligned(spec) && aligned(rowsOut)),
+                        reinterpret_cast<fftwf_complex*>(spec), rowsOut);
 }
 
-// dc_l += Σ_t Re G[t,u_l]·Re X[t,v_l] + pair_l · Im G[t,u_l]·Im X[t,v_l] over a block's tokens
-// (spectra token-major), in float sums per block, then into the thread's double sums.
-void accumulateSpectrumGrad(const float* gspec, int64_t b1, const float* xspec, int64_t b2, int64_t tb,
-                            const Tables& tables, std::vector<float>& sumRe, std::vector<float>& sumIm,
-                            std::vector<double>& dc) {
+// dc_l += Σ_t Re G[t,u_l]·Re X[t,v_l] + pair_l · Im G[t,u_l]·Im X[t,v_l] over a block's token
+// lanes (planes; zero lanes add nothing), in float sums per block, then into the thread's doubles.
+FW_SIMD_CLONES void accumulateSpectrumGrad(const float* __restrict gPlanes, int64_t b1, const float* __restrict xPlanes,
+                                           int64_t b2, const Tables& tables, std::vector<double>& dc) {
   const auto n = int64_t(tables.uFold.size());
   const int64_t* uFold = tables.uFold.data();
   const int64_t* vFold = tables.vFold.data();
-  sumRe.assign(size_t(n), 0.f);
-  sumIm.assign(size_t(n), 0.f);
-  for (int64_t t = 0; t < tb; ++t) {
-    const float* gt = gspec + 2 * t * b1;
-    const float* xt = xspec + 2 * t * b2;
-    for (int64_t l = 0; l < n; ++l) {
-      const int64_t u = 2 * uFold[l], v = 2 * vFold[l];
-      sumRe[size_t(l)] += gt[u] * xt[v];
-      sumIm[size_t(l)] += gt[u + 1] * xt[v + 1];
+  const float* pair = tables.pair.data();
+  const float* gRe = gPlanes;
+  const float* gIm = gPlanes + b1 * kBlock;
+  const float* xRe = xPlanes;
+  const float* xIm = xPlanes + b2 * kBlock;
+  constexpr int64_t kLanes = 16;  // partial sums: a vector's width, no reassociation needed to vectorise
+  const int64_t* order = tables.byInputBin.data();
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t l = order[k];
+    const float* gr = gRe + uFold[l] * kBlock;
+    const float* gi = gIm + uFold[l] * kBlock;
+    const float* xr = xRe + vFold[l] * kBlock;
+    const float* xi = xIm + vFold[l] * kBlock;
+    float sr[kLanes] = {}, si[kLanes] = {};
+    for (int64_t t = 0; t < kBlock; t += kLanes)
+      for (int64_t j = 0; j < kLanes; ++j) {
+        sr[j] += gr[t + j] * xr[t + j];
+        si[j] += gi[t + j] * xi[t + j];
+      }
+    float r = 0, i = 0;
+    for (int64_t j = 0; j < kLanes; ++j) {
+      r += sr[j];
+      i += si[j];
     }
+    dc[size_t(l)] += double(r) + double(pair[l]) * double(i);
   }
-  for (int64_t l = 0; l < n; ++l)
-    dc[size_t(l)] += double(sumRe[size_t(l)]) + double(tables.pair[size_t(l)]) * double(sumIm[size_t(l)]);
 }
 
 // Sums per-thread partial sums of the spectrum gradient into [n] (the coefficients' dtype).
@@ -225,17 +292,17 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     coefficients(c, scale, tables, tables.uHalf, tables.uImag, coefRe, coefIm);
     const BinOperator op(d1 / 2 + 1, tables.uFold, tables.vFold, coefRe, coefIm);
     const int64_t blocks = (T + kBlock - 1) / kBlock;
-    // The input's spectrum, kept for the spectrum gradient: per block [kBlock][b2] complex.
-    auto spec = at::empty({blocks, kBlock, b2, 2}, x.options());
+    // The input's spectrum, kept for the spectrum gradient: per block [2][b2][kBlock] planes.
+    auto spec = at::empty({blocks, 2, b2, kBlock}, x.options());
     auto y = at::empty({T, d1}, x.options());
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
     float* sp = spec.data_ptr<float>();
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-      std::vector<float> acc;
+      Scratch scratch;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, sp + b * 2 * b2 * kBlock, acc);
+        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, sp + b * 2 * b2 * kBlock, scratch);
       }
     });
     ctx->save_for_backward({spec, c});
@@ -266,13 +333,14 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     const float* sp = spec.data_ptr<float>();
     float* dxp = wantX ? dx.data_ptr<float>() : nullptr;
     at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
-      std::vector<float> gspec(size_t(2 * b1 * kBlock)), acc, sumRe, sumIm;
+      std::vector<float> gPlanes(size_t(2 * b1 * kBlock));
+      Scratch scratch;
       auto& dc = partial[size_t(at::get_thread_num())];
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, &op, gspec.data(), acc);
+        applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, &op, gPlanes.data(), scratch);
         if (!wantC) continue;
-        accumulateSpectrumGrad(gspec.data(), b1, sp + b * 2 * b2 * kBlock, b2, tb, tables, sumRe, sumIm, dc);
+        accumulateSpectrumGrad(gPlanes.data(), b1, sp + b * 2 * b2 * kBlock, b2, tables, dc);
       }
     });
     const at::Tensor dcT = wantC ? reduceSpectrumGrad(partial, n, scale, c.scalar_type()) : at::Tensor();
@@ -301,13 +369,14 @@ at::Tensor spectrumGradCpu(const at::Tensor& x, const at::Tensor& gy, const Spec
   const float* xp = x.data_ptr<float>();
   const float* gp = gy.data_ptr<float>();
   at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
-    std::vector<float> xspec(size_t(2 * b2 * kBlock)), gspec(size_t(2 * b1 * kBlock)), acc, sumRe, sumIm;
+    std::vector<float> xPlanes(size_t(2 * b2 * kBlock)), gPlanes(size_t(2 * b1 * kBlock));
+    Scratch scratch;
     auto& dc = partial[size_t(at::get_thread_num())];
     for (int64_t b = bb0; b < bb1; ++b) {
       const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-      applyBlock(xp + t0 * d2, d2, nullptr, 0, tb, nullptr, xspec.data(), acc);
-      applyBlock(gp + t0 * d1, d1, nullptr, 0, tb, nullptr, gspec.data(), acc);
-      accumulateSpectrumGrad(gspec.data(), b1, xspec.data(), b2, tb, tables, sumRe, sumIm, dc);
+      applyBlock(xp + t0 * d2, d2, nullptr, 0, tb, nullptr, xPlanes.data(), scratch);
+      applyBlock(gp + t0 * d1, d1, nullptr, 0, tb, nullptr, gPlanes.data(), scratch);
+      accumulateSpectrumGrad(gPlanes.data(), b1, xPlanes.data(), b2, tables, dc);
     }
   });
   return reduceSpectrumGrad(partial, n, scale, at::kFloat);

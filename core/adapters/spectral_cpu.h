@@ -1,9 +1,10 @@
 #pragma once
-// The spectral path on the CPU with FFTW (DESIGN.md, "Three ways"): per-token real FFTs written
-// straight into a bins x tokens layout (complex, interleaved), so each of the n coefficients is
-// one vectorised multiply-add along a block of tokens; blocks run in parallel; the spectrum
-// gradient is reduced from per-thread partial sums. Computes x·ΔWᵀ and its gradients; the same
-// values as fourierLinearSpectral's LibTorch version (tests compare them).
+// The spectral path on the CPU with FFTW (DESIGN.md, "Three ways"): per-token real FFTs of a
+// block of 64 tokens (token-major, FFTW's fast contiguous plans), the spectra turned bins-major
+// (a plane of 64 token lanes per bin, real and imaginary apart), so each of the n coefficients is
+// one vector multiply-add along the block's lanes; blocks run in parallel; the spectrum gradient
+// is reduced from per-thread partial sums. Computes x·ΔWᵀ and its gradients; the same values as
+// fourierLinearSpectral's LibTorch version (tests compare them).
 #include "adapters/fourierft_ops.h"
 
 namespace fw::adapters {
