@@ -319,13 +319,14 @@ double pathCost(FourierPath path, const PathShape& s, const at::Device& device) 
   // spectral: per-token FFTs in and out, and passes over the n bins of every token.
   const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
   const double fft1 = D1 * std::log2(D1), fft2 = D2 * std::log2(D2);
-  // Relative cost of an FFT butterfly (element x log2 size) and of one bin multiply-add
-  // (per token, per coefficient, per pass) against a matmul multiply-add, fitted to
-  // `fourierft bench-layer` on the 2-core CPU here (README.md, "Choosing the path"): FFTs and
-  // gathers are memory-bound, so each costs tens of matmul multiply-adds. Not yet fitted on a
-  // GPU; the CPU values stand in there until they are.
-  const double fftCost = 25.0, binCost = 100.0;
-  const double build = fftCost * (D2 * fft1 + D1 * fft2);
+  // Relative cost of an FFT butterfly (element x log2 size), of one bin multiply-add (per token,
+  // per coefficient, per pass) and of a butterfly of the ΔW build (a one-thread 2-D FFT with the
+  // scatter before it and the add after it) against a matmul multiply-add, fitted to
+  // `fourierft bench-layer` on the 2-core CPU here (README.md, "Choosing the path"; the extra
+  // milliseconds over `limit` at 768x768 with 512 and 4096 tokens and at 3072x768 with 2048).
+  // Not yet fitted on a GPU; the CPU values stand in there until they are.
+  const double fftCost = 25.0, binCost = 30.0, buildCost = 55.0;
+  const double build = buildCost * (D2 * fft1 + D1 * fft2);
   switch (path) {
     case FourierPath::Merged: {
       if (!s.backward) return build;
