@@ -340,7 +340,7 @@ double pathCost(FourierPath path, const PathShape& s, const at::Device& device) 
     case FourierPath::Spectral: {
       double ffts = fft1 + fft2, bins = 2.0;  // forward: rfft(x), gather/scale, scatter, irfft
       if (s.backward) {
-        ffts += fft1, bins += 2.0;  // rfft(g) and the spectrum-gradient reduction
+        ffts += fft1 + fft2, bins += 2.0;  // rfft(g), rfft(x) again and the spectrum-gradient reduction
         if (s.inputGrad) ffts += fft2, bins += 2.0;
       }
       return T * (fftCost * ffts + binCost * N * bins);

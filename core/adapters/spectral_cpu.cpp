@@ -292,20 +292,21 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     coefficients(c, scale, tables, tables.uHalf, tables.uImag, coefRe, coefIm);
     const BinOperator op(d1 / 2 + 1, tables.uFold, tables.vFold, coefRe, coefIm);
     const int64_t blocks = (T + kBlock - 1) / kBlock;
-    // The input's spectrum, kept for the spectrum gradient: per block [2][b2][kBlock] planes.
-    auto spec = at::empty({blocks, 2, b2, kBlock}, x.options());
     auto y = at::empty({T, d1}, x.options());
     const float* xp = x.data_ptr<float>();
     float* yp = y.data_ptr<float>();
-    float* sp = spec.data_ptr<float>();
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+      std::vector<float> xPlanes(size_t(2 * b2 * kBlock));
       Scratch scratch;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
-        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, sp + b * 2 * b2 * kBlock, scratch);
+        applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, xPlanes.data(), scratch);
       }
     });
-    ctx->save_for_backward({spec, c});
+    // x, not its spectrum: the frozen layer keeps x anyway, so FourierFT adds nothing to the
+    // activations (its spectrum would be T x (d/2+1) complex more than LoRA keeps, per layer).
+    // Backward transforms x again, a block at a time, and reads it while it is in cache.
+    ctx->save_for_backward({x, c});
     ctx->saved_data["scale"] = scale;
     // The geometry's tables travel as tensors; backward rebuilds the plain arrays (n entries).
     saveGeometry(ctx, *g);
@@ -314,7 +315,7 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto& spec = saved[0];
+    const auto& x = saved[0];
     const auto& c = saved[1];
     const double scale = ctx->saved_data["scale"].toDouble();
     const auto g = loadGeometry(ctx);
@@ -330,17 +331,18 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     const int threads = at::get_num_threads();
     std::vector<std::vector<double>> partial(size_t(threads), std::vector<double>(wantC ? size_t(n) : 0, 0.0));
     const float* gp = gy.data_ptr<float>();
-    const float* sp = spec.data_ptr<float>();
+    const float* xp = x.data_ptr<float>();
     float* dxp = wantX ? dx.data_ptr<float>() : nullptr;
     at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
-      std::vector<float> gPlanes(size_t(2 * b1 * kBlock));
+      std::vector<float> gPlanes(size_t(2 * b1 * kBlock)), xPlanes(wantC ? size_t(2 * b2 * kBlock) : 0);
       Scratch scratch;
       auto& dc = partial[size_t(at::get_thread_num())];
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
         applyBlock(gp + t0 * d1, d1, wantX ? dxp + t0 * d2 : nullptr, d2, tb, &op, gPlanes.data(), scratch);
         if (!wantC) continue;
-        accumulateSpectrumGrad(gPlanes.data(), b1, sp + b * 2 * b2 * kBlock, b2, tables, dc);
+        applyBlock(xp + t0 * d2, d2, nullptr, 0, tb, nullptr, xPlanes.data(), scratch);
+        accumulateSpectrumGrad(gPlanes.data(), b1, xPlanes.data(), b2, tables, dc);
       }
     });
     const at::Tensor dcT = wantC ? reduceSpectrumGrad(partial, n, scale, c.scalar_type()) : at::Tensor();
