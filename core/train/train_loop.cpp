@@ -8,6 +8,7 @@
 #include "train/evaluate.h"
 #include "train/losses.h"
 #include "train/memory.h"
+#include "train/out_of_memory.h"
 #include "train/schedule.h"
 #include "train/train_state.h"
 #include "util/error.h"
@@ -72,6 +73,18 @@ bool waitWhilePaused(const std::atomic<bool>* pause, const std::atomic<bool>* st
     const auto agreed = parallel->sum({flag(pause), flag(stop)}, /*training=*/false);
     if (agreed[1] > 0) return true;
     if (agreed[0] == 0) return false;
+  }
+}
+
+// Runs part of a step; an allocation that fails in it becomes an fw::Error with the sizes and
+// what to change (train/out_of_memory.h), which marks the run failed with its checkpoint kept.
+template <class F>
+void guardMemory(const StepContext& where, F&& part) {
+  try {
+    part();
+  } catch (const c10::Error& e) {
+    if (auto err = allocationFailure(e, where)) throw *err;
+    throw;
   }
 }
 
@@ -200,11 +213,12 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     const double factor = linearScheduleFactor(step, warmup, total);
     for (size_t i = 0; i < pm.groups.size(); ++i)
       static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(pm.groups[i].lr * factor);
+    const StepContext where{cfg.method, step + 1, int64_t(batch.size), int64_t(t.tokens), cfg.device.is_cuda()};
     at::Tensor loss;
-    {
+    guardMemory(where, [&] {
       AutocastScope autocast(cfg.autocastBf16, cfg.device);
       loss = lossOf(model.forward(t.inputs), t, data.train.kind);
-    }
+    });
     double lossValue = loss.item<double>();
     if (parallel) {
       // Every rank sees the same (mean) loss, so a NaN or a stop ends all of them at one step.
@@ -217,11 +231,13 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
                   std::to_string(step + 1) + " of method '" + cfg.method + "'")
           .hint("lower the learning rate (or the FourierFT scaling); the last good checkpoint is kept");
-    loss.backward();
-    if (parallel) parallel->averageGradients(trainable);
-    if (cfg.gradClip > 0) torch::nn::utils::clip_grad_norm_(trainable, cfg.gradClip);
-    optimizer.step();
-    optimizer.zero_grad();
+    guardMemory(where, [&] {
+      loss.backward();
+      if (parallel) parallel->averageGradients(trainable);
+      if (cfg.gradClip > 0) torch::nn::utils::clip_grad_norm_(trainable, cfg.gradClip);
+      optimizer.step();
+      optimizer.zero_grad();
+    });
 
     const double stepSeconds = seconds(t0);
     stepSecondsTotal += stepSeconds;

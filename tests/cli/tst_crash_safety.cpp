@@ -58,6 +58,7 @@ private slots:
   void killedAndResumedEqualsUninterrupted();
   void fileSizeLimitKeepsLastCheckpoint();
   void unwritableOutputRefusedBeforeTraining();
+  void stepOutOfMemoryToldWithSizes();
 
 private:
   fw::test::TempDir tmp_;
@@ -155,6 +156,27 @@ void TestCrashSafety::unwritableOutputRefusedBeforeTraining() {
   QCOMPARE(r.code, 1);
   QVERIFY2(r.err.contains("a-file"), qPrintable(r.err));
   QVERIFY2(!r.err.contains("step"), qPrintable(r.err));  // refused before any training step
+}
+
+// A batch the allocator refuses mid-step (the estimate skipped, the address space capped at 2 GiB;
+// one activation of 8192 images is 320 MB) fails the run with the step, the batch and the size.
+void TestCrashSafety::stepOutOfMemoryToldWithSizes() {
+#if defined(__SANITIZE_ADDRESS__)
+  QSKIP("AddressSanitizer reserves terabytes of address space: ulimit -v cannot apply");
+#endif
+  auto e = experiment();
+  e["dataset"]["train_limit"] = 8192;
+  e["batch_size"] = 8192;
+  e["checkpoint_every"] = 0;
+  fw::test::writeBytes(tmp_.file("oom.json"), e.dump());
+  const auto dir = QString::fromStdString(tmp_.path());
+  auto r = fourierft({"train", dir + "/oom.json", "--out", dir + "/oom", "--index", ""},
+                     "export FW_SKIP_MEMORY_CHECK=1; ulimit -v 2097152;");
+  QCOMPARE(r.code, 1);
+  for (const char* part : {"error: the CPU ran out of memory at step 1 of method 'fourierft' (a batch of 8192 examples)",
+                           "you tried to allocate", "lower batch_size"})
+    QVERIFY2(r.err.contains(part), qPrintable(r.err));
+  QCOMPARE(summaryStatus(fw::test::onlyRunFolder(dir + "/oom")), QString("failed"));
 }
 
 QTEST_GUILESS_MAIN(TestCrashSafety)

@@ -1,17 +1,22 @@
 // The training step's memory estimate (issue 10, "Memory"): the formula's values for a known shape,
 // the refusal's message with the sizes and what to change, and a run whose step cannot fit in
-// FW_MEMORY_LIMIT_MIB refused before its first step, the run marked failed with that message.
+// FW_MEMORY_LIMIT_MIB refused before its first step, the run marked failed with that message;
+// LibTorch's CUDA and CPU allocation failures inside a step told with the step, batch and sizes.
 #include "support/test_support.h"
+#include "train/out_of_memory.h"
 #include "train/step_memory.h"
 #include "train/trainer.h"
 #include "runs/run_folder.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
+#include <c10/util/Exception.h>
+
 #include <QFile>
 #include <QtTest>
 
 #include <filesystem>
+#include <stdexcept>
 
 using namespace fw;
 using nlohmann::json;
@@ -103,6 +108,38 @@ private slots:
     const auto summary = runs::RunFolder::open(run).readSummary().value();
     QCOMPARE(summary["status"].get<std::string>(), std::string("failed"));
     QVERIFY(test::metricEvents(run, "step").empty());
+  }
+
+  // LibTorch's own allocation failures, as they arrive from a step, become errors with the sizes.
+  void allocationFailuresNameTheStep() {
+    const train::StepContext where{"fourierft", 7, 16, 2048, true};
+    const c10::OutOfMemoryError cuda({__func__, __FILE__, uint32_t(__LINE__)},
+                                     "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.11 GiB total capacity; "
+                                     "77.50 GiB already allocated; 1.10 GiB free; 78.00 GiB reserved in total by PyTorch)\n"
+                                     "frame #0: c10::Error::Error");
+    auto err = train::allocationFailure(cuda, where);
+    QVERIFY(err.has_value());
+    std::string text = err->what();
+    for (const char* part : {"the GPU ran out of memory at step 7 of method 'fourierft' (a batch of 16 examples, 2048 tokens)",
+                             "Tried to allocate 2.00 GiB (GPU 0; 79.11 GiB total capacity", "lower batch_size",
+                             "precision bf16", "checkpoint is kept"})
+      QVERIFY2(text.find(part) != std::string::npos, text.c_str());
+    QVERIFY2(text.find("frame #0") == std::string::npos, text.c_str());  // no backtrace
+
+    const c10::Error cpu({__func__, __FILE__, uint32_t(__LINE__)},
+                         "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1099511627776 bytes. "
+                         "Error code 12 (Cannot allocate memory)");
+    err = train::allocationFailure(cpu, {"lora", 1, 8, 0, false});
+    QVERIFY(err.has_value());
+    text = err->what();
+    for (const char* part : {"the CPU ran out of memory at step 1 of method 'lora' (a batch of 8 examples)",
+                             "you tried to allocate 1099511627776 bytes", "lower batch_size"})
+      QVERIFY2(text.find(part) != std::string::npos, text.c_str());
+
+    // Anything else is left as it was.
+    const c10::Error shape({__func__, __FILE__, uint32_t(__LINE__)}, "mat1 and mat2 shapes cannot be multiplied");
+    QVERIFY(!train::allocationFailure(shape, where).has_value());
+    QVERIFY(!train::allocationFailure(std::runtime_error("out of memory"), where).has_value());
   }
 
   void limitMustBeANumber() {
