@@ -91,6 +91,12 @@ bool aligned(const float* p) { return fftwf_alignment_of(const_cast<float*>(p)) 
 
 // The hot loops are compiled for three instruction sets and picked at load time (GCC/Clang
 // ifunc): the portable build otherwise gets SSE2 only, a quarter of AVX-512's width.
+// Not in sanitizer builds: their ifunc resolvers would run before the sanitizer's runtime is up.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FW_NO_TARGET_CLONES 1
+#endif
+#endif
 #if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__) && !defined(FW_NO_TARGET_CLONES)
 #define FW_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
