@@ -62,6 +62,10 @@ std::vector<PostProcessor::Item> parseTemplate(const json& spec, const char* key
       const std::string id = optionalString(s, "id", "A", file, field + ".Sequence");
       if (id != "A" && id != "B")
         throw Error("unknown sequence in template").file(file).field(field).expected("A or B").got(id);
+      // A single sequence has no B to put there (found by fuzzing: it was read through a null pointer).
+      if (id == "B" && std::string(key) == "single")
+        throw Error("the single-sequence template refers to the second sequence").file(file).field(field)
+            .expected("only sequence A (B belongs in the pair template)").got(id);
       items.push_back(sequence(id == "A" ? 0 : 1, typeId));
     } else if (piece.contains("SpecialToken")) {
       const json& s = piece["SpecialToken"];

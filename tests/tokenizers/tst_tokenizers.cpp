@@ -777,6 +777,17 @@ void TstTokenizers::fuzzFindings_data() {
       << QByteArray()
       << "field 'post_processor.single.Sequence.type_id': type_id is not an integer from 0 to 4294967295: got 9.223372036854776e+19"
       << -1;
+  // fuzz_tokenizer_json (session 5, after 8.0 million executions): a single-sequence template
+  // naming sequence B made encoding one text read B through a null pointer.
+  QTest::newRow("single template names sequence B")
+      << "tokenizer.json"
+      << QByteArray("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"[UNK]\": 0}}, \"normalizer\": null, "
+                    "\"pre_tokenizer\": {\"type\": \"BertPreTokenizer\"}, \"post_processor\": {\"type\": "
+                    "\"TemplateProcessing\", \"single\": [{\"Sequence\": {\"id\": \"B\", \"type_id\": 0}}], "
+                    "\"pair\": []}}")
+      << QByteArray()
+      << "field 'post_processor.single': the single-sequence template refers to the second sequence: expected only sequence A"
+      << -1;
 }
 
 void TstTokenizers::fuzzFindings() {
