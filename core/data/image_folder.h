@@ -5,7 +5,9 @@
 // Images (PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR, by extension; other files are ignored) are
 // decoded with stb_image, converted to the requested channel count, resized to size x size
 // (aspect ratio not kept, as torchvision's Resize((s, s))) and normalised per channel:
-// (byte / 255 - mean) / std. An unreadable image is a bad row naming its path.
+// (byte / 255 - mean) / std. An unreadable image is a bad row naming its path; so are images of
+// more than 2^26 pixels, 16-bit PNM, and JPEG files with Huffman tables stb_image 2.27 would
+// overflow (docs/reliability.md, findings 13 to 16).
 #include "data/example.h"
 
 #include <cstdint>

@@ -239,6 +239,12 @@ struct RunIndex::Impl {
           .expected("schema version " + std::to_string(kSchemaVersion) + " or older")
           .got("schema version " + std::to_string(version))
           .hint("update Fourier Workbench or use another index file");
+    // user_version is a signed 32-bit field of the file header: a damaged file can hold any
+    // value, and a negative one would index before kMigrations (found by fuzzing).
+    if (version < 0)
+      throw Error("the run index has an invalid schema version").file(path)
+          .expected("0 to " + std::to_string(kSchemaVersion)).got("schema version " + std::to_string(version))
+          .hint("the file is not a run index or is damaged; move it aside to start a new one");
     for (; version < kSchemaVersion; ++version)
       exec(db, path, kMigrations[version],
            ("cannot migrate the run index to schema version " + std::to_string(version + 1)).c_str());

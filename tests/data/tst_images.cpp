@@ -309,6 +309,50 @@ private slots:
                 .startsWith(QString::fromStdString(root + "/dog/broken.png: unreadable image: ")));
   }
 
+  // Found by fuzz/fuzz_image_folder (Debian's stb_image 2.27 behind the reader): each file alone
+  // in a class folder must be refused with an fw::Error naming it. Before the fixes: a JPEG
+  // Huffman table of 4080 codes written into 257 entries (also after padding between segments,
+  // which stb skips), a Radiance file of width 0 resized (UBSan: NaN to int), a 16-bit PGM
+  // converted to RGB as 8-bit (heap read past the buffer), a 68-byte PSD claiming 28 x 16777216
+  // pixels decoded and resized (1.9 GB, minutes).
+  void imageFolderFuzzFindings_data() {
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QByteArray>("bytes");
+    QTest::addColumn<QString>("error");
+    const QByteArray counts(16, '\xff');
+    QTest::newRow("JPEG Huffman table over 256 codes")
+        << "x.jpg" << QByteArray("\xff\xd8\xff\xc4\x00\x13\x00", 7) + counts
+        << "unreadable image: JPEG Huffman table with 4080 codes (at most 256)";
+    QTest::newRow("JPEG Huffman table after padding")
+        << "x.jpg" << QByteArray("\xff\xd8\xff\xdb\x00\x43\x00", 7) + QByteArray(64, '\x10') + "junk" +
+                          QByteArray("\xff\xc4\x00\x13\x10", 5) + counts
+        << "unreadable image: JPEG Huffman table with 4080 codes (at most 256)";
+    QTest::newRow("Radiance width 0")
+        << "x.hdr" << QByteArray("#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X x\n") + QByteArray(16, '\x80')
+        << "unreadable image: no pixels: got 0x2";
+    QTest::newRow("16-bit PGM")
+        << "x.pgm" << QByteArray("P5\n2 2\n65535\n") + QByteArray(8, '\x7f')
+        << "unreadable image: 16-bit PNM (maximum value over 255) is not supported";
+    QByteArray psd("8BPS\x00\x01\x00\x00\x00\x00\x00\x00\x00\x03\x01\x00\x00\x00\x00\x00\x00\x1c\x00\x08\x00\x03", 26);
+    psd += QByteArray(12, '\0') + QByteArray(2, '\0') + QByteArray(28, '\x55');
+    QTest::newRow("PSD of 16777216 rows")
+        << "x.psd" << psd << "unreadable image: image too large: 28x16777216 pixels (at most 67108864)";
+  }
+
+  void imageFolderFuzzFindings() {
+    QFETCH(QString, file);
+    QFETCH(QByteArray, bytes);
+    QFETCH(QString, error);
+    const std::string root = path("fuzz_") + QTest::currentDataTag();
+    QDir().mkpath(QString::fromStdString(root + "/cls"));
+    const std::string image = root + "/cls/" + file.toStdString();
+    writeFile(image, bytes.toStdString());
+    ImageFolderOptions options;
+    options.size = 4;
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadImageFolder(root, options); })),
+             QString::fromStdString(image + ": ") + error);
+  }
+
   void imageFolderErrors() {
     const std::string empty = path("empty_folder");
     QDir().mkpath(QString::fromStdString(empty));

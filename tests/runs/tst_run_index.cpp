@@ -91,6 +91,7 @@ private slots:
   void migratesVersion1Database();
   void rejectsNewerSchema();
   void rejectsFileThatIsNoDatabase();
+  void rejectsNegativeSchemaVersion();
   void addAndGetRoundTrip();
   void addRejectsDuplicateFolderAndBadMethods();
   void listFilters_data();
@@ -181,6 +182,41 @@ void TestRunIndex::rejectsFileThatIsNoDatabase() {
   } catch (const fw::Error& e) {
     QCOMPARE(e.filePath(), path);
     QVERIFY2(std::string(e.what()).find("not a database") != std::string::npos, e.what());
+  }
+}
+
+// Found by fuzz/fuzz_run_index: user_version is a signed 32-bit header field, and a negative one
+// indexed before the migration table (UBSan: index -33554432 out of bounds). The fuzzer's
+// 234-byte file as it was, then the same through SQLite.
+void TestRunIndex::rejectsNegativeSchemaVersion() {
+  QTemporaryDir tmp;
+  const std::string path = tmp.path().toStdString() + "/runs.sqlite";
+  static const char header[] =
+      "\x53\x51\x4c\x69\x74\x65\x20\x66\x6f\x72\x6d\x61\x74\x20\x33\x00\x02\x00\x01\x01\x00\x40\x20\x20"
+      "\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\xef\x00\x00\x00\xfe\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+      "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x73\x71\x6c\x7e\x74\x65\x5f\x74\x65\x6d\x70\x5f\x6d\x61\x73"
+      "\x00\x2e\x63\x01\x0d\x00\x00\x00\x00\x02";
+  std::string file(header, sizeof header - 1);
+  QCOMPARE(file.size(), size_t(106));
+  file.resize(234, '\0');
+  std::ofstream(path, std::ios::binary) << file;
+  try {
+    RunIndex::open(path);
+    QFAIL("expected fw::Error");
+  } catch (const fw::Error& e) {
+    QCOMPARE(e.filePath(), path);
+    QVERIFY2(std::string(e.what()).find("invalid schema version") != std::string::npos, e.what());
+    QVERIFY2(std::string(e.what()).find("got schema version -33554432") != std::string::npos, e.what());
+  }
+  const std::string other = tmp.path().toStdString() + "/other.sqlite";
+  { RawDb raw(other); QVERIFY(raw.exec("CREATE TABLE runs (id INTEGER); PRAGMA user_version = -1;")); }
+  try {
+    RunIndex::open(other);
+    QFAIL("expected fw::Error");
+  } catch (const fw::Error& e) {
+    QCOMPARE(e.filePath(), other);
+    QVERIFY2(std::string(e.what()).find("got schema version -1") != std::string::npos, e.what());
   }
 }
 
