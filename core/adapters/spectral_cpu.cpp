@@ -10,8 +10,8 @@
 
 #include <algorithm>
 #include <map>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <tuple>
 #include <vector>
 
@@ -221,19 +221,15 @@ void coefficients(const at::Tensor& c, double scale, const Tables& t, const std:
   }
 }
 
-// Scratch of one thread: a block's token-major spectrum (in, then out).
-struct Scratch {
-  std::vector<float> spec;
-};
-
 // One direction of the layer for a block: rows_in [tb, dIn] -> rows_out [tb, dOut], with the
 // input's spectrum left in `planesIn` ([2][dIn/2+1][kBlock]) for the spectrum gradient.
+// `scratch`: the thread's token-major spectrum of the block (in, then out).
 void applyBlock(const float* rowsIn, int64_t dIn, float* rowsOut, int64_t dOut, int64_t tb, const BinOperator* op,
-                float* planesIn, Scratch& s) {
+                float* planesIn, std::vector<float>& scratch) {
   auto& plans = Plans::instance();
   const int64_t binsIn = dIn / 2 + 1, binsOut = dOut / 2 + 1;
-  s.spec.resize(size_t(2 * std::max(binsIn, binsOut) * kBlock));
-  float* spec = s.spec.data();
+  scratch.resize(size_t(2 * std::max(binsIn, binsOut) * kBlock));
+  float* spec = scratch.data();
   fftwf_execute_dft_r2c(plans.forward(dIn, tb, aligned(rowsIn) && aligned(spec)), const_cast<float*>(rowsIn),
                         reinterpret_cast<fftwf_complex*>(spec));
   const Planes in = planesAt(planesIn, binsIn);
@@ -303,7 +299,7 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     float* yp = y.data_ptr<float>();
     at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
       std::vector<float> xPlanes(size_t(2 * b2 * kBlock));
-      Scratch scratch;
+      std::vector<float> scratch;
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
         applyBlock(xp + t0 * d2, d2, yp + t0 * d1, d1, tb, &op, xPlanes.data(), scratch);
@@ -341,7 +337,7 @@ struct SpectralCpuFn : torch::autograd::Function<SpectralCpuFn> {
     float* dxp = wantX ? dx.data_ptr<float>() : nullptr;
     at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
       std::vector<float> gPlanes(size_t(2 * b1 * kBlock)), xPlanes(wantC ? size_t(2 * b2 * kBlock) : 0);
-      Scratch scratch;
+      std::vector<float> scratch;
       auto& dc = partial[size_t(at::get_thread_num())];
       for (int64_t b = bb0; b < bb1; ++b) {
         const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);
@@ -378,7 +374,7 @@ at::Tensor spectrumGradCpu(const at::Tensor& x, const at::Tensor& gy, const Spec
   const float* gp = gy.data_ptr<float>();
   at::parallel_for(0, blocks, 1, [&](int64_t bb0, int64_t bb1) {
     std::vector<float> xPlanes(size_t(2 * b2 * kBlock)), gPlanes(size_t(2 * b1 * kBlock));
-    Scratch scratch;
+    std::vector<float> scratch;
     auto& dc = partial[size_t(at::get_thread_num())];
     for (int64_t b = bb0; b < bb1; ++b) {
       const int64_t t0 = b * kBlock, tb = std::min(kBlock, T - t0);

@@ -1,6 +1,6 @@
 #pragma once
 // An allocation that failed inside a training step, told as the user needs it (issue 10,
-// "Memory"): which device, method and step, the batch that did not fit, the allocator's own sizes
+// "Memory"): which device (from the exception), method and step, the batch that did not fit, the allocator's own sizes
 // and what to change. LibTorch reports CUDA as c10::OutOfMemoryError ("Tried to allocate 2.00 GiB
 // (GPU 0; 79.11 GiB total capacity; ...)") and the CPU allocator as a plain c10::Error ("can't
 // allocate memory: you tried to allocate N bytes"); anything else is not ours to translate.
@@ -18,7 +18,6 @@ struct StepContext {
   int64_t step = 0;      // 1-based, the step that failed
   int64_t examples = 0;  // in this process's batch
   int64_t tokens = 0;    // in this process's batch (0: not a token model)
-  bool cuda = false;
 };
 
 // The fw::Error for `e` when it is an allocation failure, otherwise nothing.

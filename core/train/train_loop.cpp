@@ -213,7 +213,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     const double factor = linearScheduleFactor(step, warmup, total);
     for (size_t i = 0; i < pm.groups.size(); ++i)
       static_cast<torch::optim::AdamWOptions&>(optimizer.param_groups()[i].options()).lr(pm.groups[i].lr * factor);
-    const StepContext where{cfg.method, step + 1, int64_t(batch.size), int64_t(t.tokens), cfg.device.is_cuda()};
+    const StepContext where{cfg.method, step + 1, int64_t(batch.size), int64_t(t.tokens)};
     at::Tensor loss;
     guardMemory(where, [&] {
       AutocastScope autocast(cfg.autocastBf16, cfg.device);

@@ -112,7 +112,7 @@ private slots:
 
   // LibTorch's own allocation failures, as they arrive from a step, become errors with the sizes.
   void allocationFailuresNameTheStep() {
-    const train::StepContext where{"fourierft", 7, 16, 2048, true};
+    const train::StepContext where{"fourierft", 7, 16, 2048};
     const c10::OutOfMemoryError cuda({__func__, __FILE__, uint32_t(__LINE__)},
                                      "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.11 GiB total capacity; "
                                      "77.50 GiB already allocated; 1.10 GiB free; 78.00 GiB reserved in total by PyTorch)\n"
@@ -129,7 +129,7 @@ private slots:
     const c10::Error cpu({__func__, __FILE__, uint32_t(__LINE__)},
                          "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1099511627776 bytes. "
                          "Error code 12 (Cannot allocate memory)");
-    err = train::allocationFailure(cpu, {"lora", 1, 8, 0, false});
+    err = train::allocationFailure(cpu, {"lora", 1, 8, 0});
     QVERIFY(err.has_value());
     text = err->what();
     for (const char* part : {"the CPU ran out of memory at step 1 of method 'lora' (a batch of 8 examples)",
