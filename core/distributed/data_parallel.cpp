@@ -2,13 +2,20 @@
 
 #include "util/error.h"
 
+#include <torch/version.h>
+
 #if !defined(FW_NO_GLOO) && defined(USE_C10D_GLOO)
 #define FW_HAS_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
+#if TORCH_VERSION_MAJOR >= 2
+#include <torch/csrc/distributed/c10d/Backend.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef USE_C10D_NCCL
+// NCCL's own header ships beside pip's torch (nvidia-nccl), not inside its include folder.
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define FW_HAS_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
@@ -61,7 +68,13 @@ WorkerEnv workerEnvFromEnvironment() {
 
 struct DataParallel::Impl {
   c10::intrusive_ptr<c10d::Store> store;
+  // Gloo and NCCL groups are c10d::Backend objects in LibTorch 2.x, ProcessGroups in 1.13: the
+  // collectives used here (allreduce, allgather) have the same signatures on both.
+#if TORCH_VERSION_MAJOR >= 2
+  c10::intrusive_ptr<c10d::Backend> group;
+#else
   c10::intrusive_ptr<c10d::ProcessGroup> group;
+#endif
   c10::Device device = c10::Device(c10::kCPU);
 };
 
@@ -85,7 +98,7 @@ DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeo
                             : "is rank 0 running, and is " + where + " reachable from here?");
   }
   auto store = c10::make_intrusive<c10d::PrefixStore>("fourierft", impl_->store);
-#ifdef USE_C10D_NCCL
+#ifdef FW_HAS_NCCL
   if (device.is_cuda()) {
     auto o = c10d::ProcessGroupNCCL::Options::create();
     o->timeout = timeout;

@@ -1,12 +1,13 @@
 #include "train/train_state.h"
 
+#include "train/optimizer_state_key.h"
+
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
 #include "util/error.h"
 #include "util/files.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <c10/util/string_utils.h>
 
 #include <filesystem>
 #include <mutex>
@@ -17,14 +18,6 @@ namespace fw::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-// LibTorch keys optimizer state by the parameter's TensorImpl: a string in 1.13, a pointer in 2.x.
-template <typename Map>
-typename Map::key_type stateKey(const at::Tensor& p) {
-  using Key = typename Map::key_type;
-  if constexpr (std::is_same_v<Key, std::string>) return c10::guts::to_string(p.unsafeGetTensorImpl());
-  else return static_cast<Key>(p.unsafeGetTensorImpl());
-}
 
 using StateMap = std::remove_reference_t<decltype(std::declval<torch::optim::AdamW&>().state())>;
 
@@ -41,7 +34,7 @@ void saveTrainState(const std::string& dir, const PreparedMethod& method, const 
   for (const auto& g : method.groups) {
     for (const auto& [name, p] : g.params) {
       params.emplace_back(name, p.detach());
-      auto it = state.find(stateKey<StateMap>(p));
+      auto it = state.find(optimizerStateKey<StateMap>(p));
       if (it == state.end()) continue;  // no step taken yet
       const auto& s = static_cast<const torch::optim::AdamWParamState&>(*it->second);
       moments.emplace_back(name + ".exp_avg", s.exp_avg());
@@ -82,7 +75,7 @@ TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, tor
       s->step(j["adam_steps"][name].get<int64_t>());
       s->exp_avg(moments.tensor(name + ".exp_avg").to(p.device(), p.scalar_type()).clone());
       s->exp_avg_sq(moments.tensor(name + ".exp_avg_sq").to(p.device(), p.scalar_type()).clone());
-      state[stateKey<StateMap>(p)] = std::move(s);
+      state[optimizerStateKey<StateMap>(p)] = std::move(s);
     }
   }
   at::Generator gen = at::detail::getDefaultCPUGenerator();
