@@ -6,10 +6,10 @@
 #include "adapters/lora.h"
 #include "commands.h"
 #include "step_timer.h"
+#include "train/foreach_adamw.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
-#include <torch/optim/adamw.h>
 
 #include <cmath>
 #include <iostream>
@@ -66,7 +66,7 @@ void run(const LayerBench& b) {
   int64_t trainable = 0;
   for (auto& p : layer->parameters())
     if (p.requires_grad()) params.push_back(p), trainable += p.numel();
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
+  train::ForeachAdamW opt(params, torch::optim::AdamWOptions(1e-4));
   auto x = at::randn({b.tokens, b.dIn}, at::TensorOptions(dtype).device(device)).requires_grad_();
 
   auto step = [&] {

@@ -6,6 +6,7 @@
 #include "train/batch_prefetch.h"
 #include "train/batch_tensors.h"
 #include "train/evaluate.h"
+#include "train/foreach_adamw.h"
 #include "train/losses.h"
 #include "train/memory.h"
 #include "train/out_of_memory.h"
@@ -14,6 +15,7 @@
 #include "util/error.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
@@ -36,23 +38,31 @@ at::Tensor lossOf(const at::Tensor& logits, const BatchTensors& t, data::TaskKin
   }
 }
 
-// Autocast for bf16 mixed precision, on for the life of the object.
+// Autocast for bf16 mixed precision, on for the life of the object. LibTorch 2.4 replaced the
+// per-device setters with ones taking the device type (the old ones are deprecated there).
 struct AutocastScope {
   explicit AutocastScope(bool on, const c10::Device& d) : on_(on), cuda_(d.is_cuda()) {
-    if (!on_) return;
-    if (cuda_) {
-      at::autocast::set_enabled(true);
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      at::autocast::set_cpu_enabled(true);
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
+    if (on_) set(true);
   }
   ~AutocastScope() {
     if (!on_) return;
-    if (cuda_) at::autocast::set_enabled(false);
-    else at::autocast::set_cpu_enabled(false);
+    set(false);
     at::autocast::clear_cache();
+  }
+  void set(bool enabled) const {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    const auto type = cuda_ ? at::kCUDA : at::kCPU;
+    at::autocast::set_autocast_enabled(type, enabled);
+    if (enabled) at::autocast::set_autocast_dtype(type, at::kBFloat16);
+#else
+    if (cuda_) {
+      at::autocast::set_enabled(enabled);
+      if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    } else {
+      at::autocast::set_cpu_enabled(enabled);
+      if (enabled) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+#endif
   }
   bool on_, cuda_;
 };
@@ -129,7 +139,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     o->betas({cfg.beta1, cfg.beta2}).eps(cfg.eps).weight_decay(cfg.weightDecay);
     groups.emplace_back(ps, std::move(o));
   }
-  torch::optim::AdamW optimizer(groups, torch::optim::AdamWOptions(1e-3).weight_decay(cfg.weightDecay));
+  ForeachAdamW optimizer(groups, torch::optim::AdamWOptions(1e-3).weight_decay(cfg.weightDecay));
   std::vector<at::Tensor> trainable;
   for (const auto& g : pm.groups)
     for (const auto& [name, p] : g.params) trainable.push_back(p);
