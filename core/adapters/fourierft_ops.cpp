@@ -76,6 +76,7 @@ SpectrumGeometry SpectrumGeometry::make(int64_t d1, int64_t d2, const at::Tensor
   g.uImag = floats(ui);
   g.vImag = floats(vi);
   g.dwScatter = longs(scatter);
+  g.dwScatterRe = g.dwScatter * 2;
   g.dwSource = longs(source);
   g.dwGather = longs(gather);
   return g;
@@ -84,7 +85,7 @@ SpectrumGeometry SpectrumGeometry::make(int64_t d1, int64_t d2, const at::Tensor
 SpectrumGeometry SpectrumGeometry::to(const at::Device& device) const {
   SpectrumGeometry g = *this;
   for (at::Tensor* t : {&g.positions, &g.uFold, &g.vFold, &g.pairSign, &g.uHalf, &g.vHalf, &g.uImag, &g.vImag,
-                        &g.dwScatter, &g.dwSource, &g.dwGather})
+                        &g.dwScatter, &g.dwScatterRe, &g.dwSource, &g.dwGather})
     *t = t->to(device);
   return g;
 }
@@ -100,6 +101,7 @@ void saveGeometry(AutogradContext* ctx, const SpectrumGeometry& g) {
   ctx->saved_data["uImag"] = g.uImag;
   ctx->saved_data["vImag"] = g.vImag;
   ctx->saved_data["dwScatter"] = g.dwScatter;
+  ctx->saved_data["dwScatterRe"] = g.dwScatterRe;
   ctx->saved_data["dwSource"] = g.dwSource;
   ctx->saved_data["dwGather"] = g.dwGather;
 }
@@ -116,6 +118,7 @@ SpectrumGeometry loadGeometry(AutogradContext* ctx) {
   g.uImag = ctx->saved_data["uImag"].toTensor();
   g.vImag = ctx->saved_data["vImag"].toTensor();
   g.dwScatter = ctx->saved_data["dwScatter"].toTensor();
+  g.dwScatterRe = ctx->saved_data["dwScatterRe"].toTensor();
   g.dwSource = ctx->saved_data["dwSource"].toTensor();
   g.dwGather = ctx->saved_data["dwGather"].toTensor();
   g.n = g.uFold.size(0);
@@ -127,14 +130,35 @@ namespace {
 // FFTW kernels for float32 on the CPU (spectral_cpu.h); tests and benchmarks turn them off to compare.
 std::atomic<bool> gFftwKernels{true};
 
-// ΔW from the spectrum (no autograd): c/2 into the Hermitian half spectrum, one inverse rfft2.
+std::atomic<int> gSpectrumGrad{int(SpectrumGrad::Auto)};
+
+// Off the CPU's FFTW kernels: does merged's backward take the spectrum gradient from per-token
+// FFTs (spectrumGradFromRows) rather than from the weight gradient gᵀx and its 2-D FFT?
+bool gradFromRows(int64_t tokens, const SpectrumGeometry& g, at::ScalarType dtype, const at::Device& device) {
+  const auto forced = SpectrumGrad(gSpectrumGrad.load());
+  if (forced != SpectrumGrad::Auto) return forced == SpectrumGrad::Rows;
+  PathShape s;
+  s.tokens = tokens, s.d1 = g.d1, s.d2 = g.d2, s.n = g.n, s.lowPrecision = dtype != at::kFloat && dtype != at::kDouble;
+  return spectrumGradCost(SpectrumGrad::Rows, s, device) < spectrumGradCost(SpectrumGrad::WeightGrad, s, device);
+}
+
+// ΔW from the spectrum (no autograd): scale·c/2 written straight into the real parts of a complex
+// half spectrum, one inverse rfft2. One d1 x (d2/2+1) complex buffer and the d1 x d2 result: on a
+// GPU every full-size pass costs as much as the FFT itself.
 at::Tensor buildDeltaWeight(const at::Tensor& c, const SpectrumGeometry& g, double scale) {
-  const int64_t b2 = g.d2 / 2 + 1;
-  auto half = at::zeros({g.d1 * b2}, c.options().dtype(at::kFloat));
-  half.index_add_(0, g.dwScatter, c.to(at::kFloat).index_select(0, g.dwSource), 0.5);
-  auto spec = at::complex(half.view({g.d1, b2}), at::zeros_like(half).view({g.d1, b2}));
-  if (gFftwKernels && spec.device().is_cpu()) return irfft2Cpu(spec, g.d1, g.d2).mul_(scale);
-  return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward").mul_(scale);
+  auto spec = at::zeros({g.d1, g.d2 / 2 + 1}, c.options().dtype(at::kComplexFloat));
+  at::view_as_real(spec).view({-1}).index_add_(0, g.dwScatterRe, c.to(at::kFloat).index_select(0, g.dwSource), 0.5 * scale);
+  if (gFftwKernels && spec.device().is_cpu()) return irfft2Cpu(spec, g.d1, g.d2);
+  return at::fft_irfft2(spec, at::IntArrayRef({g.d1, g.d2}), {-2, -1}, "forward");
+}
+
+// W0 + ΔW in the input's dtype, added in float32 and rounded once.
+at::Tensor mergedWeight(const at::Tensor& w0, const at::Tensor& c, const SpectrumGeometry& g, double scale,
+                        at::ScalarType dtype) {
+  auto delta = buildDeltaWeight(c, g, scale);
+  if (dtype == at::kFloat) return delta.add_(w0);
+  auto w = at::empty({g.d1, g.d2}, delta.options().dtype(dtype));
+  return at::add_out(w, delta, w0);
 }
 
 // dL/dc_l = scale · Re FFT2(G)[u_l, v_l] for G = dL/dΔW.
@@ -142,7 +166,6 @@ at::Tensor spectrumGradFromWeightGrad(const at::Tensor& gw, const SpectrumGeomet
   auto f = at::view_as_real(at::fft_rfft2(gw.to(at::kFloat))).select(-1, 0).reshape({-1});
   return f.index_select(0, g.dwGather).mul_(scale);
 }
-
 
 struct DeltaWeightFn : torch::autograd::Function<DeltaWeightFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& c, const SpectrumGeometry* g, double scale) {
@@ -156,52 +179,62 @@ struct DeltaWeightFn : torch::autograd::Function<DeltaWeightFn> {
   }
 };
 
-// The bins × tokens kernel shared by forward and backward of the spectral path:
-// out[k] = Σ_l coef_l · in[fold_in(l)] accumulated into bin fold_out(l), then a c2r transform.
-// `in` is [B_in, T, 2] (real/imag per token), the result is [d_out, T].
-at::Tensor applyBins(const at::Tensor& in, const at::Tensor& gatherBins, const at::Tensor& scatterBins,
-                     const at::Tensor& coef, int64_t dOut) {
-  const int64_t T = in.size(1);
-  auto contrib = in.index_select(0, gatherBins).mul_(coef.view({-1, 1, 2}));
-  auto acc = at::zeros({dOut / 2 + 1, T, 2}, in.options());
-  acc.index_add_(0, scatterBins, contrib);
-  return at::fft_irfft(at::view_as_complex(acc), dOut, 0, "forward");
+// Per-token real FFT of rows [T, d] (any float dtype) in float32: [T, d/2+1, 2] (real, imaginary).
+// Token-major, so every transform is a contiguous batched FFT (cuFFT's and LibTorch's fast case).
+at::Tensor rowsSpectrum(const at::Tensor& rows) {
+  return at::view_as_real(at::fft_rfft(rows.to(at::kFloat), c10::nullopt, -1));
 }
 
-// Per-token real FFT of rows [T, d] laid out bins × tokens: [d/2+1, T, 2].
-at::Tensor rowsToBins(const at::Tensor& rows) {
-  return at::view_as_real(at::fft_rfft(rows.t(), c10::nullopt, 0));
+// The n bins of a row spectrum [T, b, 2], scaled per part by coef [n, 2], summed into the bins of
+// an output spectrum and transformed back: [T, dOut] float32. Shared by forward and input gradient.
+at::Tensor applyBins(const at::Tensor& in, const at::Tensor& gatherBins, const at::Tensor& scatterBins,
+                     const at::Tensor& coef, int64_t dOut) {
+  auto contrib = in.index_select(1, gatherBins).mul_(coef.unsqueeze(0));
+  auto acc = at::zeros({in.size(0), dOut / 2 + 1, 2}, in.options());
+  acc.index_add_(1, scatterBins, contrib);
+  return at::fft_irfft(at::view_as_complex(acc), dOut, -1, "forward");
+}
+
+// dL/dc_l = scale · Re FFT2(gᵀx)[u_l, v_l] = scale · Σ_t Re(Ĝ_t[u_l] · X̂_t[v_l]), from per-token
+// FFTs of x [T, d2] and g [T, d1]: no d1 x d2 weight gradient.
+at::Tensor spectrumGradFromSpectra(const at::Tensor& G, const at::Tensor& X, const SpectrumGeometry& g, double scale) {
+  auto prod = (G.index_select(1, g.uFold) * X.index_select(1, g.vFold)).sum(0);  // [n, 2]
+  return prod.select(1, 0).add_(prod.select(1, 1) * g.pairSign).mul_(scale);
+}
+
+at::Tensor spectrumGradFromRows(const at::Tensor& x, const at::Tensor& gy, const SpectrumGeometry& g, double scale) {
+  return spectrumGradFromSpectra(rowsSpectrum(gy), rowsSpectrum(x), g, scale);
+}
+
+at::Tensor forwardCoef(const at::Tensor& cf, const SpectrumGeometry& g, double scale) {
+  return at::stack({cf * g.uHalf, cf * g.uHalf * g.pairSign * g.uImag}, -1).mul_(scale);
+}
+
+at::Tensor backwardCoef(const at::Tensor& cf, const SpectrumGeometry& g, double scale) {
+  return at::stack({cf * g.vHalf, cf * g.vHalf * g.pairSign * g.vImag}, -1).mul_(scale);
 }
 
 struct SpectralDeltaFn : torch::autograd::Function<SpectralDeltaFn> {
-  // Returns x·ΔWᵀ for x [T, d2] (float32) as [T, d1].
+  // Returns x·ΔWᵀ for rows x [T, d2] (any float dtype) as [T, d1] float32. Keeps x, not its
+  // spectrum (half the memory in float32, a quarter in bf16); backward transforms it again.
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& c,
                             const SpectrumGeometry* g, double scale) {
-    auto X = rowsToBins(x);
-    auto cf = c.to(at::kFloat);
-    auto coef = at::stack({cf * g->uHalf, cf * g->uHalf * g->pairSign * g->uImag}, -1).mul_(scale);
-    auto y = applyBins(X, g->vFold, g->uFold, coef, g->d1);
+    auto y = applyBins(rowsSpectrum(x), g->vFold, g->uFold, forwardCoef(c.to(at::kFloat), *g, scale), g->d1);
     saveGeometry(ctx, *g);
     ctx->saved_data["scale"] = scale;
-    ctx->save_for_backward({X, c});
-    return y.t();
+    ctx->save_for_backward({x, c});
+    return y;
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto g = loadGeometry(ctx);
     const double scale = ctx->saved_data["scale"].toDouble();
     auto saved = ctx->get_saved_variables();
-    const auto& X = saved[0];
-    auto cf = saved[1].to(at::kFloat);
-    auto G = rowsToBins(grads[0].to(at::kFloat));
+    const auto &x = saved[0], &c = saved[1];
     at::Tensor dx, dc;
-    if (ctx->needs_input_grad(0)) {
-      auto coef = at::stack({cf * g.vHalf, cf * g.vHalf * g.pairSign * g.vImag}, -1).mul_(scale);
-      dx = applyBins(G, g.uFold, g.vFold, coef, g.d2).t();
-    }
-    if (ctx->needs_input_grad(1)) {
-      auto prod = (G.index_select(0, g.uFold) * X.index_select(0, g.vFold)).sum(1);  // [n, 2]
-      dc = (prod.select(1, 0) + prod.select(1, 1) * g.pairSign).mul_(scale).to(saved[1].scalar_type());
-    }
+    const auto G = rowsSpectrum(grads[0]);  // shared by both gradients
+    if (ctx->needs_input_grad(0))
+      dx = applyBins(G, g.uFold, g.vFold, backwardCoef(c.to(at::kFloat), g, scale), g.d2).to(x.scalar_type());
+    if (ctx->needs_input_grad(1)) dc = spectrumGradFromSpectra(G, rowsSpectrum(x), g, scale).to(c.scalar_type());
     return {dx, dc, at::Tensor(), at::Tensor()};
   }
 };
@@ -209,11 +242,18 @@ struct SpectralDeltaFn : torch::autograd::Function<SpectralDeltaFn> {
 struct MergedLinearFn : torch::autograd::Function<MergedLinearFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                             const at::Tensor& c, const SpectrumGeometry* g, double scale) {
-    auto w = (w0.to(at::kFloat) + buildDeltaWeight(c, *g, scale)).to(x.scalar_type());
+    auto w = mergedWeight(w0, c, *g, scale, x.scalar_type());
     saveGeometry(ctx, *g);
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["hasBias"] = bias.numel() > 0;
     ctx->save_for_backward({x, w0, c});
+    // Backward needs W0 + ΔW again: a rebuild is several full-size passes and launches, which
+    // bound a GPU's step on small layers. Kept for bf16/fp16 inputs when it is no larger than the
+    // float32 copy of the input that LoRA holds there (d1 <= 2 x tokens), so that FourierFT never
+    // holds more than LoRA; rebuilt otherwise (float32: LoRA keeps no copy of its input).
+    const bool lowPrecision = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+    if (lowPrecision && (x.requires_grad() || c.requires_grad()) && w.numel() * w.element_size() <= 4 * x.numel())
+      ctx->saved_data["weight"] = w;
     return at::linear(x, w, bias.numel() > 0 ? bias : at::Tensor());
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -224,23 +264,27 @@ struct MergedLinearFn : torch::autograd::Function<MergedLinearFn> {
     const auto& gy = grads[0];
     at::Tensor dx, db, dc;
     if (ctx->needs_input_grad(0)) {
-      // ΔW is rebuilt rather than kept from forward: d1·d2 floats less to hold per layer.
-      auto w = (w0.to(at::kFloat) + buildDeltaWeight(c, g, scale)).to(x.scalar_type());
+      auto kept = ctx->saved_data.find("weight");
+      auto w = kept != ctx->saved_data.end() ? kept->second.toTensor() : mergedWeight(w0, c, g, scale, x.scalar_type());
       dx = at::matmul(gy, w);
     }
     if (ctx->saved_data["hasBias"].toBool() && ctx->needs_input_grad(2))
       db = gy.reshape({-1, g.d1}).sum(0);
     if (ctx->needs_input_grad(3)) {
-      auto rows = x.reshape({-1, g.d2}).to(at::kFloat).contiguous();
-      auto grads = gy.reshape({-1, g.d1}).to(at::kFloat).contiguous();
-      if (gFftwKernels && spectralCpuApplies(rows)) {
+      const auto rows = x.reshape({-1, g.d2}), grads = gy.reshape({-1, g.d1});
+      if (gFftwKernels && x.device().is_cpu() && spectralCpuApplies(rows.to(at::kFloat))) {
         // Per-token FFTs of x and the gradient and a pass over the n bins: cheaper on the CPU than
         // the weight gradient gyᵀx (a full matmul) and its 2-D FFT.
-        dc = spectrumGradCpu(rows, grads, g, scale).to(c.scalar_type());
+        dc = spectrumGradCpu(rows.to(at::kFloat).contiguous(), grads.to(at::kFloat).contiguous(), g, scale);
+      } else if (gradFromRows(rows.size(0), g, x.scalar_type(), x.device())) {
+        dc = spectrumGradFromRows(rows, grads, g, scale);
       } else {
-        auto gw = at::mm(grads.t(), rows);
-        dc = spectrumGradFromWeightGrad(gw, g, scale).to(c.scalar_type());
+        // The weight gradient in the input's dtype (bf16 on tensor cores, float32 accumulation),
+        // its 2-D FFT in float32.
+        const auto t = x.device().is_cpu() ? at::kFloat : x.scalar_type();
+        dc = spectrumGradFromWeightGrad(at::mm(grads.to(t).t(), rows.to(t)), g, scale);
       }
+      dc = dc.to(c.scalar_type());
     }
     return {dx, at::Tensor(), db, dc, at::Tensor(), at::Tensor()};
   }
@@ -300,39 +344,107 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
 }
 
 void setFftwKernels(bool enabled) { gFftwKernels = enabled; }
+void setSpectrumGrad(SpectrumGrad method) { gSpectrumGrad = int(method); }
+
+const char* spectrumGradName(SpectrumGrad m) {
+  switch (m) {
+    case SpectrumGrad::Auto: return "auto";
+    case SpectrumGrad::WeightGrad: return "weight";
+    case SpectrumGrad::Rows: return "rows";
+  }
+  return "?";
+}
+
+SpectrumGrad spectrumGradFromName(const std::string& name) {
+  for (auto m : {SpectrumGrad::Auto, SpectrumGrad::WeightGrad, SpectrumGrad::Rows})
+    if (name == spectrumGradName(m)) return m;
+  throw Error("unknown spectrum-gradient method '" + name + "'").expected("auto, weight or rows");
+}
 bool fftwKernels() { return gFftwKernels; }
 
 at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                                  const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
   checkShapes(x, w0, spectrum, g);
-  auto rows = x.reshape({-1, g.d2}).to(at::kFloat);
-  auto delta = gFftwKernels && spectralCpuApplies(rows) ? spectralDeltaCpu(rows.contiguous(), spectrum, g, scale)
-                                                        : SpectralDeltaFn::apply(rows, spectrum, &g, scale);
+  auto rows = x.reshape({-1, g.d2});
+  at::Tensor delta;
+  if (gFftwKernels && x.device().is_cpu()) delta = spectralDeltaCpu(rows.to(at::kFloat).contiguous(), spectrum, g, scale);
+  else delta = SpectralDeltaFn::apply(rows, spectrum, &g, scale);
   auto outShape = x.sizes().vec();
   outShape.back() = g.d1;
-  return at::linear(x, w0, bias) + delta.to(x.scalar_type()).reshape(outShape);
+  // In place: one pass that adds the float32 delta and rounds once to the input's dtype.
+  return at::linear(x, w0, bias).add_(delta.reshape(outShape));
+}
+
+namespace {
+
+// Off the CPU (a GPU): bytes of memory traffic, the unit of an elementwise or FFT pass, plus the
+// launches of the path's kernels; a matmul's multiply-adds count as bytes at the device's ratio of
+// arithmetic to bandwidth (an H100: ~50 TFLOP/s in float32 without TF32, ~600 in bf16 on tensor
+// cores, ~3 TB/s). Rough by design: `fourierft bench --path` measures each path, and
+// docs/performance.md shows where this choice was checked.
+constexpr double kLaunchBytes = 15e6;  // ~5 us of a GPU's bandwidth per kernel
+
+double flopBytes(const PathShape& s) { return s.lowPrecision ? 1.0 / 200.0 : 1.0 / 17.0; }
+
+double gpuBuildBytes(const PathShape& s) {
+  // zeroed complex half spectrum, 2-D inverse FFT (about three passes), W0 + ΔW and its rounding
+  return double(s.d1) * double(s.d2) * (4.0 + 3.0 * 8.0 + 10.0) + 4 * kLaunchBytes;
+}
+
+}  // namespace
+
+double spectrumGradCost(SpectrumGrad method, const PathShape& s, const at::Device& device) {
+  const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
+  if (device.is_cpu()) return method == SpectrumGrad::Rows ? 0.0 : 1.0;  // the CPU takes FFTW's kernel
+  if (method == SpectrumGrad::Rows)  // two row FFTs, two gathers of [T, n] complex, their product and sum
+    return T * (16.0 * (D1 + D2) + 48.0 * N) + 8 * kLaunchBytes;
+  // gᵀx and the rfft2 of it in float32
+  return 2.0 * T * D1 * D2 * flopBytes(s) + 28.0 * D1 * D2 + 4 * kLaunchBytes;
 }
 
 double pathCost(FourierPath path, const PathShape& s, const at::Device& device) {
-  // Extra work over the frozen layer, in units of one multiply-add of a matmul.
+  const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
+  if (!device.is_cpu()) {  // a GPU: bytes moved (see above)
+    switch (path) {
+      case FourierPath::Merged: {
+        if (!s.backward) return gpuBuildBytes(s);
+        return 2.0 * gpuBuildBytes(s) + std::min(spectrumGradCost(SpectrumGrad::Rows, s, device),
+                                                 spectrumGradCost(SpectrumGrad::WeightGrad, s, device));
+      }
+      case FourierPath::Dense:
+        return ((s.backward ? 2.0 : 1.0) + (s.backward && s.inputGrad ? 1.0 : 0.0)) * 2.0 * T * D1 * D2 * flopBytes(s) +
+               gpuBuildBytes(s);
+      case FourierPath::Spectral: {
+        // forward: rfft(x), gather and scale, scatter, irfft, add; backward: rfft(g), x again and
+        // the gradient's gathers, and for the input gradient the forward's bins and irfft again
+        double bytes = T * (16.0 * D2 + 24.0 * N + 24.0 * D1) + 8 * kLaunchBytes;
+        if (s.backward) {
+          bytes += T * (16.0 * (D1 + D2) + 48.0 * N) + 8 * kLaunchBytes;
+          if (s.inputGrad) bytes += T * (24.0 * N + 24.0 * D2) + 6 * kLaunchBytes;
+        }
+        return bytes;
+      }
+      case FourierPath::Auto: break;
+    }
+    throw Error("internal: no cost for path 'auto'");
+  }
+  // The CPU: extra work over the frozen layer, in units of one multiply-add of a matmul.
   // merged: a ΔW build (2D FFT) per pass, the spectrum gradient in backward.
   // spectral: per-token FFTs in and out, and passes over the n bins of every token.
-  const double T = double(s.tokens), D1 = double(s.d1), D2 = double(s.d2), N = double(s.n);
   const double fft1 = D1 * std::log2(D1), fft2 = D2 * std::log2(D2);
   // Relative cost of an FFT butterfly (element x log2 size), of one bin multiply-add (per token,
   // per coefficient, per pass) and of a butterfly of the ΔW build (a one-thread 2-D FFT with the
   // scatter before it and the add after it) against a matmul multiply-add, fitted to
   // `fourierft bench-layer` on the 2-core CPU here (README.md, "Choosing the path"; the extra
   // milliseconds over `limit` at 768x768 with 512 and 4096 tokens and at 3072x768 with 2048).
-  // Not yet fitted on a GPU; the CPU values stand in there until they are.
   const double fftCost = 25.0, binCost = 30.0, buildCost = 55.0;
   const double build = buildCost * (D2 * fft1 + D1 * fft2);
   switch (path) {
     case FourierPath::Merged: {
       if (!s.backward) return build;
-      // The spectrum gradient: on the CPU per-token FFTs of x and the output gradient and one pass
-      // over the bins (spectrumGradCpu); elsewhere the weight gradient gᵀx.
-      const double grad = device.is_cpu() && fftwKernels() ? T * (fftCost * (fft1 + fft2) + binCost * N) : T * D1 * D2;
+      // The spectrum gradient: per-token FFTs of x and the output gradient and one pass over the
+      // bins (spectrumGradCpu), or without FFTW the weight gradient gᵀx.
+      const double grad = fftwKernels() ? T * (fftCost * (fft1 + fft2) + binCost * N) : T * D1 * D2;
       return 2.0 * build + grad;
     }
     case FourierPath::Dense:

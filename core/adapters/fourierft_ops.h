@@ -32,6 +32,7 @@ struct SpectrumGeometry {
   at::Tensor uHalf, vHalf;     // [n] float: 1 at the DC/Nyquist bins, 1/2 elsewhere
   at::Tensor uImag, vImag;     // [n] float: 0 at the DC/Nyquist bins (imaginary part unused), 1 elsewhere
   at::Tensor dwScatter;        // [m] int64 into d1 x (d2/2+1): where c_l/2 lands in the half spectrum
+  at::Tensor dwScatterRe;      // [m] int64: 2·dwScatter, the same bins' real parts in a float view
   at::Tensor dwSource;         // [m] int64: which l each dwScatter entry takes
   at::Tensor dwGather;         // [n] int64 into d1 x (d2/2+1): where Re FFT2(G)[u_l, v_l] is read
 
@@ -78,7 +79,18 @@ struct PathShape {
   int64_t tokens = 0, d1 = 0, d2 = 0, n = 0;
   bool backward = true;   // a backward pass follows (training)
   bool inputGrad = true;  // the input needs its gradient (every layer but the first)
+  bool lowPrecision = false;  // bf16/fp16 input: a GPU's matmuls run on tensor cores
 };
+// How merged's backward forms the spectrum gradient where FFTW's CPU kernel does not apply (a
+// GPU): from the weight gradient gᵀx and its 2-D FFT (a T·d1·d2 matmul), or from per-token FFTs
+// of x and g and a pass over the n bins. Auto picks the cheaper by spectrumGradCost; benchmarks
+// force one to measure both.
+enum class SpectrumGrad { Auto, WeightGrad, Rows };
+void setSpectrumGrad(SpectrumGrad method);
+const char* spectrumGradName(SpectrumGrad method);  // auto, weight, rows
+SpectrumGrad spectrumGradFromName(const std::string& name);  // throws fw::Error listing the choices
+double spectrumGradCost(SpectrumGrad method, const PathShape& shape, const at::Device& device);
+
 // Estimated extra cost of a path over the frozen layer (cost model in the .cpp).
 double pathCost(FourierPath path, const PathShape& shape, const at::Device& device);
 // The cheaper of merged and spectral (dense is never cheaper than merged; it is the reference).

@@ -9,6 +9,7 @@
 using namespace fw::adapters;
 
 Q_DECLARE_METATYPE(FourierPath)
+Q_DECLARE_METATYPE(SpectrumGrad)
 
 namespace {
 
@@ -57,6 +58,7 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
   QTest::addColumn<FourierPath>("path");
   QTest::addColumn<bool>("fftw");  // merged and spectral on the CPU: FFTW kernels, or LibTorch's FFTs
   QTest::addColumn<bool>("offset");  // input rows one float past an aligned address (FFTW's unaligned plans)
+  QTest::addColumn<SpectrumGrad>("grad");  // merged without FFTW (a GPU's way): how the spectrum gradient is formed
   struct Shape { const char* name; int d1, d2, n, tokens; bool repeated, offset = false; };
   const Shape shapes[] = {
       {"square even 32x32", 32, 32, 48, 10, false},
@@ -72,10 +74,12 @@ void TestFourierFTPaths::pathsAgreeWithReference_data() {
   for (const auto& s : shapes) {
     for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
       QTest::newRow(qPrintable(QString("%1 %2").arg(s.name, pathName(p))))
-          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true << s.offset;
-    for (auto p : {FourierPath::Merged, FourierPath::Spectral})
-      QTest::newRow(qPrintable(QString("%1 %2 (LibTorch FFTs)").arg(s.name, pathName(p))))
-          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << false << s.offset;
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << p << true << s.offset << SpectrumGrad::Auto;
+    QTest::newRow(qPrintable(QString("%1 spectral (LibTorch FFTs)").arg(s.name)))
+        << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Spectral << false << s.offset << SpectrumGrad::Auto;
+    for (auto m : {SpectrumGrad::Rows, SpectrumGrad::WeightGrad})
+      QTest::newRow(qPrintable(QString("%1 merged (LibTorch FFTs, %2 gradient)").arg(s.name, spectrumGradName(m))))
+          << s.d1 << s.d2 << s.n << s.tokens << s.repeated << FourierPath::Merged << false << s.offset << m;
   }
 }
 
@@ -88,7 +92,9 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   QFETCH(FourierPath, path);
   QFETCH(bool, fftw);
   QFETCH(bool, offset);
+  QFETCH(SpectrumGrad, grad);
   setFftwKernels(fftw);
+  setSpectrumGrad(grad);
   at::manual_seed(7);
   auto pos = repeated ? repeatedPositions(d1, d2) : frequencyPositions(d1, d2, n, 2024);
   auto g = SpectrumGeometry::make(d1, d2, pos);
@@ -118,15 +124,28 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   FW_EXPECT_CLOSE(x.grad(), ref.dx, 1e-5);
   FW_EXPECT_CLOSE(c.grad(), ref.dc, 1e-5);
   setFftwKernels(true);
+  setSpectrumGrad(SpectrumGrad::Auto);
 }
 
 void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32_data() {
   QTest::addColumn<FourierPath>("path");
-  for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral}) QTest::newRow(pathName(p)) << p;
+  QTest::addColumn<bool>("fftw");
+  QTest::addColumn<SpectrumGrad>("grad");
+  for (auto p : {FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
+    QTest::newRow(pathName(p)) << p << true << SpectrumGrad::Auto;
+  // The GPU's code paths, run on the CPU: bf16 rows into LibTorch's float32 FFTs, bf16 matmuls.
+  QTest::newRow("spectral (LibTorch FFTs)") << FourierPath::Spectral << false << SpectrumGrad::Auto;
+  for (auto m : {SpectrumGrad::Rows, SpectrumGrad::WeightGrad})
+    QTest::newRow(qPrintable(QString("merged (LibTorch FFTs, %1 gradient)").arg(spectrumGradName(m))))
+        << FourierPath::Merged << false << m;
 }
 
 void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32() {
   QFETCH(FourierPath, path);
+  QFETCH(bool, fftw);
+  QFETCH(SpectrumGrad, grad);
+  setFftwKernels(fftw);
+  setSpectrumGrad(grad);
   at::manual_seed(3);
   const int64_t d1 = 24, d2 = 16;
   auto pos = frequencyPositions(d1, d2, 30, 2024);
@@ -148,6 +167,9 @@ void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32() {
   // bf16 has 8 bits of mantissa: agreement to about 1 %.
   FW_EXPECT_CLOSE(y, ref.y, 2e-2);
   FW_EXPECT_CLOSE(c.grad(), ref.dc, 2e-2);
+  FW_EXPECT_CLOSE(x.grad().to(at::kFloat), ref.dx, 2e-2);
+  setFftwKernels(true);
+  setSpectrumGrad(SpectrumGrad::Auto);
 }
 
 void TestFourierFTPaths::inputWithoutGradient() {
@@ -170,6 +192,9 @@ void TestFourierFTPaths::pathNamesAndChoice() {
   for (auto p : {FourierPath::Auto, FourierPath::Dense, FourierPath::Merged, FourierPath::Spectral})
     QCOMPARE(pathFromName(pathName(p)), p);
   FW_EXPECT_ERROR(pathFromName("fast"), "unknown FourierFT path 'fast'", "auto, dense, merged or spectral");
+  for (auto m : {SpectrumGrad::Auto, SpectrumGrad::WeightGrad, SpectrumGrad::Rows})
+    QCOMPARE(spectrumGradFromName(spectrumGradName(m)), m);
+  FW_EXPECT_ERROR(spectrumGradFromName("fft"), "unknown spectrum-gradient method 'fft'", "auto, weight or rows");
   // Few tokens on a huge layer favour the spectral path; many tokens on a small one, merged.
   PathShape big{512, 4096, 4096, 1000, true, true};
   PathShape small{4096, 64, 64, 200, true, true};
