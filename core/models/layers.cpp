@@ -2,6 +2,8 @@
 
 #include "util/error.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 #include <limits>
 
@@ -49,11 +51,18 @@ at::Tensor causalMask(int64_t seq, const at::Tensor& attentionMask, at::ScalarTy
 }
 
 at::Tensor eagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                          double scale, double dropout, bool training) {
+                          double scale, double dropout, bool training, bool causal) {
+  const double p = dropout > 0 && training ? dropout : 0.0;
+#if TORCH_VERSION_MAJOR >= 2
+  if (q.is_cuda())
+    return at::scaled_dot_product_attention(q, k, v, mask.defined() ? c10::optional<at::Tensor>(mask.to(q.scalar_type())) : c10::nullopt,
+                                            p, causal && !mask.defined(), c10::optional<double>(scale));
+#endif
   auto scores = at::matmul(q, k.transpose(-1, -2)) * scale;
   if (mask.defined()) scores = scores + mask;
+  else if (causal) scores = scores + causalMask(q.size(-2), {}, scores.scalar_type(), scores.device());
   auto probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
-  if (dropout > 0 && training) probs = at::dropout(probs, dropout, true);
+  if (p > 0) probs = at::dropout(probs, p, true);
   return at::matmul(probs, v);
 }
 

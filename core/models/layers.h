@@ -26,8 +26,10 @@ at::Tensor paddingMask(const at::Tensor& attentionMask, at::ScalarType dtype);
 at::Tensor causalMask(int64_t seq, const at::Tensor& attentionMask, at::ScalarType dtype, const at::Device& device);
 
 // softmax(q·kᵀ·scale + mask)·v, q/k/v [batch, heads, seq, head_dim]; the softmax in float32.
+// `causal` with no mask: each position sees itself and those before it. On a GPU with LibTorch 2.x
+// this is scaled_dot_product_attention (flash or memory-efficient kernels), as transformers' "sdpa".
 at::Tensor eagerAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
-                          double scale, double dropout, bool training);
+                          double scale, double dropout, bool training, bool causal = false);
 
 // [batch, seq, heads*dim] <-> [batch, heads, seq, dim]
 at::Tensor splitHeads(const at::Tensor& x, int64_t heads);

@@ -66,7 +66,7 @@ at::Tensor LlamaAttentionImpl::forward(const at::Tensor& x, const at::Tensor& co
     k = k.repeat_interleave(heads_ / kvHeads_, 1);
     v = v.repeat_interleave(heads_ / kvHeads_, 1);
   }
-  auto context = eagerAttention(q, k, v, mask, 1.0 / std::sqrt(double(headDim_)), dropout_, is_training());
+  auto context = eagerAttention(q, k, v, mask, 1.0 / std::sqrt(double(headDim_)), dropout_, is_training(), /*causal=*/true);
   return o_proj(mergeHeads(context));
 }
 
@@ -106,10 +106,14 @@ at::Tensor LlamaModelImpl::forward(const ModelInputs& in) {
   const auto& ids = in.input_ids;
   if (!ids.defined() || ids.dim() != 2) throw Error("input_ids must be [batch, seq]").field("input_ids");
   checkTokenIds(ids, embed_tokens->weight.size(0), "input_ids");
-  auto x = embed_tokens(ids);
-  const int64_t seq = ids.size(1);
+  return forwardEmbeddings(embed_tokens(ids), in.attention_mask);
+}
+
+at::Tensor LlamaModelImpl::forwardEmbeddings(at::Tensor x, const at::Tensor& attentionMask) {
+  const int64_t seq = x.size(1);
   auto [cos, sin] = rotary_.table(seq, x.device());
-  auto mask = causalMask(seq, in.attention_mask, x.scalar_type(), x.device());
+  // Without padding the layers' attention is causal by itself (no [seq, seq] mask to build or read).
+  auto mask = attentionMask.defined() ? causalMask(seq, attentionMask, x.scalar_type(), x.device()) : at::Tensor();
   for (const auto& layer : *layers) x = layer->as<LlamaDecoderLayerImpl>()->forward(x, cos, sin, mask);
   return norm(x);
 }

@@ -65,6 +65,8 @@ class LlamaModelImpl : public torch::nn::Module {
 public:
   LlamaModelImpl(const LlamaConfig& c, const at::TensorOptions& o);
   at::Tensor forward(const ModelInputs& in);
+  // The layers and the final norm on hidden states [batch, seq, hidden] (transformers' inputs_embeds).
+  at::Tensor forwardEmbeddings(at::Tensor x, const at::Tensor& attentionMask);
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
