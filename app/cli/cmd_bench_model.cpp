@@ -1,20 +1,25 @@
-// fourierft bench: training steps of an encoder stack, one JSON line out, shaped like
-// ../shared/bench/peft_cpu_anchor.py's `model` case: a preset's encoder layers on random hidden
-// states [batch, seq, hidden], loss = mean(y²), forward + backward + AdamW on what the method trains
-// (limit: nothing, the input's gradient only). Query and value carry the adapters.
+// fourierft bench: training steps of a preset's layer stack, one JSON line out, shaped like
+// ../shared/bench/peft_cpu_anchor.py's `model` case: the encoder layers (or a LLaMA's decoder layers
+// and final norm) on random hidden states [batch, seq, hidden], loss = mean(y²), forward + backward
+// + AdamW on what the method trains (limit, alias frozen-input-grad: nothing, the input's gradient
+// only). Query and value (q_proj, v_proj) carry the adapters. On a GPU it also reports the caching
+// allocator's peak, and bench/gpu-vs-peft runs the same cases through transformers and PEFT.
 #include "adapters/adapted_linear.h"
+#include "adapters/fourierft_ops.h"
 #include "adapters/inject.h"
 #include "commands.h"
 #include "step_timer.h"
 #include "models/bert.h"
+#include "models/llama.h"
 #include "models/model_adapters.h"
 #include "models/presets.h"
 #include "models/roberta.h"
 #include "models/vit.h"
+#include "train/foreach_adamw.h"
 #include "util/error.h"
+#include "train/memory.h"
 #include "util/runtime.h"
 
-#include <torch/optim/adamw.h>
 
 #include <cmath>
 #include <iostream>
@@ -24,7 +29,7 @@ namespace fw::cli {
 namespace {
 
 struct ModelBench {
-  std::string model = "roberta-base", method = "fourierft", path = "auto", device = "cpu";
+  std::string model = "roberta-base", method = "fourierft", path = "auto", grad = "auto", device = "cpu", dtype = "fp32";
   int64_t layers = 2, batch = 8, seq = 128, n = 1000, r = 8;
   double scaling = 150.0;
   int threads = 0, steps = 7, warmup = 2;
@@ -38,22 +43,34 @@ std::pair<std::function<at::Tensor(const at::Tensor&)>, int64_t> encoderOf(model
     return {[enc = b->bert->encoder](const at::Tensor& x) mutable { return enc->forward(x, {}); }, b->config().value("hidden_size", 768)};
   if (auto* v = dynamic_cast<models::ViTForImageClassification*>(&m))
     return {[enc = v->vit->encoder](const at::Tensor& x) mutable { return enc->forward(x); }, v->config().value("hidden_size", 768)};
-  throw Error("bench needs an encoder preset").field("--model").expected("bert-base, roberta-base, roberta-large or vit-base");
+  if (auto* l = dynamic_cast<models::LlamaForCausalLM*>(&m))
+    return {[dec = l->model](const at::Tensor& x) mutable { return dec->forwardEmbeddings(x, {}); }, l->config().value("hidden_size", 4096)};
+  throw Error("bench needs an encoder or LLaMA preset").field("--model")
+      .expected("bert-base, roberta-base, roberta-large, vit-base or llama-7b");
+}
+
+at::ScalarType benchDtype(const std::string& s) {
+  if (s == "fp32") return at::kFloat;
+  if (s == "bf16") return at::kBFloat16;
+  throw Error("unknown dtype '" + s + "'").field("--dtype").expected("fp32 or bf16");
 }
 
 void run(const ModelBench& b) {
-  if (b.method != "limit" && b.method != "lora" && b.method != "fourierft" && b.method != "full")
-    throw Error("unknown method '" + b.method + "'").field("--method").expected("limit, lora, fourierft or full");
+  const bool limit = b.method == "limit" || b.method == "frozen-input-grad";
+  if (!limit && b.method != "lora" && b.method != "fourierft" && b.method != "full")
+    throw Error("unknown method '" + b.method + "'").field("--method").expected("limit (frozen-input-grad), lora, fourierft or full");
   const int threads = configureThreads(b.threads);
   const auto device = parseDevice(b.device, "--device");
+  const auto dtype = benchDtype(b.dtype);
+  adapters::setSpectrumGrad(adapters::spectrumGradFromName(b.grad));
   at::manual_seed(0);
   auto model = models::buildModel(models::presetConfig(b.model, b.layers), "preset '" + b.model + "'",
-                                  at::TensorOptions(at::kFloat).device(device));
+                                  at::TensorOptions(dtype).device(device));
   models::initWeights(*model);
   model->eval();  // no dropout: the anchor has none
   for (auto& p : model->parameters()) p.set_requires_grad(b.method == "full");
   if (b.method == "fourierft" || b.method == "lora") {
-    nlohmann::json cfg = {{"target_modules", {"query", "value"}}};
+    nlohmann::json cfg = {{"target_modules", {"query", "value", "q_proj", "v_proj"}}};
     if (b.method == "fourierft") cfg.update({{"peft_type", "FOURIERFT"}, {"n_frequency", b.n}, {"scaling", b.scaling}, {"random_loc_seed", 777}});
     else cfg.update({{"peft_type", "LORA"}, {"r", b.r}, {"lora_alpha", 2 * b.r}, {"init_lora_weights", false}});
     auto config = adapters::AdapterConfig::fromJson(cfg, "bench");
@@ -68,10 +85,10 @@ void run(const ModelBench& b) {
   int64_t trainable = 0;
   for (auto& p : model->parameters())
     if (p.requires_grad()) params.push_back(p), trainable += p.numel();
-  torch::optim::AdamW opt(params, torch::optim::AdamWOptions(1e-4));
-  auto x = at::randn({b.batch, b.seq, hidden}, at::TensorOptions(at::kFloat).device(device)).requires_grad_(b.method == "limit");
+  train::ForeachAdamW opt(params, torch::optim::AdamWOptions(1e-4));
+  auto x = at::randn({b.batch, b.seq, hidden}, at::TensorOptions(dtype).device(device)).requires_grad_(limit);
   auto step = [&] {
-    encoder(x).pow(2).mean().backward();
+    encoder(x).to(at::kFloat).pow(2).mean().backward();
     if (!params.empty()) {
       opt.step();
       opt.zero_grad();
@@ -84,9 +101,14 @@ void run(const ModelBench& b) {
     if (auto* ff = dynamic_cast<adapters::FourierFTAdapter*>(lin->adapter())) paths[name] = adapters::pathName(ff->lastPath());
   nlohmann::json out = {{"impl", "fourier-workbench"}, {"torch", torchVersion()}, {"kind", "model"}, {"model", b.model},
                         {"method", b.method}, {"layers", b.layers}, {"batch", b.batch}, {"seq", b.seq}, {"n", b.n},
-                        {"r", b.r}, {"threads", threads}, {"device", device.str()}, {"ms_median", times.medianMs},
-                        {"ms_min", times.minMs}, {"trainable", trainable}, {"peak_rss_mib", std::lround(peakRssMiB())}};
+                        {"r", b.r}, {"dtype", b.dtype}, {"threads", threads}, {"device", device.str()},
+                        {"ms_median", times.medianMs}, {"ms_min", times.minMs}, {"trainable", trainable},
+                        {"tokens_per_s", std::lround(double(b.batch * b.seq) / (times.medianMs / 1000.0))},
+                        {"peak_rss_mib", std::lround(peakRssMiB())}};
+  const auto memory = train::readMemory(device);
+  if (memory.cuda) out["peak_alloc_mib"] = std::lround(memory.peakMiB), out["reserved_mib"] = std::lround(memory.reservedMiB);
   if (!paths.empty()) out["paths"] = paths;
+  if (b.method == "fourierft") out["grad"] = b.grad;
   std::cout << out.dump() << std::endl;
 }
 
@@ -95,16 +117,18 @@ void run(const ModelBench& b) {
 void addBenchModelCommand(CLI::App& app) {
   auto b = std::make_shared<ModelBench>();
   auto* cmd = app.add_subcommand("bench", "Time training steps of a preset's encoder layers; prints one JSON line");
-  cmd->add_option("--model", b->model, "Encoder preset (bert-base, roberta-base, roberta-large, vit-base)")->capture_default_str();
+  cmd->add_option("--model", b->model, "Preset (bert-base, roberta-base, roberta-large, vit-base, llama-7b)")->capture_default_str();
   cmd->add_option("--layers", b->layers, "Encoder layers")->capture_default_str();
   cmd->add_option("--batch", b->batch, "Batch size")->capture_default_str();
   cmd->add_option("--seq", b->seq, "Sequence length")->capture_default_str();
-  cmd->add_option("--method", b->method, "limit, lora, fourierft or full")->capture_default_str();
+  cmd->add_option("--method", b->method, "limit (alias frozen-input-grad), lora, fourierft or full")->capture_default_str();
   cmd->add_option("--n", b->n, "FourierFT coefficients per layer")->capture_default_str();
   cmd->add_option("--r", b->r, "LoRA rank (alpha = 2r)")->capture_default_str();
   cmd->add_option("--scaling", b->scaling, "FourierFT scaling")->capture_default_str();
   cmd->add_option("--path", b->path, "FourierFT computation: auto, dense, merged or spectral")->capture_default_str();
+  cmd->add_option("--grad", b->grad, "FourierFT merged path off the CPU: spectrum gradient from auto, weight or rows")->capture_default_str();
   cmd->add_option("--device", b->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  cmd->add_option("--dtype", b->dtype, "Weights and hidden states: fp32 or bf16 (adapters stay float32)")->capture_default_str();
   cmd->add_option("--threads", b->threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd->add_option("--steps", b->steps, "Timed steps")->capture_default_str();
   cmd->add_option("--warmup", b->warmup, "Untimed steps first")->capture_default_str();

@@ -2,10 +2,14 @@
 // the reference cosine sum, forward and both gradients, and, with --fixtures, that the PEFT
 // adapter fixtures read and write back unchanged. Exits non-zero on any failure.
 #include "adapters/adapter_folder.h"
+#include "adapters/adapted_linear.h"
 #include "adapters/fourierft_ops.h"
+#include "adapters/inject.h"
 #include "adapters/fourierft_reference.h"
 #include "commands.h"
 #include "io/safetensors.h"
+#include "models/model_adapters.h"
+#include "models/presets.h"
 #include "util/error.h"
 #include "util/files.h"
 #include "util/runtime.h"
@@ -95,6 +99,56 @@ int checkFixtures(const std::string& dir) {
   return failures;
 }
 
+// Each fixture checkpoint (fixtures/hf/<arch>/model) on `device`: logits with no adapter, with the
+// PEFT FourierFT and LoRA adapters, and after merging each, against transformers' reference.
+int checkModels(const std::string& dir, const c10::Device& device) {
+  int failures = 0, checked = 0;
+  std::cout << "Models against transformers' logits on " << device.str() << " (tolerance 1e-4):\n";
+  for (const char* arch : {"bert", "roberta", "gpt2", "llama", "vit"}) {
+    const auto folder = fs::path(dir) / arch;
+    if (!fs::exists(folder / "reference.safetensors")) continue;
+    auto ref = io::SafetensorsFile::open((folder / "reference.safetensors").string());
+    models::ModelInputs in;
+    auto take = [&](const char* name, at::ScalarType t) { return ref.contains(name) ? ref.tensor(name).to(device, t) : at::Tensor(); };
+    in.input_ids = take("input_ids", at::kLong);
+    in.attention_mask = take("attention_mask", at::kLong);
+    in.pixel_values = take("pixel_values", at::kFloat);
+    for (const std::string adapter : {"", "fourierft", "lora"}) {
+      for (bool merge : {false, true}) {
+        if (adapter.empty() && merge) continue;
+        const std::string key = adapter.empty() ? "logits" : "logits_" + adapter + (merge ? "_merged" : "");
+        std::string status = "ok";
+        double err = 0;
+        try {
+          auto loaded = models::openModel((folder / "model").string(), at::TensorOptions(at::kFloat).device(device));
+          if (!adapter.empty()) {
+            models::attachAdapterFolder(*loaded.model, adapters::readAdapterFolder((folder / adapter).string()));
+            if (merge)
+              for (auto& [name, lin] : adapters::adaptedLinears(*loaded.model))
+                if (lin->adapter()) lin->merge(false);
+          }
+          at::NoGradGuard noGrad;
+          auto logits = loaded.model->forward(in).to(at::kCPU, at::kFloat);
+          auto want = ref.tensor(key).to(at::kFloat);
+          if (logits.sizes() != want.sizes()) status = "FAIL: shape " + Error::shapeString(logits.sizes().vec());
+          else if ((err = (logits - want).abs().max().item<double>()) >= 1e-4) status = "FAIL";
+        } catch (const Error& e) {
+          status = std::string("FAIL: ") + e.what();
+        }
+        ++checked;
+        failures += status != "ok";
+        std::cout << "  " << std::left << std::setw(9) << arch << std::setw(26) << key << "max |diff| " << std::scientific
+                  << std::setprecision(2) << err << std::defaultfloat << "  " << status << "\n";
+      }
+    }
+  }
+  if (checked == 0) {
+    std::cout << "  no fixture checkpoints found\n";
+    return 1;
+  }
+  return failures;
+}
+
 }  // namespace
 
 void addSelftestCommand(CLI::App& app) {
@@ -102,11 +156,16 @@ void addSelftestCommand(CLI::App& app) {
   auto fixtures = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("selftest", "Check the FourierFT math (and PEFT fixtures) on this machine");
   cmd->add_option("--device", *device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  cmd->add_option("--fixtures", *fixtures, "Folder with PEFT adapter folders to round-trip (e.g. ../shared/fixtures/hf)");
+  cmd->add_option("--fixtures", *fixtures,
+                  "Folder with PEFT adapter folders to round-trip and checkpoints to compare with transformers (e.g. ../shared/fixtures/hf)");
   cmd->callback([device, fixtures] {
+    std::cout << std::unitbuf;  // every line out at once, also into a pipe: a crash loses nothing
     configureThreads();
     int failures = checkPaths(parseDevice(*device, "--device"));
-    if (!fixtures->empty()) failures += checkFixtures(*fixtures);
+    if (!fixtures->empty()) {
+      failures += checkFixtures(*fixtures);
+      failures += checkModels(*fixtures, parseDevice(*device, "--device"));
+    }
     if (failures) throw Error(std::to_string(failures) + " selftest check(s) failed");
     std::cout << "selftest passed\n";
   });
