@@ -344,6 +344,7 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
 }
 
 void setFftwKernels(bool enabled) { gFftwKernels = enabled; }
+bool fftwKernels() { return gFftwKernels; }
 void setSpectrumGrad(SpectrumGrad method) { gSpectrumGrad = int(method); }
 
 const char* spectrumGradName(SpectrumGrad m) {
@@ -360,7 +361,6 @@ SpectrumGrad spectrumGradFromName(const std::string& name) {
     if (name == spectrumGradName(m)) return m;
   throw Error("unknown spectrum-gradient method '" + name + "'").expected("auto, weight or rows");
 }
-bool fftwKernels() { return gFftwKernels; }
 
 at::Tensor fourierLinearSpectral(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,
                                  const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
@@ -380,8 +380,8 @@ namespace {
 // Off the CPU (a GPU): bytes of memory traffic, the unit of an elementwise or FFT pass, plus the
 // launches of the path's kernels; a matmul's multiply-adds count as bytes at the device's ratio of
 // arithmetic to bandwidth (an H100: ~50 TFLOP/s in float32 without TF32, ~600 in bf16 on tensor
-// cores, ~3 TB/s). Rough by design: `fourierft bench --path` measures each path, and
-// docs/performance.md shows where this choice was checked.
+// cores, ~3 TB/s). Rough by design: `fourierft bench --path` measures each path; on an H200 it
+// chose the fastest path or a tie in all six cases of docs/performance.md ("On a GPU").
 constexpr double kLaunchBytes = 15e6;  // ~5 us of a GPU's bandwidth per kernel
 
 double flopBytes(const PathShape& s) { return s.lowPrecision ? 1.0 / 200.0 : 1.0 / 17.0; }

@@ -206,6 +206,18 @@ void TestFourierFTPaths::pathNamesAndChoice() {
   QCOMPARE(choosePath({512, 4096, 4096, 1000, true, true}, at::kCPU), FourierPath::Spectral);
   QCOMPARE(choosePath({4096, 4096, 4096, 1000, true, true}, at::kCPU), FourierPath::Spectral);
   QCOMPARE(choosePath({2048, 3072, 768, 1000, true, true}, at::kCPU), FourierPath::Spectral);  // 130 vs 151 ms
+  // On a GPU (a bytes-moved model): what an H200 measured fastest (docs/performance.md, "On a
+  // GPU"): merged on the RoBERTa shapes (4096 tokens), spectral on LLaMA's 4096 x 4096 (2048
+  // tokens), in fp32 and bf16; the row-FFT spectrum gradient where fp32's weight-gradient matmul
+  // is large (RoBERTa-large 125.8 vs 122.6 ms, LLaMA 157.4 vs 146.3 ms).
+  const at::Device gpu(at::kCUDA, 0);
+  for (bool bf16 : {false, true}) {
+    QCOMPARE(choosePath({4096, 768, 768, 1000, true, true, bf16}, gpu), FourierPath::Merged);
+    QCOMPARE(choosePath({4096, 1024, 1024, 1000, true, true, bf16}, gpu), FourierPath::Merged);
+    QCOMPARE(choosePath({2048, 4096, 4096, 1000, true, true, bf16}, gpu), FourierPath::Spectral);
+  }
+  for (PathShape s : {PathShape{4096, 1024, 1024, 1000, true, true, false}, PathShape{2048, 4096, 4096, 1000, true, true, false}})
+    QVERIFY(spectrumGradCost(SpectrumGrad::Rows, s, gpu) < spectrumGradCost(SpectrumGrad::WeightGrad, s, gpu));
   // Dense never beats merged in the model: it does the merged work plus a second matmul.
   QVERIFY(pathCost(FourierPath::Dense, big, at::kCPU) > pathCost(FourierPath::Merged, big, at::kCPU));
 }
