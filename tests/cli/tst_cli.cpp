@@ -4,6 +4,8 @@
 #include "support/test_support.h"
 #include "support/tiny_sentencepiece.h"
 
+#include <QRegularExpression>
+
 
 namespace {
 
@@ -126,6 +128,14 @@ void TestCli::selftestPasses() {
   auto r = fourierft({"selftest"});
   QVERIFY2(r.code == 0, qPrintable(r.out + r.err));
   QVERIFY(r.out.contains("selftest passed"));
+  // Every path on every shape, merged with both ways to its spectrum gradient (5 shapes x 4).
+  QCOMPARE(r.out.count(QRegularExpression(" (dense|merged/w|merged/r|spectral) .* ok\\n")), 20);
+  if (fw::test::sharedPath("fixtures/hf/bert/model").empty()) return;
+  // With the fixtures: the adapter folders round-trip and the five models match transformers'
+  // logits (base, FourierFT, LoRA, each merged).
+  auto f = fourierft({"selftest", "--fixtures", fixture("")});
+  QVERIFY2(f.code == 0, qPrintable(f.out + f.err));
+  QCOMPARE(f.out.count(QRegularExpression("max \\|diff\\| [0-9.e+-]+  ok\\n")), 25);
 }
 
 void TestCli::trainRunsEvalExport() {
