@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <set>
+#include <utility>
 
 namespace fw::runs {
 
@@ -253,6 +255,22 @@ struct RunIndex::Impl {
          "cannot set the run index schema version");
     tx.commit();
   }
+
+  // A copied or hand-edited index could carry triggers or views whose SQL would run inside our
+  // statements (slow or huge work: fuzzing's "Left" in docs/reliability.md). Only the objects the
+  // migrations create are accepted; SQLite's own (sqlite_sequence, autoindexes) are skipped.
+  void checkObjects() const {
+    static const std::set<std::pair<std::string, std::string>> ours = {
+        {"table", "runs"}, {"index", "runs_by_status"}, {"index", "runs_by_hash"}};
+    Statement s(db, path, "SELECT type, name FROM sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'");
+    while (s.step()) {
+      const std::string type = s.text(0), name = s.text(1);
+      if (!ours.count({type, name}))
+        throw Error("the run index holds a " + type + " that Fourier Workbench does not create").file(path)
+            .got(type + " '" + name + "'")
+            .hint("the file was edited or comes from another program; move it aside to start a new index");
+    }
+  }
 };
 
 RunIndex::RunIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -277,6 +295,7 @@ RunIndex RunIndex::open(const std::string& dbPath) {
   }
   exec(impl->db, dbPath, "PRAGMA synchronous=NORMAL", "cannot configure the run index");
   impl->migrate();
+  impl->checkObjects();
   return RunIndex(std::move(impl));
 }
 

@@ -92,6 +92,7 @@ private slots:
   void rejectsNewerSchema();
   void rejectsFileThatIsNoDatabase();
   void rejectsNegativeSchemaVersion();
+  void rejectsForeignSchemaObjects();
   void addAndGetRoundTrip();
   void addRejectsDuplicateFolderAndBadMethods();
   void listFilters_data();
@@ -217,6 +218,39 @@ void TestRunIndex::rejectsNegativeSchemaVersion() {
   } catch (const fw::Error& e) {
     QCOMPARE(e.filePath(), other);
     QVERIFY2(std::string(e.what()).find("got schema version -1") != std::string::npos, e.what());
+  }
+}
+
+void TestRunIndex::rejectsForeignSchemaObjects() {
+  QTemporaryDir tmp;
+  const std::string path = dbIn(tmp);
+  {
+    auto index = RunIndex::open(path);
+    index.add(record(tmp.path().toStdString() + "/runs/a", "a", "m", "d", {"lora"}));  // sqlite_sequence, autoindex
+  }
+  QCOMPARE(RunIndex::open(path).list().size(), size_t(1));  // SQLite's own objects are fine
+  for (const auto& [sql, what] : std::vector<std::pair<std::string, std::string>>{
+           {"CREATE TRIGGER slow AFTER INSERT ON runs BEGIN SELECT count(*) FROM runs a, runs b, runs c; END;",
+            "trigger 'slow'"},
+           {"CREATE VIEW everything AS SELECT * FROM runs;", "view 'everything'"},
+           {"CREATE INDEX runs_by_name ON runs(name);", "index 'runs_by_name'"}}) {
+    {
+      RawDb raw(path);
+      QVERIFY(raw.exec(sql));
+    }
+    try {
+      RunIndex::open(path);
+      QFAIL(qPrintable(QString::fromStdString("opened an index with " + what)));
+    } catch (const fw::Error& e) {
+      const std::string msg = e.what();
+      QVERIFY2(msg.find("does not create") != std::string::npos && msg.find(what) != std::string::npos &&
+                   msg.find("move it aside") != std::string::npos && e.filePath() == path,
+               e.what());
+    }
+    RawDb raw(path);
+    const auto type = what.substr(0, what.find(' '));
+    const auto name = what.substr(what.find('\'') + 1, what.size() - what.find('\'') - 2);
+    QVERIFY(raw.exec("DROP " + type + " " + name + ";"));
   }
 }
 
