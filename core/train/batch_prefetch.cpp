@@ -23,6 +23,17 @@ BatchPrefetcher::~BatchPrefetcher() {
   thread_.join();
 }
 
+namespace {
+
+template <typename Fn>
+void forEachTensor(BatchTensors& t, Fn fn) {
+  for (at::Tensor* x : {&t.inputs.input_ids, &t.inputs.attention_mask, &t.inputs.token_type_ids, &t.inputs.pixel_values,
+                        &t.labels, &t.targets, &t.lmLabels})
+    if (x->defined()) fn(*x);
+}
+
+}  // namespace
+
 void BatchPrefetcher::produce() {
   for (int64_t step = next_; step < end_; ++step) {
     {
@@ -34,6 +45,8 @@ void BatchPrefetcher::produce() {
     try {
       item.batch = batcher_.batch(step / perEpoch_, step % perEpoch_);
       item.tensors = toTensors(item.batch, kind_, c10::Device(c10::kCPU));
+      // For a GPU, page-locked here on the prefetch thread, so next() copies without blocking.
+      if (device_.is_cuda()) forEachTensor(item.tensors, [](at::Tensor& t) { t = t.pin_memory(); });
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
@@ -46,9 +59,6 @@ void BatchPrefetcher::produce() {
   }
 }
 
-namespace {
-at::Tensor moved(const at::Tensor& t, const c10::Device& d) { return t.defined() ? t.to(d) : t; }
-}  // namespace
 
 BatchPrefetcher::Item BatchPrefetcher::next() {
   Item item;
@@ -63,14 +73,9 @@ BatchPrefetcher::Item BatchPrefetcher::next() {
   }
   cv_.notify_all();
   if (!device_.is_cpu()) {
-    auto& t = item.tensors;
-    t.inputs.input_ids = moved(t.inputs.input_ids, device_);
-    t.inputs.attention_mask = moved(t.inputs.attention_mask, device_);
-    t.inputs.token_type_ids = moved(t.inputs.token_type_ids, device_);
-    t.inputs.pixel_values = moved(t.inputs.pixel_values, device_);
-    t.labels = moved(t.labels, device_);
-    t.targets = moved(t.targets, device_);
-    t.lmLabels = moved(t.lmLabels, device_);
+    // From page-locked memory the copy is asynchronous: it overlaps the GPU's work still queued.
+    const auto device = device_;
+    forEachTensor(item.tensors, [device](at::Tensor& t) { t = t.to(t.options().device(device), /*non_blocking=*/t.is_pinned()); });
   }
   return item;
 }
