@@ -10,7 +10,6 @@
 #include "util/error.h"
 #include "util/runtime.h"
 
-
 #include <cmath>
 #include <iostream>
 
@@ -25,19 +24,12 @@ struct LayerBench {
   int threads = 0, steps = 7, warmup = 2;
 };
 
-at::ScalarType parseDtype(const std::string& s) {
-  if (s == "fp32") return at::kFloat;
-  if (s == "bf16") return at::kBFloat16;
-  if (s == "fp16") return at::kHalf;
-  throw Error("unknown dtype '" + s + "'").field("--dtype").expected("fp32, bf16 or fp16");
-}
-
 void run(const LayerBench& b) {
   if (b.method != "limit" && b.method != "lora" && b.method != "fourierft")
     throw Error("unknown method '" + b.method + "'").field("--method").expected("limit, lora or fourierft");
   const int threads = configureThreads(b.threads);
   const auto device = parseDevice(b.device, "--device");
-  const auto dtype = parseDtype(b.dtype);
+  const auto dtype = parseDtype(b.dtype, "--dtype");
   adapters::FourierPath requested;
   try {
     requested = adapters::pathFromName(b.path);

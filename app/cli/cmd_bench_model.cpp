@@ -16,10 +16,9 @@
 #include "models/roberta.h"
 #include "models/vit.h"
 #include "train/foreach_adamw.h"
-#include "util/error.h"
 #include "train/memory.h"
+#include "util/error.h"
 #include "util/runtime.h"
-
 
 #include <cmath>
 #include <iostream>

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "io/safetensors.h"
 #include "models/model_adapters.h"
+#include "models/model_inputs.h"
 #include "models/presets.h"
 #include "util/error.h"
 #include "util/runtime.h"
@@ -20,37 +21,20 @@ struct ForwardArgs {
   bool merge = false;
 };
 
-at::ScalarType dtypeFrom(const std::string& s) {
-  if (s == "fp32") return at::kFloat;
-  if (s == "bf16") return at::kBFloat16;
-  if (s == "fp16") return at::kHalf;
-  throw Error("unknown dtype '" + s + "'").field("--dtype").expected("fp32, bf16 or fp16");
-}
-
 void run(const ForwardArgs& a) {
   configureThreads();
   const auto device = parseDevice(a.device, "--device");
-  auto loaded = models::openModel(a.model, at::TensorOptions(dtypeFrom(a.dtype)).device(device));
+  auto loaded = models::openModel(a.model, at::TensorOptions(parseDtype(a.dtype, "--dtype")).device(device));
   std::cerr << loaded.model->className() << " from " << a.model
             << (loaded.report.loaded ? ": " + loaded.report.summary() : std::string()) << "\n";
   if (!a.adapter.empty()) {
     auto summary = models::attachAdapterFolder(*loaded.model, adapters::readAdapterFolder(a.adapter));
     std::cerr << summary.table();
-    if (a.merge)
-      for (auto& [name, lin] : adapters::adaptedLinears(*loaded.model))
-        if (lin->adapter()) lin->merge(false);
+    if (a.merge) adapters::mergeAdapters(*loaded.model);
   } else if (a.merge) {
     throw Error("--merge needs --adapter").field("--merge");
   }
-  auto file = io::SafetensorsFile::open(a.inputs);
-  models::ModelInputs in;
-  auto take = [&](const char* name, at::ScalarType t) {
-    return file.contains(name) ? file.tensor(name).to(device, t) : at::Tensor();
-  };
-  in.input_ids = take("input_ids", at::kLong);
-  in.attention_mask = take("attention_mask", at::kLong);
-  in.token_type_ids = take("token_type_ids", at::kLong);
-  in.pixel_values = take("pixel_values", at::kFloat);
+  const auto in = models::modelInputsFrom(io::SafetensorsFile::open(a.inputs), device);
   if (!in.input_ids.defined() && !in.pixel_values.defined())
     throw Error("inputs hold neither input_ids nor pixel_values").file(a.inputs);
   at::NoGradGuard noGrad;

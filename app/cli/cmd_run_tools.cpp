@@ -81,8 +81,7 @@ void addRunToolCommands(CLI::App& app) {
       if (!b->native.empty()) adapters::writeAdapterFolder(b->native, folder, true), std::cout << "native adapter: " << b->native << "\n";
     }
     if (!b->merged.empty()) {
-      for (auto& [n, lin] : adapters::adaptedLinears(*trained.model))
-        if (lin->adapter()) lin->merge(false);
+      adapters::mergeAdapters(*trained.model);
       models::saveCheckpointFolder(*trained.model, b->merged);
       std::cout << "merged checkpoint: " << b->merged << "\n";
     }

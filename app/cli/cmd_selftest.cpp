@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "io/safetensors.h"
 #include "models/model_adapters.h"
+#include "models/model_inputs.h"
 #include "models/presets.h"
 #include "util/error.h"
 #include "util/files.h"
@@ -122,11 +123,7 @@ int checkModels(const std::string& dir, const c10::Device& device) {
     const auto folder = fs::path(dir) / arch;
     if (!fs::exists(folder / "reference.safetensors")) continue;
     auto ref = io::SafetensorsFile::open((folder / "reference.safetensors").string());
-    models::ModelInputs in;
-    auto take = [&](const char* name, at::ScalarType t) { return ref.contains(name) ? ref.tensor(name).to(device, t) : at::Tensor(); };
-    in.input_ids = take("input_ids", at::kLong);
-    in.attention_mask = take("attention_mask", at::kLong);
-    in.pixel_values = take("pixel_values", at::kFloat);
+    const auto in = models::modelInputsFrom(ref, device);
     for (const std::string adapter : {"", "fourierft", "lora"}) {
       for (bool merge : {false, true}) {
         if (adapter.empty() && merge) continue;
@@ -137,9 +134,7 @@ int checkModels(const std::string& dir, const c10::Device& device) {
           auto loaded = models::openModel((folder / "model").string(), at::TensorOptions(at::kFloat).device(device));
           if (!adapter.empty()) {
             models::attachAdapterFolder(*loaded.model, adapters::readAdapterFolder((folder / adapter).string()));
-            if (merge)
-              for (auto& [name, lin] : adapters::adaptedLinears(*loaded.model))
-                if (lin->adapter()) lin->merge(false);
+            if (merge) adapters::mergeAdapters(*loaded.model);
           }
           at::NoGradGuard noGrad;
           auto logits = loaded.model->forward(in).to(at::kCPU, at::kFloat);
@@ -175,10 +170,11 @@ void addSelftestCommand(CLI::App& app) {
   cmd->callback([device, fixtures] {
     std::cout << std::unitbuf;  // every line out at once, also into a pipe: a crash loses nothing
     configureThreads();
-    int failures = checkPaths(parseDevice(*device, "--device"));
+    const auto dev = parseDevice(*device, "--device");
+    int failures = checkPaths(dev);
     if (!fixtures->empty()) {
       failures += checkFixtures(*fixtures);
-      failures += checkModels(*fixtures, parseDevice(*device, "--device"));
+      failures += checkModels(*fixtures, dev);
     }
     if (failures) throw Error(std::to_string(failures) + " selftest check(s) failed");
     std::cout << "selftest passed\n";

@@ -468,8 +468,7 @@ void MainWindow::exportMethod(const QString& method, const QString& format, cons
     auto e = train::Experiment::fromJson(run.readExperiment());
     auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
     if (format == "merged") {
-      for (auto& [n, lin] : adapters::adaptedLinears(*trained.model))
-        if (lin->adapter()) lin->merge(false);
+      adapters::mergeAdapters(*trained.model);
       models::saveCheckpointFolder(*trained.model, folder.toStdString());
     } else {
       if (trained.method->type != "fourierft" && trained.method->type != "lora")

@@ -44,7 +44,7 @@ at::Tensor FourierFTAdapter::forward(const at::Tensor& x, const at::Tensor& w0, 
     s.n = g.n;
     s.backward = at::GradMode::is_enabled() && (spectrum_.requires_grad() || x.requires_grad());
     s.inputGrad = x.requires_grad();
-    s.lowPrecision = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
+    s.lowPrecision = isLowPrecision(x.scalar_type());
     path = choosePath(s, x.device());
   }
   lastPath_ = path;

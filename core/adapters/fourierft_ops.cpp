@@ -138,7 +138,7 @@ bool gradFromRows(int64_t tokens, const SpectrumGeometry& g, at::ScalarType dtyp
   const auto forced = SpectrumGrad(gSpectrumGrad.load());
   if (forced != SpectrumGrad::Auto) return forced == SpectrumGrad::Rows;
   PathShape s;
-  s.tokens = tokens, s.d1 = g.d1, s.d2 = g.d2, s.n = g.n, s.lowPrecision = dtype != at::kFloat && dtype != at::kDouble;
+  s.tokens = tokens, s.d1 = g.d1, s.d2 = g.d2, s.n = g.n, s.lowPrecision = isLowPrecision(dtype);
   return spectrumGradCost(SpectrumGrad::Rows, s, device) < spectrumGradCost(SpectrumGrad::WeightGrad, s, device);
 }
 
@@ -251,8 +251,7 @@ struct MergedLinearFn : torch::autograd::Function<MergedLinearFn> {
     // bound a GPU's step on small layers. Kept for bf16/fp16 inputs when it is no larger than the
     // float32 copy of the input that LoRA holds there (d1 <= 2 x tokens), so that FourierFT never
     // holds more than LoRA; rebuilt otherwise (float32: LoRA keeps no copy of its input).
-    const bool lowPrecision = x.scalar_type() == at::kBFloat16 || x.scalar_type() == at::kHalf;
-    if (lowPrecision && (x.requires_grad() || c.requires_grad()) && w.numel() * w.element_size() <= 4 * x.numel())
+    if (isLowPrecision(x.scalar_type()) && (x.requires_grad() || c.requires_grad()) && w.numel() * w.element_size() <= 4 * x.numel())
       ctx->saved_data["weight"] = w;
     return at::linear(x, w, bias.numel() > 0 ? bias : at::Tensor());
   }

@@ -81,6 +81,9 @@ struct PathShape {
   bool inputGrad = true;  // the input needs its gradient (every layer but the first)
   bool lowPrecision = false;  // bf16/fp16 input: a GPU's matmuls run on tensor cores
 };
+
+// bf16 or fp16: what PathShape::lowPrecision and merged's kept weight go by.
+inline bool isLowPrecision(at::ScalarType t) { return t == at::kBFloat16 || t == at::kHalf; }
 // How merged's backward forms the spectrum gradient where FFTW's CPU kernel does not apply (a
 // GPU): from the weight gradient gᵀx and its 2-D FFT (a T·d1·d2 matmul), or from per-token FFTs
 // of x and g and a pass over the n bins. Auto picks the cheaper by spectrumGradCost; benchmarks

@@ -16,6 +16,11 @@ std::vector<std::pair<std::string, AdaptedLinear>> adaptedLinears(torch::nn::Mod
   return out;
 }
 
+void mergeAdapters(torch::nn::Module& model) {
+  for (auto& [name, lin] : adaptedLinears(model))
+    if (lin->adapter()) lin->merge(false);
+}
+
 AdapterSummary injectAdapters(torch::nn::Module& model, const AdapterConfig& config,
                               const std::map<std::string, at::Tensor>& positions, const std::string& outputLayer) {
   auto linears = adaptedLinears(model);

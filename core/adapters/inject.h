@@ -30,6 +30,10 @@ struct AdapterSummary {
 // Every AdaptedLinear of the model, by full module name, in module order.
 std::vector<std::pair<std::string, AdaptedLinear>> adaptedLinears(torch::nn::Module& model);
 
+// Folds every attached adapter into its layer's weight for good, keeping no copy of W0: what a
+// merged export and PEFT's merge_and_unload do.
+void mergeAdapters(torch::nn::Module& model);
+
 // Attaches one adapter per targeted AdaptedLinear. `positions` (module name -> [2, n]) overrides
 // the seeded FourierFT positions, for native adapter folders. Throws when nothing matches,
 // naming the targets and a few of the model's linear modules.

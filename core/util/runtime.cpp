@@ -70,6 +70,13 @@ c10::Device parseDevice(const std::string& name, const std::string& field) {
   return d;
 }
 
+c10::ScalarType parseDtype(const std::string& name, const std::string& field) {
+  if (name == "fp32") return c10::kFloat;
+  if (name == "bf16") return c10::kBFloat16;
+  if (name == "fp16") return c10::kHalf;
+  throw Error("unknown dtype '" + name + "'").field(field).expected("fp32, bf16 or fp16");
+}
+
 std::string torchVersion() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);

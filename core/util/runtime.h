@@ -1,6 +1,7 @@
 #pragma once
 // Process-wide start-up settings shared by the CLI and the GUI: threads and device choice.
 #include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
@@ -26,6 +27,9 @@ int configureThreads(int threads = 0);
 // "cpu", "cuda", "cuda:N" or "auto" (CUDA when LibTorch has it and a GPU is present).
 // Throws fw::Error naming the field when the device is unknown or unavailable.
 c10::Device parseDevice(const std::string& name, const std::string& field = "device");
+
+// "fp32", "bf16" or "fp16" as a dtype; anything else is an error naming `field`.
+c10::ScalarType parseDtype(const std::string& name, const std::string& field = "dtype");
 bool cudaAvailable();
 
 // "1.13.0" style version of the LibTorch this program was built with.

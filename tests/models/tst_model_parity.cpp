@@ -6,27 +6,11 @@
 #include "io/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/model_adapters.h"
+#include "models/model_inputs.h"
 #include "support/test_support.h"
 #include "util/error.h"
 
 using namespace fw;
-
-namespace {
-
-models::ModelInputs inputsFrom(const io::SafetensorsFile& ref) {
-  models::ModelInputs in;
-  if (ref.contains("input_ids")) in.input_ids = ref.tensor("input_ids");
-  if (ref.contains("attention_mask")) in.attention_mask = ref.tensor("attention_mask");
-  if (ref.contains("pixel_values")) in.pixel_values = ref.tensor("pixel_values");
-  return in;
-}
-
-void mergeAll(torch::nn::Module& model) {
-  for (auto& [name, lin] : adapters::adaptedLinears(model))
-    if (lin->adapter()) lin->merge(false);
-}
-
-}  // namespace
 
 class TestModelParity : public QObject {
   Q_OBJECT
@@ -67,10 +51,10 @@ void TestModelParity::logitsMatchTransformers() {
     auto summary = models::attachAdapterFolder(*loaded.model, folder);
     QCOMPARE(summary.layers.size(), folder.layers.size());
     key += "_" + adapter.toStdString() + (merge ? "_merged" : "");
-    if (merge) mergeAll(*loaded.model);
+    if (merge) adapters::mergeAdapters(*loaded.model);
   }
   at::NoGradGuard noGrad;
-  auto logits = loaded.model->forward(inputsFrom(ref));
+  auto logits = loaded.model->forward(models::modelInputsFrom(ref));
   auto want = ref.tensor(key);
   QCOMPARE(logits.sizes().vec(), want.sizes().vec());
   const double err = test::maxAbsDiff(logits, want);

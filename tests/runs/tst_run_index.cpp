@@ -229,11 +229,12 @@ void TestRunIndex::rejectsForeignSchemaObjects() {
     index.add(record(tmp.path().toStdString() + "/runs/a", "a", "m", "d", {"lora"}));  // sqlite_sequence, autoindex
   }
   QCOMPARE(RunIndex::open(path).list().size(), size_t(1));  // SQLite's own objects are fine
-  for (const auto& [sql, what] : std::vector<std::pair<std::string, std::string>>{
-           {"CREATE TRIGGER slow AFTER INSERT ON runs BEGIN SELECT count(*) FROM runs a, runs b, runs c; END;",
-            "trigger 'slow'"},
-           {"CREATE VIEW everything AS SELECT * FROM runs;", "view 'everything'"},
-           {"CREATE INDEX runs_by_name ON runs(name);", "index 'runs_by_name'"}}) {
+  struct Foreign { std::string sql, type, name; };
+  for (const auto& [sql, type, name] : std::vector<Foreign>{
+           {"CREATE TRIGGER slow AFTER INSERT ON runs BEGIN SELECT count(*) FROM runs a, runs b, runs c; END;", "trigger", "slow"},
+           {"CREATE VIEW everything AS SELECT * FROM runs;", "view", "everything"},
+           {"CREATE INDEX runs_by_name ON runs(name);", "index", "runs_by_name"}}) {
+    const std::string what = type + " '" + name + "'";
     {
       RawDb raw(path);
       QVERIFY(raw.exec(sql));
@@ -248,8 +249,6 @@ void TestRunIndex::rejectsForeignSchemaObjects() {
                e.what());
     }
     RawDb raw(path);
-    const auto type = what.substr(0, what.find(' '));
-    const auto name = what.substr(what.find('\'') + 1, what.size() - what.find('\'') - 2);
     QVERIFY(raw.exec("DROP " + type + " " + name + ";"));
   }
 }

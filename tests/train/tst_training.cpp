@@ -270,8 +270,7 @@ void TestTraining::pretrainCacheEvalAndMergedExport() {
   models::ModelInputs in;
   in.pixel_values = at::randn({4, 1, 28, 28});
   auto withAdapter = trained.model->forward(in);
-  for (auto& [n, lin] : adapters::adaptedLinears(*trained.model))
-    if (lin->adapter()) lin->merge(false);
+  adapters::mergeAdapters(*trained.model);
   models::saveCheckpointFolder(*trained.model, tmp.file("merged"));
   auto merged = models::loadPretrained(tmp.file("merged"));
   QVERIFY(test::maxAbsDiff(merged.model->forward(in), withAdapter) < 1e-5);
