@@ -1,9 +1,11 @@
 #include "adapters/fourierft_ops.h"
+#include "util/autocast.h"
 
 #include "adapters/spectral_cpu.h"
 #include "util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>
@@ -339,7 +341,16 @@ at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const 
                                const at::Tensor& spectrum, const SpectrumGeometry& g, double scale) {
   checkShapes(x, w0, spectrum, g);
   // Custom autograd functions cannot take an undefined tensor: no bias is an empty one.
-  return MergedLinearFn::apply(x, w0, bias.defined() ? bias : at::empty({0}, w0.options()), spectrum, &g, scale);
+  const auto b = bias.defined() ? bias : at::empty({0}, w0.options());
+  // Under autocast (bf16 mixed precision) do what it does for a linear layer, once and outside the
+  // function: x and the bias in its dtype (W0 + ΔW follows x's), autocast off inside. Otherwise
+  // forward's matmul is cast and backward's is not (backward runs outside autocast): bf16
+  // gradients against a float32 weight.
+  if (const auto dt = autocastDtype(x.device()); dt && x.scalar_type() == at::kFloat) {
+    c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::autocast_dispatch_keyset);
+    return MergedLinearFn::apply(x.to(*dt), w0, b.to(*dt), spectrum, &g, scale);
+  }
+  return MergedLinearFn::apply(x, w0, b, spectrum, &g, scale);
 }
 
 void setFftwKernels(bool enabled) { gFftwKernels = enabled; }

@@ -12,10 +12,9 @@
 #include "train/out_of_memory.h"
 #include "train/schedule.h"
 #include "train/train_state.h"
+#include "util/autocast.h"
 #include "util/error.h"
 
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 #include <ATen/core/grad_mode.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/adamw.h>
@@ -37,35 +36,6 @@ at::Tensor lossOf(const at::Tensor& logits, const BatchTensors& t, data::TaskKin
     default: return classificationLoss(logits, t.labels);
   }
 }
-
-// Autocast for bf16 mixed precision, on for the life of the object. LibTorch 2.4 replaced the
-// per-device setters with ones taking the device type (the old ones are deprecated there).
-struct AutocastScope {
-  explicit AutocastScope(bool on, const c10::Device& d) : on_(on), cuda_(d.is_cuda()) {
-    if (on_) set(true);
-  }
-  ~AutocastScope() {
-    if (!on_) return;
-    set(false);
-    at::autocast::clear_cache();
-  }
-  void set(bool enabled) const {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-    const auto type = cuda_ ? at::kCUDA : at::kCPU;
-    at::autocast::set_autocast_enabled(type, enabled);
-    if (enabled) at::autocast::set_autocast_dtype(type, at::kBFloat16);
-#else
-    if (cuda_) {
-      at::autocast::set_enabled(enabled);
-      if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    } else {
-      at::autocast::set_cpu_enabled(enabled);
-      if (enabled) at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-    }
-#endif
-  }
-  bool on_, cuda_;
-};
 
 double flag(const std::atomic<bool>* f) { return f && f->load() ? 1.0 : 0.0; }
 
@@ -167,7 +137,10 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   auto runEval = [&](int64_t step) {
     if (data.eval.examples.empty()) return;
     const auto t0 = Clock::now();
-    auto e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask, parallel);
+    EvalOutcome e;
+    guardMemory({cfg.method, step, cfg.evalBatchSize, 0, /*evaluating=*/true}, [&] {
+      e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask, parallel);
+    });
     EvalEvent ev{cfg.method, step, step / perEpoch, e.loss, e.metrics};
     result.finalMetrics = e.metrics;
     result.finalMetrics["loss"] = e.loss;

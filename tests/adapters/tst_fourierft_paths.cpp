@@ -4,6 +4,7 @@
 #include "adapters/fourierft_ops.h"
 #include "adapters/fourierft_reference.h"
 #include "support/test_support.h"
+#include "util/autocast.h"
 #include "util/error.h"
 
 using namespace fw::adapters;
@@ -44,6 +45,8 @@ private slots:
   void pathsAgreeWithReference();
   void bfloat16InputComputesSpectrumInFloat32_data();
   void bfloat16InputComputesSpectrumInFloat32();
+  void underAutocast_data();
+  void underAutocast();
   void inputWithoutGradient();
   void pathNamesAndChoice();
   void shapeErrors();
@@ -168,6 +171,49 @@ void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32() {
   FW_EXPECT_CLOSE(y, ref.y, 2e-2);
   FW_EXPECT_CLOSE(c.grad(), ref.dc, 2e-2);
   FW_EXPECT_CLOSE(x.grad().to(at::kFloat), ref.dx, 2e-2);
+  setFftwKernels(true);
+  setSpectrumGrad(SpectrumGrad::Auto);
+}
+
+void TestFourierFTPaths::underAutocast_data() { bfloat16InputComputesSpectrumInFloat32_data(); }
+
+// The trainer's bf16 mixed precision: float32 activations and weights under autocast, backward
+// outside it. Every path trains (merged once failed here: a bf16 gradient against its float32
+// weight) and gives what a linear layer gives under autocast, bf16 output and float32 gradients.
+void TestFourierFTPaths::underAutocast() {
+  QFETCH(FourierPath, path);
+  QFETCH(bool, fftw);
+  QFETCH(SpectrumGrad, grad);
+  setFftwKernels(fftw);
+  setSpectrumGrad(grad);
+  at::manual_seed(4);
+  const int64_t d1 = 24, d2 = 16;
+  auto pos = frequencyPositions(d1, d2, 30, 2024);
+  auto g = SpectrumGeometry::make(d1, d2, pos);
+  auto x = at::randn({2, 6, d2}).requires_grad_();
+  auto w0 = at::randn({d1, d2}) * 0.1;
+  auto b = at::randn({d1});
+  auto c = at::randn({30}).requires_grad_();
+  auto R = at::randn({2, 6, d1});
+  at::Tensor y;
+  {
+    fw::AutocastScope autocast(true, at::kCPU);
+    QVERIFY(fw::autocastDtype(at::kCPU) == at::kBFloat16);
+    switch (path) {
+      case FourierPath::Dense: y = fourierLinearDense(x, w0, b, c, g, 0.5); break;
+      case FourierPath::Merged: y = fourierLinearMerged(x, w0, b, c, g, 0.5); break;
+      default: y = fourierLinearSpectral(x, w0, b, c, g, 0.5); break;
+    }
+  }
+  QVERIFY(!fw::autocastDtype(at::kCPU).has_value());
+  QCOMPARE(y.scalar_type(), at::kBFloat16);
+  (y.to(at::kFloat) * R).sum().backward();
+  QCOMPARE(x.grad().scalar_type(), at::kFloat);
+  QCOMPARE(c.grad().scalar_type(), at::kFloat);
+  auto ref = reference(x, w0, b, c, pos, d1, d2, 0.5, R);
+  FW_EXPECT_CLOSE(y, ref.y, 2e-2);
+  FW_EXPECT_CLOSE(x.grad(), ref.dx, 2e-2);
+  FW_EXPECT_CLOSE(c.grad(), ref.dc, 2e-2);
   setFftwKernels(true);
   setSpectrumGrad(SpectrumGrad::Auto);
 }
