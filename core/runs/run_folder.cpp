@@ -73,7 +73,7 @@ void removeCheckpoint(const std::string& dir) {
   const std::string marker = dir + "/" + run_files::kComplete;
   if (::unlink(marker.c_str()) == 0) syncPath(dir, true);
   std::error_code ec;
-  fs::remove_all(dir, ec);
+  removeTree(dir, ec);
   if (ec) throw Error("cannot remove checkpoint: " + ec.message()).file(dir);
 }
 

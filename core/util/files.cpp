@@ -2,7 +2,9 @@
 
 #include "util/error.h"
 
+#include <ftw.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -70,6 +72,32 @@ nlohmann::json readJsonFile(const std::string& path) {
 nlohmann::json readOptionalJsonFile(const std::string& path) {
   if (!fileExists(path)) return nlohmann::json::object();
   return readJsonFile(path);
+}
+
+namespace {
+
+int removeEntry(const char* path, const struct stat*, int type, struct FTW*) {
+  const int rc = type == FTW_DP ? ::rmdir(path) : ::unlink(path);
+  return rc == 0 || errno == ENOENT ? 0 : errno;
+}
+
+}  // namespace
+
+void removeTree(const std::string& path, std::error_code& ec) {
+  ec.clear();
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) ec = std::error_code(errno, std::generic_category());
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) ec = std::error_code(errno, std::generic_category());
+    return;
+  }
+  // Children before their folder (FTW_DEPTH), links removed rather than followed (FTW_PHYS).
+  const int rc = ::nftw(path.c_str(), removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+  if (rc > 0) ec = std::error_code(rc, std::generic_category());
+  else if (rc < 0 && errno != ENOENT) ec = std::error_code(errno, std::generic_category());
 }
 
 }  // namespace fw

@@ -3,6 +3,7 @@
 // names are unique, and unwritable folders fail with an error that names them.
 #include "runs/run_folder.h"
 #include "util/error.h"
+#include "util/files.h"
 
 #include <QtTest/QtTest>
 
@@ -73,6 +74,8 @@ private slots:
   void unwritableFolderNamed();
   void folderUnderAFileNamed();
   void notEnoughSpaceNamed();
+  void removeTreeKeepsWhatLinksPointTo();
+  void removeTreeReportsWhatItCannotRemove();
 };
 
 void TestRunFolder::createMakesUniqueNames() {
@@ -511,6 +514,48 @@ void TestRunFolder::checkpointsPerMethod() {
   QCOMPARE(run.checkpoints("fourierft").size(), size_t(1));
   QCOMPARE(run.checkpoints("lora").size(), size_t(1));
   QVERIFY_EXCEPTION_THROWN(run.checkpointDir(1, "a/b"), fw::Error);
+}
+
+// fw::removeTree (what checkpoint pruning uses instead of std::filesystem::remove_all, see
+// util/files.h): the whole tree goes, nothing a link points to does, a missing path is no error,
+// and a folder it may not empty is reported.
+void TestRunFolder::removeTreeKeepsWhatLinksPointTo() {
+  QTemporaryDir tmp;
+  const std::string root = tmp.path().toStdString();
+  const std::string tree = root + "/tree", outside = root + "/outside";
+  QVERIFY(QDir().mkpath(QString::fromStdString(tree + "/a/b/c")));
+  QVERIFY(QDir().mkpath(QString::fromStdString(outside)));
+  spill(tree + "/top.txt", "1");
+  spill(tree + "/a/b/c/deep.bin", std::string(70000, 'x'));
+  spill(outside + "/kept.txt", "keep me");
+  QCOMPARE(::symlink(outside.c_str(), (tree + "/a/link-to-outside").c_str()), 0);
+  QCOMPARE(::symlink((outside + "/kept.txt").c_str(), (tree + "/a/b/link-to-file").c_str()), 0);
+  std::error_code ec;
+  fw::removeTree(tree, ec);
+  QVERIFY2(!ec, ec.message().c_str());
+  QVERIFY(!QFileInfo::exists(QString::fromStdString(tree)));
+  QCOMPARE(slurp(outside + "/kept.txt"), std::string("keep me"));
+
+  fw::removeTree(tree, ec);  // already gone
+  QVERIFY(!ec);
+  spill(root + "/single.txt", "1");
+  fw::removeTree(root + "/single.txt", ec);
+  QVERIFY(!ec);
+  QVERIFY(!QFileInfo::exists(QString::fromStdString(root + "/single.txt")));
+}
+
+void TestRunFolder::removeTreeReportsWhatItCannotRemove() {
+  QTemporaryDir tmp;
+  const std::string root = tmp.path().toStdString();
+  std::error_code ec;
+  if (::geteuid() == 0) QSKIP("root may empty any folder: the permission case needs another user");
+  QVERIFY(QDir().mkpath(QString::fromStdString(root + "/locked/inner")));
+  spill(root + "/locked/inner/f.txt", "1");
+  QCOMPARE(::chmod((root + "/locked/inner").c_str(), 0555), 0);
+  fw::removeTree(root + "/locked", ec);
+  QCOMPARE(ec.value(), EACCES);
+  QVERIFY(QFileInfo::exists(QString::fromStdString(root + "/locked/inner/f.txt")));
+  ::chmod((root + "/locked/inner").c_str(), 0755);
 }
 
 QTEST_APPLESS_MAIN(TestRunFolder)
