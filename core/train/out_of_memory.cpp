@@ -19,16 +19,20 @@ std::optional<Error> allocationFailure(const std::exception& e, const StepContex
   if (!c10error) return std::nullopt;
   const std::string said = firstLine(c10error->msg());
   const bool cudaOom = dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr ||
-                       said.find("CUDA out of memory") != std::string::npos;
+                       said.find("CUDA out of memory") != std::string::npos ||
+                       said.find("CUDA error: out of memory") != std::string::npos ||
+                       said.find("CUBLAS_STATUS_ALLOC_FAILED") != std::string::npos;
   const bool cpuOom = said.find("can't allocate memory") != std::string::npos;
   if (!cudaOom && !cpuOom) return std::nullopt;
   std::string batch = std::to_string(where.examples) + " examples";
   if (where.tokens > 0) batch += ", " + std::to_string(where.tokens) + " tokens";
-  Error err(std::string(cudaOom ? "the GPU" : "the CPU") + " ran out of memory at step " + std::to_string(where.step) +
-            " of method '" + where.method + "' (a batch of " + batch + ")");
-  err.got(said).hint(cudaOom ? "lower batch_size or max_length, use precision bf16, or adapt fewer modules; the last good "
+  Error err(std::string(cudaOom ? "the GPU" : "the CPU") + " ran out of memory " +
+            (where.evaluating ? "evaluating after step " : "at step ") + std::to_string(where.step) + " of method '" +
+            where.method + "' (a batch of " + batch + ")");
+  const std::string batchField = where.evaluating ? "eval_batch_size" : "batch_size";
+  err.got(said).hint(cudaOom ? "lower " + batchField + " or max_length, use precision bf16, or adapt fewer modules; the last good "
                                "checkpoint is kept and the run can be resumed"
-                             : "lower batch_size or max_length, or close other programs; the last good checkpoint is "
+                             : "lower " + batchField + " or max_length, or close other programs; the last good checkpoint is "
                                "kept and the run can be resumed");
   return err;
 }

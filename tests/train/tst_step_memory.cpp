@@ -136,6 +136,25 @@ private slots:
                              "you tried to allocate 1099511627776 bytes", "lower batch_size"})
       QVERIFY2(text.find(part) != std::string::npos, text.c_str());
 
+    // A kernel launch or cuBLAS without room for its workspace says so in a plain c10::Error.
+    for (const char* said : {"CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported",
+                             "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`"}) {
+      const c10::Error launch({__func__, __FILE__, uint32_t(__LINE__)}, said);
+      err = train::allocationFailure(launch, where);
+      QVERIFY2(err.has_value(), said);
+      text = err->what();
+      QVERIFY2(text.find("the GPU ran out of memory at step 7") != std::string::npos, text.c_str());
+      QVERIFY2(text.find("asynchronously") == std::string::npos, text.c_str());  // first line only
+    }
+
+    // In the evaluation after a step: the batch to lower is eval_batch_size.
+    err = train::allocationFailure(cuda, {"lora", 50, 64, 0, /*evaluating=*/true});
+    QVERIFY(err.has_value());
+    text = err->what();
+    for (const char* part : {"the GPU ran out of memory evaluating after step 50 of method 'lora' (a batch of 64 examples)",
+                             "lower eval_batch_size"})
+      QVERIFY2(text.find(part) != std::string::npos, text.c_str());
+
     // Anything else is left as it was.
     const c10::Error shape({__func__, __FILE__, uint32_t(__LINE__)}, "mat1 and mat2 shapes cannot be multiplied");
     QVERIFY(!train::allocationFailure(shape, where).has_value());
