@@ -1,14 +1,18 @@
 // fourierft: the headless command line of Fourier Workbench.
 #include "commands.h"
+#include "crash_report.h"
 #include "util/error.h"
 #include "util/runtime.h"
 
 #include <c10/util/Exception.h>
 
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 int main(int argc, char** argv) {
   fw::configureProcess(argv);
+  fw::cli::installCrashReport();
   CLI::App app{"fourierft: fine-tune pretrained models with FourierFT and LoRA (Fourier Workbench)"};
   app.set_version_flag("--version", std::string("fourierft ") + FW_VERSION + " (LibTorch " + fw::torchVersion() +
                                         (fw::cudaAvailable() ? ", CUDA" : ", CPU") + ")");
@@ -44,7 +48,10 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;
   } catch (const c10::Error& e) {
-    std::cerr << "error: LibTorch: " << e.what_without_backtrace() << "\n";
+    // LibTorch's own switch for C++ stack traces: a bug report then says where the error arose.
+    const char* trace = std::getenv("TORCH_SHOW_CPP_STACKTRACES");
+    const bool withTrace = trace && std::string(trace) == "1";
+    std::cerr << "error: LibTorch: " << (withTrace ? e.what() : e.what_without_backtrace()) << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
