@@ -145,6 +145,8 @@ void ProcessRun::readErrors(bool flush) {
     if (line.isEmpty()) continue;
     emit logLine(line);
     if (line.startsWith("error: ")) errors_ += (errors_.isEmpty() ? "" : "\n") + line.mid(7);
+    // The headline of fourierft's crash report (app/cli/crash_report.h); its stack is in the log.
+    else if (line.startsWith("fourierft crashed with ")) errors_ += (errors_.isEmpty() ? "" : "\n") + line;
     else if (line.startsWith("rank ") && !line.contains(": pid ")) verdict_ = line;  // the launcher's
   }
 }

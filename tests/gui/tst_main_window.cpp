@@ -1,7 +1,7 @@
 // The workbench window, offscreen: the form counts parameters, a small run trains every method
 // with live plots, pause holds it, stop leaves a checkpoint that resume continues, the report is
 // written as HTML and PDF with the run's numbers, and a fixture adapter opens in the rank view.
-// FW_SCREENSHOT_DIR=<dir> saves a picture of each view.
+// FW_SCREENSHOT_DIR=<dir> saves a picture of each view. A fourierft that crashes is named with its signal.
 #include "adapters/adapter_folder.h"
 #include "runs/run_folder.h"
 #include "support/test_support.h"
@@ -10,6 +10,7 @@
 #include "adapter_inspection.h"
 #include "experiment_form.h"
 #include "main_window.h"
+#include "process_run.h"
 #include "report.h"
 #include "runs_browser.h"
 #include "widgets/plot_panel.h"
@@ -91,6 +92,7 @@ private slots:
   void trainPauseStopResumeReport();
   void dataParallelRun();
   void opensFixtureAdapter();
+  void crashedRunSaysWhy();
 
 private:
   fw::test::TempDir tmp_;
@@ -277,6 +279,36 @@ void TestMainWindow::opensFixtureAdapter() {
   QCOMPARE(window.spectrumView()->frequencyCount(), 48);
   screenshot(window.rankView(), "rank_view");
   screenshot(window.spectrumView(), "spectrum_view");
+}
+
+// A fourierft that dies of a signal: the failure names the signal from its crash report (the
+// headline), and the stack it printed reaches the log, instead of a bare "fourierft crashed".
+void TestMainWindow::crashedRunSaysWhy() {
+  const QString fake = QString::fromStdString(tmp_.path()) + "/crashing-fourierft";
+  {
+    QFile f(fake);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("#!/bin/sh\n"
+            "printf '\\nfourierft crashed with SIGSEGV (segmentation fault). This is a bug: please report it\\n' >&2\n"
+            "printf 'stack:\\nfourierft(+0x19f379)[0x55ca7d979368]\\n' >&2\n"
+            "kill -SEGV $$\n");
+  }
+  QVERIFY(QFile::setPermissions(fake, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner));
+  const QByteArray before = qgetenv("FW_FOURIERFT");
+  qputenv("FW_FOURIERFT", fake.toUtf8());
+  fw::gui::ProcessRun run;
+  QSignalSpy failed(&run, &fw::gui::ProcessRun::failed);
+  QSignalSpy log(&run, &fw::gui::ProcessRun::logLine);
+  run.start(QString::fromStdString(smallExperiment(tmp_.path() + "/cache").dump()),
+            QString::fromStdString(tmp_.path() + "/crash-runs"), {}, {}, 1);
+  QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 20000);
+  if (before.isEmpty()) qunsetenv("FW_FOURIERFT");
+  else qputenv("FW_FOURIERFT", before);
+  const QString message = failed.at(0).at(0).toString();
+  QVERIFY2(message.startsWith("fourierft crashed with SIGSEGV (segmentation fault)"), qPrintable(message));
+  bool stackLogged = false;
+  for (const auto& args : log) stackLogged = stackLogged || args.at(0).toString().contains("fourierft(+0x19f379)");
+  QVERIFY(stackLogged);
 }
 
 QTEST_MAIN(TestMainWindow)
