@@ -36,17 +36,7 @@ const SpectrumGeometry& FourierFTAdapter::geometryOn(const at::Device& device) {
 at::Tensor FourierFTAdapter::forward(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias, bool /*training*/) {
   const auto& g = geometryOn(x.device());
   FourierPath path = config_.path;
-  if (path == FourierPath::Auto) {
-    PathShape s;
-    s.tokens = x.numel() / std::max<int64_t>(1, x.size(-1));
-    s.d1 = g.d1;
-    s.d2 = g.d2;
-    s.n = g.n;
-    s.backward = at::GradMode::is_enabled() && (spectrum_.requires_grad() || x.requires_grad());
-    s.inputGrad = x.requires_grad();
-    s.lowPrecision = isLowPrecision(x.scalar_type());
-    path = choosePath(s, x.device());
-  }
+  if (path == FourierPath::Auto) path = choosePath(pathShapeOf(x, g, spectrum_.requires_grad()), x.device());
   lastPath_ = path;
   switch (path) {
     case FourierPath::Dense: return fourierLinearDense(x, w0, bias, spectrum_, g, scale_);

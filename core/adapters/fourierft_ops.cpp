@@ -1,10 +1,11 @@
 #include "adapters/fourierft_ops.h"
-#include "util/autocast.h"
 
 #include "adapters/spectral_cpu.h"
+#include "util/autocast.h"
 #include "util/error.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
 #include <c10/core/impl/LocalDispatchKeySet.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -335,6 +336,19 @@ at::Tensor fourierLinearDense(const at::Tensor& x, const at::Tensor& w0, const a
   checkShapes(x, w0, spectrum, g);
   auto dw = deltaWeight(spectrum, g, scale).to(x.scalar_type());
   return at::linear(x, w0, bias) + at::linear(x, dw);
+}
+
+PathShape pathShapeOf(const at::Tensor& x, const SpectrumGeometry& g, bool spectrumNeedsGrad) {
+  PathShape s;
+  s.tokens = x.numel() / std::max<int64_t>(1, x.size(-1));
+  s.d1 = g.d1;
+  s.d2 = g.d2;
+  s.n = g.n;
+  s.backward = at::GradMode::is_enabled() && (spectrumNeedsGrad || x.requires_grad());
+  s.inputGrad = x.requires_grad();
+  const auto cast = autocastDtype(x.device());
+  s.lowPrecision = isLowPrecision(cast && x.scalar_type() == at::kFloat ? *cast : x.scalar_type());
+  return s;
 }
 
 at::Tensor fourierLinearMerged(const at::Tensor& x, const at::Tensor& w0, const at::Tensor& bias,

@@ -84,6 +84,9 @@ struct PathShape {
 
 // bf16 or fp16: what PathShape::lowPrecision and merged's kept weight go by.
 inline bool isLowPrecision(at::ScalarType t) { return t == at::kBFloat16 || t == at::kHalf; }
+// The shape and precision a layer computes x in: under autocast a float32 x counts as autocast's
+// dtype, which the matmuls (and merged, which casts x itself) then run in.
+PathShape pathShapeOf(const at::Tensor& x, const SpectrumGeometry& g, bool spectrumNeedsGrad);
 // How merged's backward forms the spectrum gradient where FFTW's CPU kernel does not apply (a
 // GPU): from the weight gradient gᵀx and its 2-D FFT (a T·d1·d2 matmul), or from per-token FFTs
 // of x and g and a pass over the n bins. Auto picks the cheaper by spectrumGradCost; benchmarks

@@ -257,6 +257,20 @@ void TestFourierFTPaths::pathNamesAndChoice() {
   // tokens), in fp32 and bf16; the row-FFT spectrum gradient where fp32's weight-gradient matmul
   // is large (RoBERTa-large 125.8 vs 122.6 ms, LLaMA 157.4 vs 146.3 ms).
   const at::Device gpu(at::kCUDA, 0);
+  // A layer's shape for that choice: under autocast a float32 input counts as bf16.
+  auto pos = frequencyPositions(24, 16, 30, 2024);
+  auto geometry = SpectrumGeometry::make(24, 16, pos);
+  const auto x = at::randn({2, 5, 16}).requires_grad_();
+  const auto shape = pathShapeOf(x, geometry, true);
+  QCOMPARE(shape.tokens, int64_t(10));
+  QCOMPARE(shape.d1, int64_t(24));
+  QVERIFY(shape.backward && shape.inputGrad && !shape.lowPrecision);
+  QVERIFY(pathShapeOf(x.detach().to(at::kBFloat16), geometry, false).lowPrecision);
+  QVERIFY(!pathShapeOf(x.detach(), geometry, false).backward);
+  {
+    fw::AutocastScope autocast(true, at::kCPU);
+    QVERIFY(pathShapeOf(x, geometry, true).lowPrecision);
+  }
   for (bool bf16 : {false, true}) {
     QCOMPARE(choosePath({4096, 768, 768, 1000, true, true, bf16}, gpu), FourierPath::Merged);
     QCOMPARE(choosePath({4096, 1024, 1024, 1000, true, true, bf16}, gpu), FourierPath::Merged);
