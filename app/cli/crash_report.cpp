@@ -13,6 +13,18 @@ namespace fw::cli {
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 // Only async-signal-safe calls here: write(2), backtrace_symbols_fd (which does not malloc once
 // backtrace() has been called once, see installCrashReport) and raise.
 void report(int sig, siginfo_t* info, void* context) {
@@ -64,6 +76,7 @@ void report(int sig, siginfo_t* info, void* context) {
 }  // namespace
 
 void installCrashReport() {
+  if (kAddressSanitizer) return;  // its own report (the bad access, the allocation's stack) is better
   void* warm[1];
   ::backtrace(warm, 1);  // loads libgcc now, not inside the handler
   // Its own stack, so that a stack overflow can still be reported.
