@@ -6,6 +6,7 @@
 
 #include <QRegularExpression>
 
+#include <csignal>
 
 namespace {
 
@@ -27,6 +28,7 @@ private slots:
   void forwardMatchesTransformers();
   void benchLayerPrintsJson();
   void selftestPasses();
+  void crashPrintsAReport();
   void trainRunsEvalExport();
 };
 
@@ -136,6 +138,24 @@ void TestCli::selftestPasses() {
   auto f = fourierft({"selftest", "--fixtures", fixture("")});
   QVERIFY2(f.code == 0, qPrintable(f.out + f.err));
   QCOMPARE(f.out.count(QRegularExpression("max \\|diff\\| [0-9.e+-]+  ok\\n")), 25);
+}
+
+// A crash after all says what it was and where (app/cli/crash_report.h), and still ends the
+// process by its signal.
+void TestCli::crashPrintsAReport() {
+#if defined(__SANITIZE_ADDRESS__)
+  QSKIP("sanitizer build: AddressSanitizer reports crashes instead");
+#endif
+  QProcess p;
+  p.start(FW_CLI_PATH, {"selftest"});
+  QVERIFY(p.waitForReadyRead(60000));  // its first line: main() runs, the handler is in place
+  QVERIFY(::kill(pid_t(p.processId()), SIGSEGV) == 0);
+  QVERIFY(p.waitForFinished(60000));
+  QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+  const QString err = QString::fromUtf8(p.readAllStandardError());
+  for (const char* part : {"fourierft crashed with SIGSEGV (segmentation fault). This is a bug",
+                           "please report it with the command and the stack below", "\nat:\n", "\nstack:\n"})
+    QVERIFY2(err.contains(part), qPrintable(err));
 }
 
 void TestCli::trainRunsEvalExport() {
