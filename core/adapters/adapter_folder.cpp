@@ -125,12 +125,16 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
   if (!fs::exists(wbPath)) return f;
   f.native = true;
   f.workbench = readJsonFile(wbPath);
-  if (!f.workbench.is_object() || f.workbench.value("format", "") != kNativeFormat)
-    throw Error("not a Fourier Workbench adapter description").file(wbPath).field("format").expected(kNativeFormat);
-  if (!f.workbench.contains("version") || !f.workbench["version"].is_number_integer() ||
-      f.workbench["version"].get<int>() > kNativeFormatVersion)
+  // Each field's type checked before reading it: nlohmann's value() throws its own type_error,
+  // which names neither the file nor the field (fuzz_adapter_folder, "format": 0).
+  const json format = f.workbench.is_object() ? f.workbench.value("format", json()) : json();
+  if (!format.is_string() || format.get<std::string>() != kNativeFormat)
+    throw Error("not a Fourier Workbench adapter description").file(wbPath).field("format").expected(kNativeFormat)
+        .got(format.dump());
+  const json version = f.workbench.value("version", json());
+  if (!version.is_number_integer() || version.get<int64_t>() < 1 || version.get<int64_t>() > kNativeFormatVersion)
     throw Error("unsupported native adapter version").file(wbPath).field("version")
-        .expected("<= " + std::to_string(kNativeFormatVersion)).got(f.workbench.value("version", json()).dump());
+        .expected("1 to " + std::to_string(kNativeFormatVersion)).got(version.dump());
   if (f.workbench.contains("layers") && f.workbench["layers"].is_array()) {
     for (const auto& l : f.workbench["layers"]) {
       if (!l.is_object() || !l.contains("module") || !l["module"].is_string()) continue;

@@ -231,6 +231,13 @@ void TestAdapterFolder::rejectsBrokenFolders_data() {
   QTest::newRow("float in rank_pattern") << "rank-float" << QStringList{"field 'rank_pattern'", "wrong type"};
   QTest::newRow("native shape with a float") << "shape-float" << QStringList{"workbench.json", "layer shape must be [out, in]",
                                                                              "[32,1e+30]"};
+  // fuzz_adapter_folder, session 7: a number where workbench.json's format string belongs threw
+  // nlohmann's type_error, which named neither file nor field; a version past int's range wrapped.
+  QTest::newRow("native format a number") << "format-number" << QStringList{"workbench.json", "field 'format'",
+                                                                            "not a Fourier Workbench adapter", "got 0"};
+  QTest::newRow("native version past int") << "version-huge" << QStringList{"workbench.json", "field 'version'",
+                                                                            "unsupported native adapter version",
+                                                                            "18446744073709551615"};
 }
 
 void TestAdapterFolder::rejectsBrokenFolders() {
@@ -266,6 +273,9 @@ void TestAdapterFolder::rejectsBrokenFolders() {
     if (b == "shape-float")
       writeText(dir + "/workbench.json", R"({"format": "fourier-workbench-adapter", "version": 1, "layers": [
                   {"module": "bert.encoder.layer.0.attention.self.query", "shape": [32, 1e30]}]})");
+    if (b == "format-number") writeText(dir + "/workbench.json", R"({"format": 0, "version": 1})");
+    if (b == "version-huge")
+      writeText(dir + "/workbench.json", R"({"format": "fourier-workbench-adapter", "version": 18446744073709551615})");
     if (b == "no-weights") fs::remove(dir + "/adapter_model.safetensors");
     if (b == "bin-weights") fs::rename(dir + "/adapter_model.safetensors", dir + "/adapter_model.bin");
     if (b == "truncated") fs::resize_file(dir + "/adapter_model.safetensors", fs::file_size(dir + "/adapter_model.safetensors") - 10);
