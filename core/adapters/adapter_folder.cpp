@@ -23,6 +23,12 @@ constexpr const char* kLoraB = ".lora_B.weight";
 constexpr const char* kIndices = ".fourierft_indices";
 constexpr const char* kNativeFormat = "fourier-workbench-adapter";
 
+// A JSON value for an error message: whole when short, else its first 60 characters.
+std::string briefJson(const json& j) {
+  const std::string text = j.dump();
+  return text.size() <= 60 ? text : text.substr(0, 60) + "...";
+}
+
 bool endsWith(const std::string& s, const std::string& tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
@@ -130,11 +136,11 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
   const json format = f.workbench.is_object() ? f.workbench.value("format", json()) : json();
   if (!format.is_string() || format.get<std::string>() != kNativeFormat)
     throw Error("not a Fourier Workbench adapter description").file(wbPath).field("format").expected(kNativeFormat)
-        .got(format.dump());
+        .got(briefJson(format));
   const json version = f.workbench.value("version", json());
   if (!version.is_number_integer() || version.get<int64_t>() < 1 || version.get<int64_t>() > kNativeFormatVersion)
     throw Error("unsupported native adapter version").file(wbPath).field("version")
-        .expected("1 to " + std::to_string(kNativeFormatVersion)).got(version.dump());
+        .expected("1 to " + std::to_string(kNativeFormatVersion)).got(briefJson(version));
   if (f.workbench.contains("layers") && f.workbench["layers"].is_array()) {
     for (const auto& l : f.workbench["layers"]) {
       if (!l.is_object() || !l.contains("module") || !l["module"].is_string()) continue;

@@ -235,6 +235,7 @@ void TestAdapterFolder::rejectsBrokenFolders_data() {
   // nlohmann's type_error, which named neither file nor field; a version past int's range wrapped.
   QTest::newRow("native format a number") << "format-number" << QStringList{"workbench.json", "field 'format'",
                                                                             "not a Fourier Workbench adapter", "got 0"};
+  QTest::newRow("native format a long array") << "format-array" << QStringList{"field 'format'", "got [0,1,2,3,", "..."};
   QTest::newRow("native version past int") << "version-huge" << QStringList{"workbench.json", "field 'version'",
                                                                             "unsupported native adapter version",
                                                                             "18446744073709551615"};
@@ -274,6 +275,11 @@ void TestAdapterFolder::rejectsBrokenFolders() {
       writeText(dir + "/workbench.json", R"({"format": "fourier-workbench-adapter", "version": 1, "layers": [
                   {"module": "bert.encoder.layer.0.attention.self.query", "shape": [32, 1e30]}]})");
     if (b == "format-number") writeText(dir + "/workbench.json", R"({"format": 0, "version": 1})");
+    if (b == "format-array") {
+      nlohmann::json wb = {{"format", nlohmann::json::array()}, {"version", 1}};
+      for (int i = 0; i < 100; ++i) wb["format"].push_back(i);
+      writeText(dir + "/workbench.json", wb.dump());
+    }
     if (b == "version-huge")
       writeText(dir + "/workbench.json", R"({"format": "fourier-workbench-adapter", "version": 18446744073709551615})");
     if (b == "no-weights") fs::remove(dir + "/adapter_model.safetensors");
