@@ -36,6 +36,16 @@ at::Tensor repeatedPositions(int64_t d1, int64_t d2) {
   return at::stack({at::tensor(u, at::kLong), at::tensor(v, at::kLong)});
 }
 
+// The layer computed by `path` (not Auto).
+at::Tensor runPath(FourierPath path, const at::Tensor& x, const at::Tensor& w0, const at::Tensor& b, const at::Tensor& c,
+                   const SpectrumGeometry& g, double scale) {
+  switch (path) {
+    case FourierPath::Dense: return fourierLinearDense(x, w0, b, c, g, scale);
+    case FourierPath::Merged: return fourierLinearMerged(x, w0, b, c, g, scale);
+    default: return fourierLinearSpectral(x, w0, b, c, g, scale);
+  }
+}
+
 }  // namespace
 
 class TestFourierFTPaths : public QObject {
@@ -114,12 +124,7 @@ void TestFourierFTPaths::pathsAgreeWithReference() {
   auto c = at::randn({g.n}).requires_grad_();
   auto R = at::randn({2, tokens, d1});
 
-  at::Tensor y;
-  switch (path) {
-    case FourierPath::Dense: y = fourierLinearDense(x, w0, b, c, g, scale); break;
-    case FourierPath::Merged: y = fourierLinearMerged(x, w0, b, c, g, scale); break;
-    default: y = fourierLinearSpectral(x, w0, b, c, g, scale); break;
-  }
+  auto y = runPath(path, x, w0, b, c, g, scale);
   (y * R).sum().backward();
   auto ref = reference(x, w0, b, c, pos, d1, d2, scale, R);
   QCOMPARE(y.scalar_type(), at::kFloat);
@@ -156,12 +161,7 @@ void TestFourierFTPaths::bfloat16InputComputesSpectrumInFloat32() {
   auto x = at::randn({12, d2}).to(at::kBFloat16).requires_grad_();
   auto w0 = (at::randn({d1, d2}) * 0.1).to(at::kBFloat16);
   auto c = at::randn({30}).requires_grad_();  // the spectrum stays float32
-  at::Tensor y;
-  switch (path) {
-    case FourierPath::Dense: y = fourierLinearDense(x, w0, {}, c, g, 0.5); break;
-    case FourierPath::Merged: y = fourierLinearMerged(x, w0, {}, c, g, 0.5); break;
-    default: y = fourierLinearSpectral(x, w0, {}, c, g, 0.5); break;
-  }
+  auto y = runPath(path, x, w0, {}, c, g, 0.5);
   QCOMPARE(y.scalar_type(), at::kBFloat16);
   y.to(at::kFloat).sum().backward();
   QCOMPARE(c.grad().scalar_type(), at::kFloat);
@@ -199,11 +199,7 @@ void TestFourierFTPaths::underAutocast() {
   {
     fw::AutocastScope autocast(true, at::kCPU);
     QVERIFY(fw::autocastDtype(at::kCPU) == at::kBFloat16);
-    switch (path) {
-      case FourierPath::Dense: y = fourierLinearDense(x, w0, b, c, g, 0.5); break;
-      case FourierPath::Merged: y = fourierLinearMerged(x, w0, b, c, g, 0.5); break;
-      default: y = fourierLinearSpectral(x, w0, b, c, g, 0.5); break;
-    }
+    y = runPath(path, x, w0, b, c, g, 0.5);
   }
   QVERIFY(!fw::autocastDtype(at::kCPU).has_value());
   QCOMPARE(y.scalar_type(), at::kBFloat16);
