@@ -1,5 +1,6 @@
 // An image folder (one sub-folder per class) through fw::data::loadImageFolder, as a dataset
-// "images:<dir>" is loaded: stb_image decodes (by content, whatever the extension), stb_image_resize
+// "images:<dir>" is loaded: data/image_decode picks the decoder by content, whatever the extension
+// (libpng, libjpeg-turbo, stb_image for BMP and PNM; everything else refused), stb_image_resize
 // scales to size x size, then the bytes are normalised. Input: one option byte, then up to two
 // image files, each preceded by its 4-byte length (splitSized; fewer than 4 bytes: the rest is one
 // file). The first goes to class a/, the second to class b/. Option bits: 0-1 channels - 1;
@@ -8,10 +9,9 @@
 // Inputs whose header claims more than 2^20 pixels but no more than the reader's limit (2^26) are
 // not run: the reader decodes and resizes them, which takes from 10 s to minutes under the
 // sanitizers (a timeout, not a finding); above the limit they are run and must be refused.
+#include "data/image_decode.h"
 #include "data/image_folder.h"
 #include "fuzz_common.h"
-
-#include <stb/stb_image.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
@@ -20,23 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto files = fw::fuzz::splitSized(rest, 2);
   if (files.empty()) files.push_back(rest);
   for (std::string_view f : files) {
-    const auto* b = reinterpret_cast<const unsigned char*>(f.data());
-    int w = 0, h = 0, n = 0;
-    bool known = false;
-    if (f.size() >= 2 && b[0] == 0xFF && b[1] == 0xD8) {
-      // JPEG: the first frame header's size, read here (stbi_info would read the Huffman tables,
-      // which the reader checks before it calls stb).
-      for (size_t i = 2; i + 8 < f.size() && !known; ++i)
-        if (b[i] == 0xFF && b[i + 1] >= 0xC0 && b[i + 1] <= 0xC2) {
-          h = b[i + 5] << 8 | b[i + 6];
-          w = b[i + 7] << 8 | b[i + 8];
-          known = true;
-        }
-    } else {
-      known = stbi_info_from_memory(b, static_cast<int>(f.size()), &w, &h, &n) != 0;
-    }
-    const int64_t pixels = static_cast<int64_t>(w) * h;
-    if (known && pixels > (int64_t(1) << 20) && pixels <= (int64_t(1) << 26)) return 0;
+    const auto [w, h] = fw::data::imageSizeOf(std::string(f));
+    if (w * h > (int64_t(1) << 20) && w * h <= (int64_t(1) << 26)) return 0;
   }
   static const char* const extensions[] = {".png", ".jpg", ".bmp", ".gif", ".tga", ".pnm", ".psd", ".hdr"};
   static const int64_t sizes[] = {1, 3, 8, 28};

@@ -13,15 +13,18 @@ lib=/usr/lib/$multiarch
 rm -rf "$out"
 mkdir -p "$out"/{include,lib/pkgconfig,bin,share/cmake}
 
-# Headers: C libraries and the header-only C++ ones (nlohmann/json, CLI11, stb).
-for h in fftw3.h sqlite3.h zlib.h zconf.h pcre2.h utf8proc.h sentencepiece_processor.h; do
+# Headers: C libraries (libpng and libjpeg-turbo among them) and the header-only C++ ones
+# (nlohmann/json, CLI11, stb).
+for h in fftw3.h sqlite3.h zlib.h zconf.h pcre2.h utf8proc.h sentencepiece_processor.h \
+         png.h pngconf.h pnglibconf.h jpeglib.h jerror.h jmorecfg.h; do
   cp "/usr/include/$h" "$out/include/"
 done
+cp "/usr/include/$multiarch/jconfig.h" "$out/include/"  # libjpeg-turbo's, per architecture
 cp -r /usr/include/nlohmann /usr/include/CLI /usr/include/stb "$out/include/"
 cp -r /usr/share/cmake/nlohmann_json /usr/share/cmake/CLI11 "$out/share/cmake/"
 
 # Shared libraries with their sonames (-a keeps the links), and what they need beyond glibc.
-for so in libfftw3f libsqlite3 libz libpcre2-8 libutf8proc libsentencepiece libstb libpkgconf; do
+for so in libfftw3f libsqlite3 libz libpcre2-8 libutf8proc libsentencepiece libstb libpng libpng16 libjpeg libpkgconf; do
   cp -a "$lib/$so".so* "$out/lib/" 2>/dev/null || { echo "cuda-deps-bundle: $lib/$so.so not found (run installer/install-deps.sh)" >&2; exit 1; }
 done
 

@@ -7,7 +7,7 @@ set -euo pipefail
 core=(build-essential cmake ninja-build ccache pkg-config
       libtorch-dev libgloo-dev libopenblas0-pthread libfftw3-dev nlohmann-json3-dev
       libsentencepiece-dev libpcre2-dev libutf8proc-dev libcli11-dev libsqlite3-dev
-      zlib1g-dev libstb-dev dataset-fashion-mnist python3-torch)
+      zlib1g-dev libpng-dev libjpeg62-turbo-dev libstb-dev dataset-fashion-mnist python3-torch)
 gui=(qt6-base-dev libqt6svg6 libqcustomplot-dev libqcustomplot2.1-qt6 xvfb xauth)
 
 want=("${core[@]}")

@@ -1,18 +1,16 @@
 #include "data/image_folder.h"
 
 #include "data/bad_rows.h"
+#include "data/image_decode.h"
 #include "data/text_fields.h"
 #include "util/error.h"
 #include "util/files.h"
 
-#include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <limits>
-#include <memory>
 
 namespace fw::data {
 
@@ -54,83 +52,6 @@ std::vector<float> perChannel(const std::vector<double>& values, int64_t channel
   }
   return out;
 }
-
-// Debian's libstb (stb_image 2.27) builds a JPEG Huffman table from its 16 code counts without
-// checking that they add up to at most 256 symbols, and then writes that many entries into
-// 257-entry arrays (found by fuzzing; stb_image 2.28 checks it). The tables are checked here,
-// walking the markers as stb does, before stb sees the file. Returns what is wrong, or nothing.
-std::string badJpegTables(const std::string& b) {
-  const auto at = [&](size_t i) -> unsigned { return i < b.size() ? static_cast<unsigned char>(b[i]) : 0u; };
-  if (at(0) != 0xFF || at(1) != 0xD8) return {};
-  size_t i = 2;
-  while (i + 1 < b.size()) {
-    if (at(i) != 0xFF) {  // stb skips padding between header segments to the next 0xFF
-      ++i;
-      continue;
-    }
-    const unsigned m = at(i + 1);
-    if (m == 0xFF) {  // fill byte
-      ++i;
-      continue;
-    }
-    if (m == 0xD9) return {};  // end of image
-    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {  // markers without a length
-      i += 2;
-      continue;
-    }
-    const size_t length = at(i + 2) << 8 | at(i + 3);
-    if (m == 0xC4) {  // DHT: tables until the length is used up, as stb reads them
-      size_t p = i + 4;
-      int64_t left = static_cast<int64_t>(length) - 2;
-      while (left > 0 && p < b.size()) {
-        size_t n = 0;
-        for (size_t k = 0; k < 16; ++k) n += at(p + 1 + k);
-        if (n > 256)
-          return "JPEG Huffman table with " + std::to_string(n) + " codes (at most 256)";
-        p += 17 + n;
-        left -= static_cast<int64_t>(17 + n);
-      }
-      i = p;
-      continue;
-    }
-    i += 2 + length;
-    if (m == 0xDA) {  // a scan: entropy-coded bytes until the next marker
-      while (i + 1 < b.size() && !(at(i) == 0xFF && at(i + 1) != 0x00 && at(i + 1) != 0xFF &&
-                                   !(at(i + 1) >= 0xD0 && at(i + 1) <= 0xD7)))
-        ++i;
-    }
-  }
-  return {};
-}
-
-// A decoded image holds at most this many pixels (8192 x 8192): stb allocates what the header
-// says and then fills it even where the file has no data, so a PSD of 2 KB claiming
-// 28 x 16777216 pixels took 1.9 GB and 87 s (found by fuzzing).
-constexpr int64_t kMaxImagePixels = int64_t(1) << 26;
-
-// What stb 2.27 cannot be trusted with, from the header alone: sizes (above), JPEG Huffman
-// tables (badJpegTables), and 16-bit PNM, whose conversion to another channel count reads past
-// its buffer (stbi__pnm_load converts 16-bit samples as 8-bit ones; fixed in stb_image 2.28).
-std::string badImageHeader(const std::string& bytes) {
-  // First: stbi_info reads the JPEG tables too.
-  if (std::string bad = badJpegTables(bytes); !bad.empty()) return bad;
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  const int length = static_cast<int>(bytes.size());
-  int w = 0, h = 0, n = 0;
-  if (stbi_info_from_memory(data, length, &w, &h, &n)) {
-    if (static_cast<int64_t>(w) * h > kMaxImagePixels)
-      return "image too large: " + std::to_string(w) + "x" + std::to_string(h) + " pixels (at most " +
-             std::to_string(kMaxImagePixels) + ")";
-    if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '6') &&
-        stbi_is_16_bit_from_memory(data, length))
-      return "16-bit PNM (maximum value over 255) is not supported";
-  }
-  return {};
-}
-
-struct StbFree {
-  void operator()(unsigned char* p) const { stbi_image_free(p); }
-};
 
 }  // namespace
 
@@ -175,30 +96,17 @@ Dataset loadImageFolder(const std::string& dir, const ImageFolderOptions& option
         rejectRow(ds, options.badRows, e);
         continue;
       }
-      int w = 0, h = 0, fileChannels = 0;
-      // stb takes the length as an int.
-      const bool tooLarge = bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max());
-      if (const std::string bad = tooLarge ? std::string() : badImageHeader(bytes); !bad.empty()) {
-        rejectRow(ds, options.badRows, Error("unreadable image: " + bad).file(path));
+      DecodedImage image;
+      try {
+        image = decodeImage(bytes, channels);
+      } catch (Error& e) {
+        rejectRow(ds, options.badRows, e.file(path));
         continue;
       }
-      std::unique_ptr<unsigned char, StbFree> pixels(
-          tooLarge ? nullptr
-                   : stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()),
-                                           static_cast<int>(bytes.size()), &w, &h, &fileChannels, channels));
-      if (!pixels) {
-        const char* reason = tooLarge ? "file too large" : stbi_failure_reason();
-        rejectRow(ds, options.badRows, Error(std::string("unreadable image: ") + (reason ? reason : "unknown format")).file(path));
-        continue;
-      }
-      if (w < 1 || h < 1) {  // stb 2.27 returns a Radiance (HDR) image of width 0 for "+X junk"
-        rejectRow(ds, options.badRows, Error("unreadable image: no pixels").file(path)
-                                           .got(std::to_string(w) + "x" + std::to_string(h)));
-        continue;
-      }
-      const unsigned char* src = pixels.get();
+      const int w = image.width, h = image.height;
+      const unsigned char* src = image.pixels.data();
       if (w != size || h != size) {
-        if (!stbir_resize_uint8(pixels.get(), w, h, 0, resized.data(), size, size, 0, channels)) {
+        if (!stbir_resize_uint8(image.pixels.data(), w, h, 0, resized.data(), size, size, 0, channels)) {
           rejectRow(ds, options.badRows, Error("cannot resize image").file(path)
                                              .got(std::to_string(w) + "x" + std::to_string(h)));
           continue;

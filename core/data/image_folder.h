@@ -2,12 +2,13 @@
 // An image classification set laid out as one sub-folder per class (torchvision's ImageFolder):
 //   root/cat/001.png, root/dog/xyz.jpg ...
 // Classes are the sub-folder names in sorted (byte) order; files are read in sorted order.
-// Images (PNG, JPEG, BMP, GIF, TGA, PNM, PSD, HDR, by extension; other files are ignored) are
-// decoded with stb_image, converted to the requested channel count, resized to size x size
-// (aspect ratio not kept, as torchvision's Resize((s, s))) and normalised per channel:
-// (byte / 255 - mean) / std. An unreadable image is a bad row naming its path; so are images of
-// more than 2^26 pixels, 16-bit PNM, and JPEG files with Huffman tables stb_image 2.27 would
-// overflow (docs/reliability.md, findings 13 to 16).
+// Images (PNG, JPEG, BMP, PGM/PPM/PNM by extension; other files are ignored) are decoded by
+// content (data/image_decode.h: libpng, libjpeg-turbo, stb_image for BMP and 8-bit PNM),
+// converted to the requested channel count, resized to size x size with stb_image_resize (aspect
+// ratio not kept, as torchvision's Resize((s, s))) and normalised per channel:
+// (byte / 255 - mean) / std. An unreadable image is a bad row naming its path and what is wrong;
+// so are files named .gif, .tga, .psd or .hdr (not decoded: convert them to PNG) and images of
+// more than 2^26 pixels (docs/reliability.md, findings 13 to 16).
 #include "data/example.h"
 
 #include <cstdint>
