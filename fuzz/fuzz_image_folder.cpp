@@ -20,8 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto files = fw::fuzz::splitSized(rest, 2);
   if (files.empty()) files.push_back(rest);
   for (std::string_view f : files) {
-    const auto [w, h] = fw::data::imageSizeOf(std::string(f));
-    if (w * h > (int64_t(1) << 20) && w * h <= (int64_t(1) << 26)) return 0;
+    const auto [w, h] = fw::data::imageSizeOf(std::string(f));  // each side up to 2^32
+    const double pixels = static_cast<double>(w) * static_cast<double>(h);
+    if (pixels > double(1 << 20) && pixels <= double(1 << 26)) return 0;
   }
   static const char* const extensions[] = {".png", ".jpg", ".bmp", ".gif", ".tga", ".pnm", ".psd", ".hdr"};
   static const int64_t sizes[] = {1, 3, 8, 28};
