@@ -91,7 +91,7 @@ LivePlot::LivePlot(SeriesStore* store, const QString& title, const QString& yLab
   setMinimumSize(220, 160);
 
   detail::stylePlot(plot_, title);
-  detail::placeLegendBelow(plot_, 3);
+  detail::placeLegendBelow(plot_, kLegendColumns);
   plot_->xAxis->setLabel(tr("step"));
   plot_->yAxis->setLabel(yLabel);
   plot_->yAxis2->setVisible(false);
@@ -187,6 +187,7 @@ void LivePlot::addSeries(const QString& series, SeriesKind kind, YAxisSide side,
   // Points another consumer already took (or stored before this plot showed the series).
   const SeriesPoints& stored = store_->points(series);
   if (!stored.isEmpty()) addPoints(*shown, stored.x, stored.y);
+  detail::fitLegendColumns(plot_, kLegendColumns);
   dirty_ = true;
 }
 
@@ -282,8 +283,10 @@ QImage LivePlot::render(int width, int height) {
   if (width <= 0 || height <= 0) return {};
   pull();
   applyRanges();
+  detail::fitLegendColumns(plot_, kLegendColumns, width);
   const QImage image = plot_->toPixmap(width, height).toImage();
   // toPixmap lays the plot out for the image: lay it out for the widget again.
+  detail::fitLegendColumns(plot_, kLegendColumns);
   if (detail::isShownOnScreen(this)) plot_->replot(QCustomPlot::rpQueuedReplot);
   return image;
 }
@@ -307,6 +310,8 @@ void LivePlot::showEvent(QShowEvent* event) {
 }
 
 bool LivePlot::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_ && event->type() == QEvent::Resize && detail::fitLegendColumns(plot_, kLegendColumns))
+    dirty_ = true;  // the plot replots for its new size anyway; this makes the next flush draw the new rows
   if (watched == plot_ && event->type() == QEvent::Paint && !detail::isShownOnScreen(this) &&
       (dirty_ || hasPendingData())) {
     pull();

@@ -97,6 +97,8 @@ protected:
   bool eventFilter(QObject* watched, QEvent* event) override;
 
 private:
+  static constexpr int kLegendColumns = 3;  // legend entries per row when the plot is wide enough
+
   struct Track {
     QString metric;
     SeriesKind kind;

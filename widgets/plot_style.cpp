@@ -1,5 +1,7 @@
 #include "widgets/plot_style.h"
 
+#include <algorithm>
+
 #include <qcustomplot.h>
 
 #include <QWidget>
@@ -52,6 +54,33 @@ void placeLegendBelow(QCustomPlot* plot, int wrap) {
   legend->setMargins(QMargins(6, 0, 6, 2));
   legend->setRowSpacing(0);
   legend->setColumnSpacing(10);
+}
+
+bool fitLegendColumns(QCustomPlot* plot, int most, int width) {
+  QCPLegend* legend = plot->legend;
+  QVector<int> widths;
+  for (int i = 0; i < legend->itemCount(); ++i)
+    if (QCPAbstractLegendItem* item = legend->item(i)) widths << item->minimumOuterSizeHint().width();
+  if (widths.isEmpty()) return false;
+  const int available = (width > 0 ? width : plot->width()) - legend->margins().left() - legend->margins().right();
+  // Filled row by row, a column is as wide as its widest entry: take the most columns that fit.
+  int columns = 1;
+  for (int c = std::min<int>(std::max(1, most), int(widths.size())); c > 1; --c) {
+    int total = (c - 1) * legend->columnSpacing();
+    for (int col = 0; col < c; ++col) {
+      int widest = 0;
+      for (int i = col; i < widths.size(); i += c) widest = std::max(widest, widths[i]);
+      total += widest;
+    }
+    if (total <= available) {
+      columns = c;
+      break;
+    }
+  }
+  if (legend->wrap() == columns) return false;
+  legend->setWrap(columns);
+  legend->setFillOrder(QCPLegend::foColumnsFirst, /*rearrange=*/true);
+  return true;
 }
 
 void setLogAxis(QCPAxis* axis, bool log) {

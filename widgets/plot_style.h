@@ -19,6 +19,11 @@ void stylePlot(QCustomPlot* plot, const QString& title);
 // per row.
 void placeLegendBelow(QCustomPlot* plot, int wrap);
 
+// As many legend entries per row as fit `width` pixels (the plot's own width when 0), at least 1 and
+// at most `most`, so no entry is cut off in a narrow plot. Returns whether the rows changed
+// (then the plot needs a replot). Call when entries change and on resize.
+bool fitLegendColumns(QCustomPlot* plot, int most, int width = 0);
+
 // Linear or logarithmic value axis (log ticks 10^k).
 void setLogAxis(QCPAxis* axis, bool log);
 

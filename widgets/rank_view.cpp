@@ -131,6 +131,7 @@ void RankView::showEvent(QShowEvent* event) {
 }
 
 bool RankView::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == plot_ && event->type() == QEvent::Resize && detail::fitLegendColumns(plot_, 2)) replotPending_ = true;
   if (watched == plot_ && event->type() == QEvent::Paint && !detail::isShownOnScreen(this) &&
       (dirty_ || replotPending_)) {
     throttle_.stop();
@@ -179,6 +180,7 @@ void RankView::rebuild() {
   }
   if (maxIndex > 0) plot_->xAxis->setRange(maxIndex > 1 ? 1 : 0, std::max(2.0, maxIndex));
   if (hi > 0) plot_->yAxis->setRange(lo / 1.5, hi * 1.5);
+  detail::fitLegendColumns(plot_, 2);
   // One shared note when every truncated method is cut the same way.
   QString text;
   if (!notes.isEmpty()) {

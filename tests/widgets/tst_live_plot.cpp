@@ -279,6 +279,50 @@ private Q_SLOTS:
     QCOMPARE(plot.seriesShown(), QStringList{kLoss});
   }
 
+  // The Evaluation plot sat beside the loss plot at a third of its width and cut "fourierft
+  // accuracy" to "fourierft accu": entries per row now follow the plot's width.
+  void legendRowsFitTheWidth() {
+    SeriesStore store;
+    LivePlot plot(&store, QStringLiteral("Evaluation"), QStringLiteral("metric"));
+    plot.track(QStringLiteral("eval:*"), SeriesKind::Points);
+    for (const char* method : {"fourierft", "lora", "head-only"})
+      store.append(QStringLiteral("%1/eval:accuracy").arg(method), 1, 0.5);
+    plot.pull();
+    QCPLegend* legend = plot.customPlot()->legend;
+    QCOMPARE(legend->itemCount(), 3);
+    // Filled row by row: each column as wide as its widest entry.
+    const auto entriesFit = [&](int width) {
+      const int c = legend->wrap();
+      int total = (c - 1) * legend->columnSpacing() + legend->margins().left() + legend->margins().right();
+      for (int col = 0; col < c; ++col) {
+        int widest = 0;
+        for (int i = col; i < legend->itemCount(); i += c) widest = std::max(widest, legend->item(i)->minimumOuterSizeHint().width());
+        total += widest;
+      }
+      return total <= width;
+    };
+    QVERIFY(showAndSettle(plot));
+    const auto resized = [&](int width) {
+      plot.resize(width, 300);
+      QCoreApplication::processEvents();  // the layout passes the size on to the QCustomPlot inside
+      return plot.customPlot()->width() == width;
+    };
+    QVERIFY(resized(900));
+    QCOMPARE(legend->wrap(), 3);  // wide: all three in one row
+    QVERIFY(entriesFit(900));
+    QVERIFY(resized(280));
+    QVERIFY2(legend->wrap() < 3, qPrintable(QString::number(legend->wrap())));
+    QVERIFY(entriesFit(280));
+    QCOMPARE(legend->rowCount(), (3 + legend->wrap() - 1) / legend->wrap());
+    QVERIFY(resized(220));  // the plot's minimum width
+    QCOMPARE(legend->wrap(), 1);  // never less than one per row
+    // A report image lays the legend out for its own width, then for the widget's again.
+    plot.render(900, 300);
+    QCOMPARE(legend->wrap(), 1);
+    QVERIFY(resized(900));
+    QCOMPARE(legend->wrap(), 3);
+  }
+
   void renderGivesTheRequestedSize() {
     SeriesStore store;
     LivePlot plot(&store, QStringLiteral("Loss"), QStringLiteral("loss"));
