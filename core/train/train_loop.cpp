@@ -150,6 +150,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     if (it != e.metrics.end() && std::isfinite(it->second) &&
         (best == pos.best.end() || (lowerBetter ? it->second < best->second : it->second > best->second))) {
       pos.best = e.metrics;
+      pos.best["loss"] = e.loss;  // the loss at the best evaluation (the report's "best loss")
     }
     if (out.metrics)
       out.metrics({{"event", "eval"}, {"method", cfg.method}, {"step", step}, {"epoch", ev.epoch},

@@ -109,6 +109,11 @@ void TestTraining::fourierftLowersLossOnGlue() {
   QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
   QCOMPARE(summary["methods"]["fourierft"]["trainable_parameters"].get<int64_t>(), int64_t(4 * 500 + 64 * 2 + 2));
   QVERIFY(summary["methods"]["fourierft"]["final_metrics"].contains("accuracy"));
+  // The best evaluation by accuracy (the first of equals), with its loss.
+  const auto& best = summary["methods"]["fourierft"]["best_metrics"];
+  const size_t b = evals[1]["metrics"]["accuracy"].get<double>() > evals[0]["metrics"]["accuracy"].get<double>() ? 1 : 0;
+  QCOMPARE(best["accuracy"].get<double>(), evals[b]["metrics"]["accuracy"].get<double>());
+  QCOMPARE(best["loss"].get<double>(), evals[b]["loss"].get<double>());
   // The run records its threads and where the loop's time went.
   QCOMPARE(summary["threads"].get<int>(), at::get_num_threads());
   const auto& time = summary["methods"]["fourierft"]["time"];
