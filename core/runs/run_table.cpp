@@ -52,8 +52,19 @@ bool hasMetric(const json& metrics, const std::string& name) {
   return false;
 }
 
-std::string metricCell(const json& metrics, const std::string& wanted) {
-  if (!metrics.is_object()) return "-";
+// Runs indexed before session 8 hold each method's whole summary ({"lora": {"final_metrics":
+// {...}, "steps": ...}}): read its final metrics the same way.
+json methodMetrics(const json& metrics) {
+  json out = metrics;
+  for (auto& [key, value] : out.items())
+    if (value.is_object() && value.contains("final_metrics") && value["final_metrics"].is_object())
+      value = json(value["final_metrics"]);
+  return out;
+}
+
+std::string metricCell(const json& stored, const std::string& wanted) {
+  if (!stored.is_object()) return "-";
+  const json metrics = methodMetrics(stored);
   std::string name = wanted;
   if (name.empty()) {
     if (metrics.contains("main_metric") && metrics["main_metric"].is_string())

@@ -8,6 +8,7 @@
 #include "models/presets.h"
 #include "runs/run_index.h"
 #include "train/data_setup.h"
+#include "train/evaluate.h"
 #include "train/method_setup.h"
 #include "train/run_models.h"
 #include "train/step_memory.h"
@@ -236,11 +237,22 @@ std::string Trainer::run() {
                        {"world_size", parallel ? parallel->worldSize() : 1}});
     run.log(resuming ? "resumed" : "started");
   });
+  // What the run index keeps of the results (runs::formatRunTable's METRIC column): each method's
+  // final metrics and the metric the task is ranked by, once the data says which.
+  std::string mainMetric;
+  auto indexMetrics = [&] {
+    json out = json::object();
+    if (!mainMetric.empty()) out["main_metric"] = mainMetric;
+    for (const auto& [name, m] : summary["methods"].items())
+      if (m.is_object() && m.contains("final_metrics") && m["final_metrics"].is_object() && !m["final_metrics"].empty())
+        out[name] = m["final_metrics"];
+    return out;
+  };
   auto fail = [&](const std::string& message) {
     asLead([&] {
       run.log("failed: " + message);
       run.updateSummary({{"status", "failed"}, {"error", message}});
-      if (index) index->finish(indexId, summary["methods"], runs::RunStatus::Failed, message);
+      if (index) index->finish(indexId, indexMetrics(), runs::RunStatus::Failed, message);
     });
     if (observer_) observer_->onFinished(run.path(), "failed");
   };
@@ -252,6 +264,7 @@ std::string Trainer::run() {
     if (lead) base = prepareBase(e_, observer_, stop_, opts_.pause);
     if (parallel) base = parallel->shareFromLead("base_model", base);
     auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
+    mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
     asLead([&] {
       run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
                          {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
@@ -347,7 +360,7 @@ std::string Trainer::run() {
     run.updateSummary({{"status", status}});
     run.log(status);
   });
-  if (index) index->finish(indexId, summary["methods"], status == "finished" ? runs::RunStatus::Finished : runs::RunStatus::Stopped);
+  if (index) index->finish(indexId, indexMetrics(), status == "finished" ? runs::RunStatus::Finished : runs::RunStatus::Stopped);
   if (observer_) observer_->onFinished(run.path(), status);
   return run.path();
 }

@@ -3,6 +3,7 @@
 #include "support/cli_process.h"
 #include "support/test_support.h"
 #include "support/tiny_sentencepiece.h"
+#include "util/files.h"
 
 #include <QRegularExpression>
 
@@ -185,6 +186,10 @@ void TestCli::trainRunsEvalExport() {
   auto r = fourierft({"runs", "--index", index});
   QCOMPARE(r.code, 0);
   QVERIFY2(r.out.contains("finished") && r.out.contains("cli"), qPrintable(r.out));
+  // The METRIC column: the task's metric for each method, as summary.json has it.
+  const auto summary = fw::readJsonFile((run + "/summary.json").toStdString());
+  const double acc = summary["methods"]["ff"]["final_metrics"]["accuracy"].get<double>();
+  QVERIFY2(r.out.contains(QString::asprintf("accuracy: ff=%.4g", acc)), qPrintable(r.out));
 
   auto ev = fourierft({"eval", run});
   QVERIFY2(ev.code == 0 && ev.out.startsWith("ff") && ev.out.contains("accuracy"), qPrintable(ev.out + ev.err));

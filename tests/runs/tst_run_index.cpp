@@ -640,6 +640,13 @@ void TestRunIndex::runTableText() {
            QString("ID  STATUS    NAME                  MODEL         DATASET    METHODS         accuracy                      STARTED           DURATION\n"
                    " 2  finished  20261125-143000-sst2  roberta-base  glue/sst2  fourierft,lora  fourierft=0.9406 lora=0.9392  2026-11-25 14:30     1h02m\n"));
   QCOMPARE(formatRunTable({}, {}), std::string("ID  STATUS  NAME  MODEL  DATASET  METHODS  METRIC  STARTED  DURATION\n"));
+  // A run indexed before session 8 kept each method's summary; its final metrics still show.
+  RunRecord old = a;
+  old.finalMetrics = {{"fourierft", {{"final_metrics", {{"accuracy", 0.94061}, {"loss", 0.2}}}, {"steps", 57}}},
+                      {"lora", {{"final_metrics", {{"accuracy", 0.9392}}}, {"best_metrics", {{"accuracy", 0.95}}}}}};
+  QVERIFY2(formatRunTable({old}, options).find("fourierft=0.9406 lora=0.9392") != std::string::npos, formatRunTable({old}, options).c_str());
+  options.metric.clear();
+  QVERIFY2(formatRunTable({old}, options).find("accuracy: fourierft=0.9406 lora=0.9392") != std::string::npos, formatRunTable({old}, options).c_str());
   ScopedEnv berlin("TZ", "CET-1");  // started is shown in local time
   QVERIFY(formatRunTable({a}, options).find("2026-11-25 15:30") != std::string::npos);
 }
