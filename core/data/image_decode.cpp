@@ -4,6 +4,7 @@
 
 #include <csetjmp>
 #include <cstdio>  // before jpeglib.h, which uses FILE
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -246,7 +247,9 @@ struct StbFree {
 // stb 2.27 reads a PNM header's numbers into an int without a bound (signed overflow on a long
 // digit run; fuzzing, finding 19; 2.28 checks). The header is read here first exactly as
 // stbi__pnm_info reads it (whitespace, # comments, three numbers), stopping any number above 2^24.
-std::string badPnmHeader(const std::string& b) {
+// `dataStart`, when given, receives where the samples begin (after the one whitespace that ends
+// the header).
+std::string badPnmHeader(const std::string& b, size_t* dataStart = nullptr) {
   size_t position = 2;  // after P5 or P6
   const auto atEnd = [&] { return position >= b.size(); };
   const auto next = [&] { return position < b.size() ? b[position++] : '\0'; };
@@ -265,20 +268,51 @@ std::string badPnmHeader(const std::string& b) {
       c = next();
     }
   }
+  if (dataStart) *dataStart = position;
   return {};
+}
+
+// stb decodes whatever the header claims: from a file too short for it, PNM samples it never read
+// (2.27 ignores the short read: uninitialised memory) and BMP rows of zeros, then the resize
+// works through them all (seconds for 2^26 pixels). The least data the header implies is checked
+// first: PNM, width x height x channels bytes after the header; uncompressed BMP, the rows (the
+// last one unpadded) after the file and info headers, palette not counted.
+std::string missingStbData(const std::string& b, bool pnm, int64_t w, int64_t h, int64_t channels, size_t pnmDataStart) {
+  const auto le = [&](size_t i, int n) {
+    uint64_t v = 0;
+    for (int k = n - 1; k >= 0; --k) v = v << 8 | (i + size_t(k) < b.size() ? static_cast<unsigned char>(b[i + size_t(k)]) : 0u);
+    return v;
+  };
+  uint64_t need = 0;
+  if (pnm) {
+    need = pnmDataStart + uint64_t(w) * uint64_t(h) * uint64_t(channels);
+  } else {
+    const uint64_t infoSize = le(14, 4);
+    const uint64_t bpp = infoSize == 12 ? le(24, 2) : le(28, 2);
+    const uint64_t compression = infoSize == 12 ? 0 : le(30, 4);
+    if ((compression != 0 && compression != 3) || bpp == 0 || bpp > 32) return {};  // stb refuses these itself
+    const uint64_t rowBytes = (uint64_t(w) * bpp + 7) / 8, stride = (uint64_t(w) * bpp + 31) / 32 * 4;
+    need = 14 + infoSize + stride * uint64_t(h - 1) + rowBytes;
+  }
+  if (b.size() >= need) return {};
+  return std::string(pnm ? "PNM" : "BMP") + " file too short: " + std::to_string(w) + "x" + std::to_string(h) +
+         " pixels need at least " + std::to_string(need) + " bytes, the file has " + std::to_string(b.size());
 }
 
 DecodedImage decodeWithStb(const std::string& bytes, int channels, bool pnm) {
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) unreadable("file too large");
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   const int length = static_cast<int>(bytes.size());
+  size_t pnmDataStart = 0;
   if (pnm)
-    if (const std::string bad = badPnmHeader(bytes); !bad.empty()) unreadable(bad);
+    if (const std::string bad = badPnmHeader(bytes, &pnmDataStart); !bad.empty()) unreadable(bad);
   int w = 0, h = 0, n = 0;
   if (stbi_info_from_memory(data, length, &w, &h, &n)) {
-    checkSize(w, h);
+    const int64_t height = std::llabs(static_cast<long long>(h));  // a top-down BMP says -height here
+    checkSize(w, height);
     // stb 2.27 converts 16-bit PNM samples as 8-bit ones and reads past its buffer (fixed in 2.28).
     if (pnm && stbi_is_16_bit_from_memory(data, length)) unreadable("16-bit PNM (maximum value over 255) is not supported");
+    if (const std::string bad = missingStbData(bytes, pnm, w, height, n, pnmDataStart); !bad.empty()) unreadable(bad);
   }
   std::unique_ptr<unsigned char, StbFree> pixels(stbi_load_from_memory(data, length, &w, &h, &n, channels));
   if (!pixels) {
@@ -329,7 +363,7 @@ std::pair<int64_t, int64_t> imageSizeOf(const std::string& b) {
     int w = 0, h = 0, n = 0;
     if (b.size() <= static_cast<size_t>(std::numeric_limits<int>::max()) &&
         stbi_info_from_memory(reinterpret_cast<const unsigned char*>(b.data()), static_cast<int>(b.size()), &w, &h, &n))
-      return {w, h};
+      return {w, std::llabs(static_cast<long long>(h))};  // a top-down BMP's height is negative
   }
   return {0, 0};
 }

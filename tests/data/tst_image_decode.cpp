@@ -298,6 +298,18 @@ private slots:
     QCOMPARE(QString::fromStdString(errorOf("P6 1 1 99999999999\n" + std::string(6, '\0'))),
              QString("unreadable image: PNM maximum value over 16777216"));
     QCOMPARE(QString::fromStdString(errorOf("P6#c\n16777216 0 255\n")), QString("unreadable image: no pixels: 16777216x0"));
+    // A header that claims more than the file holds: stb 2.27 returned the PNM samples it never
+    // read (uninitialised memory) and BMP rows of zeros, and the resize worked through them all.
+    QCOMPARE(QString::fromStdString(errorOf("P6\n4 4\n255\n" + std::string(10, 'x'))),
+             QString("unreadable image: PNM file too short: 4x4 pixels need at least 59 bytes, the file has 21"));
+    std::string tall = bmp;
+    tall.replace(18, 8, bytesOf({100, 0, 0, 0, 100, 0, 0, 0}));  // 100 x 100, 24-bit
+    QCOMPARE(QString::fromStdString(errorOf(tall)),
+             QString("unreadable image: BMP file too short: 100x100 pixels need at least 30054 bytes, the file has 62"));
+    std::string topDown = bmp;  // a negative height: rows top to bottom, the same data needed
+    topDown.replace(22, 4, bytesOf({0xff, 0xff, 0xff, 0xff}));
+    QCOMPARE(asBytes(decodeImage(topDown, 3).pixels), QByteArray::fromStdString(bytesOf({10, 20, 30, 40, 50, 60})));
+    QCOMPARE(fw::data::imageSizeOf(topDown), (std::pair<int64_t, int64_t>(2, 1)));
   }
 
   void sizeFromTheHeader() {
