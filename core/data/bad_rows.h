@@ -5,7 +5,8 @@
 
 namespace fw::data {
 
-// Fail: throws `error`. Skip: counts the row in dataset.skippedRows and keeps error.what() in
+// Fail: throws `error`, with a hint that bad_rows "skip" would leave the row out when it has no
+// hint of its own. Skip: counts the row in dataset.skippedRows and keeps error.what() in
 // dataset.skipped while fewer than Dataset::kMaxSkippedReasons are kept.
 void rejectRow(Dataset& dataset, BadRows policy, const Error& error);
 

@@ -34,6 +34,9 @@ void writeFile(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
+// What a bad row's error ends with when the dataset fails on bad rows (data/bad_rows.h).
+const QString kSkipHint = QStringLiteral(" (set the dataset's bad_rows to \"skip\" to leave such rows out)");
+
 template <class F>
 std::string errorOf(F&& f) {
   try {
@@ -383,7 +386,7 @@ private slots:
     QFETCH(int, goodRows);
     const std::string p = write("bad.tsv", content.toStdString());
     const QString expected = QString::fromStdString(p) + where;
-    QCOMPARE(QString::fromStdString(errorOf([&] { loadGlue(task.toStdString(), p, *toy_, 0, BadRows::Fail); })), expected);
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadGlue(task.toStdString(), p, *toy_, 0, BadRows::Fail); })), expected + kSkipHint);
 
     const Dataset ds = loadGlue(task.toStdString(), p, *toy_, 0, BadRows::Skip);
     QCOMPARE(static_cast<int>(ds.examples.size()), goodRows);
@@ -439,10 +442,10 @@ private slots:
     // Line numbers count the line break inside the quoted field.
     const std::string bad = write("bad.csv", "text,label\n\"a\",1\n\"b\nc\",0\nd\n\"e\",1\n");
     QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(bad, {"text", "", "label"}, *toy_); })),
-             QString::fromStdString(bad + ":5: wrong column count: expected 2, got 1"));
+             QString::fromStdString(bad + ":5: wrong column count: expected 2, got 1") + kSkipHint);
     const std::string open = write("open.csv", "text,label\n\"a\",1\n\"never closed,0\nmore\n");
     QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(open, {"text", "", "label"}, *toy_); })),
-             QString::fromStdString(open + ":3: unterminated quoted field"));
+             QString::fromStdString(open + ":3: unterminated quoted field") + kSkipHint);
   }
 
   void tsvAndPairs() {
@@ -464,7 +467,7 @@ private slots:
     // A TSV field with quotes is literal unless asked otherwise.
     const std::string quoted = write("quoted.tsv", "text\tlabel\n\"a\tb\"\t1\n");
     QVERIFY(QString::fromStdString(errorOf([&] { loadTable(quoted, {"text", "", "label"}, *toy_); }))
-                .endsWith(":2: wrong column count: expected 2, got 3"));
+                .endsWith(":2: wrong column count: expected 2, got 3" + kSkipHint));
     TableOptions tsvQuotes;
     tsvQuotes.tsvQuoting = true;
     const Dataset q = loadTable(quoted, {"text", "", "label"}, *toy_, tsvQuotes);
@@ -534,7 +537,7 @@ private slots:
     options.kind = regression ? TaskKind::Regression : TaskKind::Classification;
     for (const QString& l : labels) options.labels.push_back(l.toStdString());
     const QString expected = QString::fromStdString(p) + where;
-    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(p, {"text", "", "label"}, *toy_, options); })), expected);
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(p, {"text", "", "label"}, *toy_, options); })), expected + kSkipHint);
     options.badRows = BadRows::Skip;
     const Dataset ds = loadTable(p, {"text", "", "label"}, *toy_, options);
     QCOMPARE(static_cast<int>(ds.examples.size()), goodRows);
@@ -681,7 +684,7 @@ private slots:
     const std::string p = write("bad.json", content.toStdString());
     InstructionOptions options;
     const QString expected = QString::fromStdString(p) + where;
-    QCOMPARE(QString::fromStdString(errorOf([&] { loadInstructions(p, *toy_, options); })), expected);
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadInstructions(p, *toy_, options); })), expected + kSkipHint);
     options.badRows = BadRows::Skip;
     const Dataset ds = loadInstructions(p, *toy_, options);
     QCOMPARE(static_cast<int>(ds.examples.size()), goodRows);
@@ -692,7 +695,7 @@ private slots:
   void instructionFileErrors() {
     const std::string object = write("obj.json", "{\"instruction\": \"a\", \"output\": \"b\"} trailing");
     QCOMPARE(QString::fromStdString(errorOf([&] { loadInstructions(object, *toy_); })),
-             QString::fromStdString(object + ":1: invalid JSON"));
+             QString::fromStdString(object + ":1: invalid JSON") + kSkipHint);
     const std::string syntax = write("syntax.json", "[\n {\"instruction\": \"a\",\n \"output\": }\n]");
     QVERIFY(QString::fromStdString(errorOf([&] { loadInstructions(syntax, *toy_); })).startsWith(QString::fromStdString(syntax + ":3: invalid JSON")));
     // JSON text must be UTF-8: an invalid byte is a syntax error of the whole file, not a bad row.
