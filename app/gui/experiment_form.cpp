@@ -129,6 +129,10 @@ void ExperimentForm::build() {
   df->addRow(tr("Training examples"), trainLimit_);
   maxLength_ = intBox(1, 1 << 20);
   df->addRow(tr("Max length (tokens)"), maxLength_);
+  badRows_ = new QComboBox;
+  badRows_->addItem(tr("stop at the first one, naming it"), "fail");
+  badRows_->addItem(tr("skip them (counted in the run)"), "skip");
+  df->addRow(tr("Bad rows or images"), badRows_);
   layout->addWidget(data);
 
   auto* methods = new QGroupBox(tr("Methods, side by side"));
@@ -259,6 +263,8 @@ void ExperimentForm::setExperiment(const json& experiment) {
   labelColumn_->setText(q(e.dataset.label));
   trainLimit_->setValue(int(e.dataset.train_limit));
   maxLength_->setValue(int(e.dataset.max_length));
+  const int badRows = badRows_->findData(q(e.dataset.bad_rows));
+  badRows_->setCurrentIndex(badRows < 0 ? 0 : badRows);
   QStringList targets;
   for (const auto& m : e.methods)
     for (const auto& t : m.target_modules)
@@ -300,6 +306,7 @@ json ExperimentForm::experiment() const {
   d["label"] = labelColumn_->text().toStdString();
   d["train_limit"] = trainLimit_->value();
   d["max_length"] = maxLength_->value();
+  d["bad_rows"] = badRows_->currentData().toString().toStdString();
   std::vector<std::string> targets, trainable;
   for (const auto& t : targets_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) targets.push_back(t.toStdString());
   for (const auto& t : trainable_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) trainable.push_back(t.toStdString());

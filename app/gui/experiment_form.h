@@ -60,6 +60,7 @@ private:
   QLineEdit* labelColumn_;
   QSpinBox* trainLimit_;
   QSpinBox* maxLength_;
+  QComboBox* badRows_;  // dataset.bad_rows: fail or skip
   QLineEdit* targets_;
   QTableWidget* methods_;  // one row per method: use, name, type, n|r, scaling|alpha, lr, trainable
   QLineEdit* trainable_;

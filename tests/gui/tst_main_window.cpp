@@ -22,6 +22,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QComboBox>
 #include <QTableWidget>
 #include <QTabWidget>
 
@@ -118,6 +119,17 @@ void TestMainWindow::formCountsParameters() {
   QCOMPARE(e["methods"].size(), size_t(4));
   QCOMPARE(e["methods"][0]["scaling"].get<double>(), 16.0);
   QVERIFY(e["model"].contains("pretrain"));  // fields the form does not show are kept
+  // Bad rows: what a failed load's message points to ("set the dataset's bad_rows to skip").
+  QCOMPARE(e["dataset"]["bad_rows"].get<std::string>(), std::string("fail"));
+  QComboBox* badRows = nullptr;
+  for (auto* box : form.findChildren<QComboBox*>())
+    if (box->findData("skip") >= 0) badRows = box;
+  QVERIFY(badRows);
+  badRows->setCurrentIndex(badRows->findData("skip"));
+  QCOMPARE(form.experiment()["dataset"]["bad_rows"].get<std::string>(), std::string("skip"));
+  auto skipping = form.experiment();
+  form.setExperiment(skipping);
+  QCOMPARE(badRows->currentData().toString(), QString("skip"));  // and back from an experiment
   screenshot(&form, "experiment_form");
 }
 
