@@ -275,7 +275,7 @@ std::string badPnmHeader(const std::string& b, size_t* dataStart = nullptr) {
 // stb decodes whatever the header claims: from a file too short for it, PNM samples it never read
 // (2.27 ignores the short read: uninitialised memory) and BMP rows of zeros, then the resize
 // works through them all (seconds for 2^26 pixels). The least data the header implies is checked
-// first: PNM, width x height x channels bytes after the header; uncompressed BMP, the rows (the
+// first: PNM, width x height x channels bytes after the header; BMP read as rows (any compression but RLE), the rows (the
 // last one unpadded) after the file and info headers, palette not counted.
 std::string missingStbData(const std::string& b, bool pnm, int64_t w, int64_t h, int64_t channels, size_t pnmDataStart) {
   const auto le = [&](size_t i, int n) {
@@ -290,7 +290,9 @@ std::string missingStbData(const std::string& b, bool pnm, int64_t w, int64_t h,
     const uint64_t infoSize = le(14, 4);
     const uint64_t bpp = infoSize == 12 ? le(24, 2) : le(28, 2);
     const uint64_t compression = infoSize == 12 ? 0 : le(30, 4);
-    if ((compression != 0 && compression != 3) || bpp == 0 || bpp > 32) return {};  // stb refuses these itself
+    // stb refuses RLE (1, 2) and odd depths itself; every other compression value it reads as
+    // uncompressed rows (found by fuzz_image_folder: 0xff350000 claiming 28 x 16193 pixels).
+    if (compression == 1 || compression == 2 || bpp == 0 || bpp > 32) return {};
     const uint64_t rowBytes = (uint64_t(w) * bpp + 7) / 8, stride = (uint64_t(w) * bpp + 31) / 32 * 4;
     need = 14 + infoSize + stride * uint64_t(h - 1) + rowBytes;
   }
