@@ -351,7 +351,10 @@ std::pair<int64_t, int64_t> imageSizeOf(const std::string& b) {
     return {at(16) << 24 | at(17) << 16 | at(18) << 8 | at(19), at(20) << 24 | at(21) << 16 | at(22) << 8 | at(23)};
   if (format == "JPEG") {  // the first frame header (SOF0 to SOF15 but DHT, JPG and DAC), walking the segments
     for (size_t i = 2; i + 8 < b.size();) {
-      if (at(i) != 0xFF) return {0, 0};
+      if (at(i) != 0xFF) {  // bytes between segments: libjpeg skips them to the next marker, warning
+        ++i;
+        continue;
+      }
       const uint32_t marker = at(i + 1);
       if (marker == 0xFF) { ++i; continue; }  // fill byte
       if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD9)) { i += 2; continue; }  // no length

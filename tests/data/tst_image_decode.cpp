@@ -327,6 +327,13 @@ private slots:
     QCOMPARE(fw::data::imageSizeOf("P6 1 " + std::string(40, '9') + " 255\n"), (std::pair<int64_t, int64_t>(0, 0)));
     QCOMPARE(fw::data::imageSizeOf("GIF89a\x05\x00\x05\x00"), (std::pair<int64_t, int64_t>(0, 0)));
     QCOMPARE(fw::data::imageFormatOf(jpeg), std::string("JPEG"));
+    // Two stray bytes after the first segment: libjpeg skips to the next marker, and so does the
+    // size (fuzz_image_folder: the harness missed such a JPEG's 28 x 43292 pixels).
+    std::string stray = jpeg;
+    const size_t afterFirst = 4 + ((size_t(uint8_t(jpeg[4])) << 8) | uint8_t(jpeg[5]));
+    stray.insert(afterFirst, "xy");
+    QCOMPARE(fw::data::imageSizeOf(stray), (std::pair<int64_t, int64_t>(6, 5)));
+    QCOMPARE(decodeImage(stray, 1).width, 6);
   }
 
   void channelCountChecked() {
