@@ -20,11 +20,18 @@ namespace {
 
 [[noreturn]] void unreadable(const std::string& what) { throw Error("unreadable image: " + what); }
 
-void checkSize(int64_t width, int64_t height) {
-  if (width < 1 || height < 1) unreadable("no pixels: " + std::to_string(width) + "x" + std::to_string(height));
+// What is wrong with a header's size, or nothing. The PNG and JPEG readers keep it as their error
+// (they may not throw between setjmp and their library's clean-up); stb's path throws it.
+std::string sizeProblem(int64_t width, int64_t height) {
+  if (width < 1 || height < 1) return "no pixels: " + std::to_string(width) + "x" + std::to_string(height);
   if (width * height > kMaxImagePixels)
-    unreadable("image too large: " + std::to_string(width) + "x" + std::to_string(height) +
-               " pixels (at most " + std::to_string(kMaxImagePixels) + ")");
+    return "image too large: " + std::to_string(width) + "x" + std::to_string(height) + " pixels (at most " +
+           std::to_string(kMaxImagePixels) + ")";
+  return {};
+}
+
+void checkSize(int64_t width, int64_t height) {
+  if (const std::string bad = sizeProblem(width, height); !bad.empty()) unreadable(bad);
 }
 
 // stb_image's conversions between channel counts (stbi__convert_format), so that a PNG or JPEG
@@ -100,11 +107,8 @@ bool readPng(PngState* s) {
   png_set_chunk_malloc_max(s->png, 64u << 20);  // text, ICC and other chunks held in memory
   png_read_info(s->png, s->info);
   const png_uint_32 width = png_get_image_width(s->png, s->info), height = png_get_image_height(s->png, s->info);
-  if (static_cast<int64_t>(width) * height > kMaxImagePixels) {
-    s->error = "image too large: " + std::to_string(width) + "x" + std::to_string(height) + " pixels (at most " +
-               std::to_string(kMaxImagePixels) + ")";
-    return false;
-  }
+  s->error = sizeProblem(width, height);
+  if (!s->error.empty()) return false;
   const int colourType = png_get_color_type(s->png, s->info), depth = png_get_bit_depth(s->png, s->info);
   if (colourType == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(s->png);
   if (colourType == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(s->png);
@@ -185,11 +189,8 @@ bool readJpeg(JpegState* s, const std::string& bytes, int channels) {
   s->info.progress = &s->progress;
   jpeg_mem_src(&s->info, reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&s->info, TRUE);
-  if (static_cast<int64_t>(s->info.image_width) * s->info.image_height > kMaxImagePixels) {
-    s->error = "image too large: " + std::to_string(s->info.image_width) + "x" + std::to_string(s->info.image_height) +
-               " pixels (at most " + std::to_string(kMaxImagePixels) + ")";
-    return false;
-  }
+  s->error = sizeProblem(s->info.image_width, s->info.image_height);
+  if (!s->error.empty()) return false;
   const J_COLOR_SPACE in = s->info.jpeg_color_space;
   const bool four = in == JCS_CMYK || in == JCS_YCCK;
   // Grey from a YCbCr file is its Y channel, as stb and libjpeg give it (not the RGB formula).
