@@ -6,6 +6,7 @@
 
 #include <QCheckBox>
 #include <QHBoxLayout>
+#include <QSet>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -79,6 +80,15 @@ SpectrumView::SpectrumView(QWidget* parent) : QWidget(parent), plot_(new QCustom
                                             Qt::NoBrush, 12));
   markers_->setName(tr("FourierFT frequencies"));
   markers_->setAdaptiveSampling(false);  // every marker is drawn
+  mirrors_ = plot_->addGraph(plot_->xAxis, plot_->yAxis);
+  mirrors_->setLineStyle(QCPGraph::lsNone);
+  mirrors_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle,
+                                            QPen(QColor(0xFF, 0x3B, 0x6B, 150), 1.2, Qt::DotLine), Qt::NoBrush, 9));
+  mirrors_->setName(tr("their conjugate mirrors"));
+  mirrors_->setAdaptiveSampling(false);
+  showMarkers_->setToolTip(tr("Solid circles: the n frequencies FourierFT trains. ΔW = Re(IFFT2) is real, so its "
+                              "spectrum is conjugate-symmetric and each one shows again at (-u, -v): the dotted "
+                              "circles."));
   plot_->legend->setVisible(false);
 
   plot_->installEventFilter(this);
@@ -116,6 +126,7 @@ void SpectrumView::setFrequencies(const QVector<int>& u, const QVector<int>& v) 
 void SpectrumView::setMarkersVisible(bool visible) {
   if (showMarkers_->isChecked() != visible) showMarkers_->setChecked(visible);  // comes back here
   markers_->setVisible(visible);
+  mirrors_->setVisible(visible);
   replot();
 }
 
@@ -148,6 +159,7 @@ void SpectrumView::clear() {
   d1_ = d2_ = 0;
   map_->data()->clear();
   markers_->data()->clear();
+  mirrors_->data()->clear();
   replot();
 }
 
@@ -209,6 +221,23 @@ void SpectrumView::rebuildMarkers() {
     y << (d1_ > 0 ? displayRow(u_[l]) : double(u_[l]));
   }
   markers_->setData(x, y);  // sorts by key
+
+  // Mirrors need the matrix size; positions that are chosen themselves keep their solid circle.
+  QVector<double> mx, my;
+  if (d1_ > 0 && d2_ > 0) {
+    QSet<qint64> chosen;
+    for (qsizetype l = 0; l < u_.size(); ++l) chosen.insert(qint64(u_[l]) * d2_ + v_[l]);
+    QSet<qint64> drawn;
+    for (qsizetype l = 0; l < u_.size(); ++l) {
+      const int mu = (d1_ - u_[l] % d1_) % d1_, mv = (d2_ - v_[l] % d2_) % d2_;
+      const qint64 key = qint64(mu) * d2_ + mv;
+      if (chosen.contains(key) || drawn.contains(key)) continue;
+      drawn.insert(key);
+      mx << displayCol(mv);
+      my << displayRow(mu);
+    }
+  }
+  mirrors_->setData(mx, my);
 }
 
 void SpectrumView::showEvent(QShowEvent* event) {

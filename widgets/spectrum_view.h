@@ -1,7 +1,8 @@
 // The 2D Fourier spectrum of ΔW as a heat map: log10(|FFT2(ΔW)| + eps), d1 x d2 (rows u = output
 // frequency, columns v = input frequency), with a colour scale, FourierFT's chosen frequencies
-// (u_l, v_l) marked by hollow circles (toggle), and an optional fftshift that puts the zero
-// frequency in the middle. Matrices larger than maxCellsPerSide are max-pooled for display, so
+// (u_l, v_l) marked by hollow circles (toggle), their conjugate mirrors (-u_l, -v_l) by fainter
+// dotted ones (ΔW = Re(IFFT2(S)) is real, so every chosen frequency also shows at its mirror), and an
+// optional fftshift that puts the zero frequency in the middle. Matrices larger than maxCellsPerSide are max-pooled for display, so
 // isolated peaks (FourierFT's n coefficients) stay visible.
 #pragma once
 
@@ -46,6 +47,8 @@ public:
   QCPColorMap* colorMap() const { return map_; }
   QCPColorScale* colorScale() const { return scale_; }
   QCPGraph* markers() const { return markers_; }
+  // (-u, -v) mod (d1, d2) of each chosen frequency, less those that are chosen themselves.
+  QCPGraph* mirrorMarkers() const { return mirrors_; }
 
   // Where row u / column v is drawn (with fftshift: the signed frequency).
   double displayRow(int u) const;
@@ -65,6 +68,7 @@ private:
   QCPColorMap* map_;
   QCPColorScale* scale_;
   QCPGraph* markers_;
+  QCPGraph* mirrors_;
   QCheckBox* showMarkers_;
   QCheckBox* shiftBox_;
   QVector<float> values_;

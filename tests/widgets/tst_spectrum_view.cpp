@@ -1,6 +1,7 @@
 // SpectrumView: the colour map has d2 x d1 cells (key = column v, value = row u), one marker per
-// FourierFT position at (v, u), fftshift moves the zero frequency to the centre, large matrices
-// are max-pooled with their peaks kept, bad input is ignored with a warning.
+// FourierFT position at (v, u) and a dotted one at its conjugate mirror, fftshift moves the zero
+// frequency to the centre, large matrices are max-pooled with their peaks kept, bad input is
+// ignored with a warning.
 #include "widgets/spectrum_view.h"
 
 #include <qcustomplot.h>
@@ -8,6 +9,8 @@
 #include <QtTest/QtTest>
 
 #include <cmath>
+#include <complex>
+#include <vector>
 
 using namespace fw::widgets;
 
@@ -93,6 +96,45 @@ private Q_SLOTS:
     view.setFftShift(false);
     QCOMPARE(data->data(0, 0), 2.0);
     QCOMPARE(data->data(4, 3), 1.0);
+  }
+
+  void mirrorsMarkTheConjugateFrequencies() {
+    // Why there are mirrors: ΔW = Re(IDFT2(S)) for S with one coefficient at (u, v) = (1, 4) has
+    // |DFT2(ΔW)| = 0.5 at (1, 4) and at (-1, -4) = (5, 6), zero elsewhere (naive transforms, 6 x 10).
+    const int d1 = 6, d2 = 10;
+    const double pi = std::acos(-1.0);
+    std::vector<double> dw(d1 * d2);
+    for (int i = 0; i < d1; ++i)
+      for (int j = 0; j < d2; ++j) dw[i * d2 + j] = std::cos(2 * pi * (1.0 * i / d1 + 4.0 * j / d2)) / (d1 * d2);
+    for (int u = 0; u < d1; ++u)
+      for (int v = 0; v < d2; ++v) {
+        std::complex<double> f = 0;
+        for (int i = 0; i < d1; ++i)
+          for (int j = 0; j < d2; ++j)
+            f += dw[i * d2 + j] * std::polar(1.0, -2 * pi * (double(u) * i / d1 + double(v) * j / d2));
+        const bool peak = (u == 1 && v == 4) || (u == 5 && v == 6);
+        QVERIFY2(std::abs(std::abs(f) - (peak ? 0.5 : 0.0)) < 1e-12, qPrintable(QString("u %1 v %2").arg(u).arg(v)));
+      }
+
+    SpectrumView view;
+    view.setSpectrum(d1, d2, ramp(d1, d2));
+    // (2, 7) and (4, 3) mirror each other and (0, 0), (3, 5) are their own mirrors: no dotted
+    // circle for them. (1, 4) has its mirror at (5, 6), drawn at (v, u) = (6, 5).
+    view.setFrequencies({2, 4, 0, 3, 1}, {7, 3, 0, 5, 4});
+    QCOMPARE(view.markers()->dataCount(), 5);
+    QCOMPARE(view.mirrorMarkers()->dataCount(), 1);
+    QCOMPARE(view.mirrorMarkers()->data()->constBegin()->key, 6.0);
+    QCOMPARE(view.mirrorMarkers()->data()->constBegin()->value, 5.0);
+    QCOMPARE(view.mirrorMarkers()->scatterStyle().pen().style(), Qt::DotLine);
+    view.setFftShift(true);  // (u, v) = (5, 6) is the signed frequency (-1, -4)
+    QCOMPARE(view.mirrorMarkers()->data()->constBegin()->key, -4.0);
+    QCOMPARE(view.mirrorMarkers()->data()->constBegin()->value, -1.0);
+    view.setMarkersVisible(false);
+    QVERIFY(!view.mirrorMarkers()->visible());
+    view.setMarkersVisible(true);
+    QVERIFY(view.mirrorMarkers()->visible());
+    view.clear();
+    QCOMPARE(view.mirrorMarkers()->dataCount(), 0);
   }
 
   void largeMatricesArePooledKeepingPeaks() {
