@@ -14,6 +14,11 @@ namespace torch::nn { class Module; }
 
 namespace fw::adapters {
 
+// A config's module-name pattern -> value map (rank_pattern, alpha_pattern, n_frequency_pattern)
+// in the order of the file: PEFT takes the first key that matches, so the order is part of it.
+template <typename V>
+using PatternList = std::vector<std::pair<std::string, V>>;
+
 class Adapter {
 public:
   virtual ~Adapter() = default;

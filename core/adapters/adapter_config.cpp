@@ -10,20 +10,16 @@
 
 namespace fw::adapters {
 
-using nlohmann::json;
+// The file's key order matters for the pattern maps (PEFT takes the first key that matches).
+using json = nlohmann::ordered_json;
 
 const char* peftTypeName(PeftType t) { return t == PeftType::FourierFT ? "FOURIERFT" : "LORA"; }
 
 namespace {
 
-template <typename T>
-constexpr bool isMap = false;
-template <typename V>
-constexpr bool isMap<std::map<std::string, V>> = true;
-
 // Whether T holds the JSON value. nlohmann converts a float to an integer with a plain cast
 // (undefined behaviour out of range: n_frequency 4.9e91, found by fuzzing), so integers are
-// checked before get<T>(); lists and maps element by element. A negative random_loc_seed wraps
+// checked before get<T>(); lists element by element. A negative random_loc_seed wraps
 // into uint64_t, as torch's manual_seed does it.
 template <typename T>
 bool holds(const json& v) {
@@ -35,8 +31,6 @@ bool holds(const json& v) {
     return v.is_number();
   } else if constexpr (std::is_same_v<T, std::string>) {
     return v.is_string();
-  } else if constexpr (isMap<T>) {
-    return v.is_object() && std::all_of(v.begin(), v.end(), [](const json& e) { return holds<typename T::mapped_type>(e); });
   } else {
     return v.is_array() && std::all_of(v.begin(), v.end(), [](const json& e) { return holds<typename T::value_type>(e); });
   }
@@ -51,6 +45,25 @@ bool read(const json& j, const char* key, T& out, const std::string& file) {
         .field(key).got(std::string(j[key].type_name()) + " " + j[key].dump());
   out = j[key].get<T>();
   return true;
+}
+
+// A pattern map ({"module pattern": value}) in the file's order; null counts as absent.
+template <typename V>
+void readPatterns(const json& j, const char* key, PatternList<V>& out, const std::string& file) {
+  if (!j.contains(key) || j[key].is_null()) return;
+  const auto& v = j[key];
+  if (!v.is_object() || !std::all_of(v.begin(), v.end(), [](const json& e) { return holds<V>(e); }))
+    throw Error("wrong type").file(file).field(key).got(std::string(v.type_name()) + " " + v.dump())
+        .expected(std::string("an object of module-name patterns to ") + (std::is_integral_v<V> ? "integers" : "numbers"));
+  out.clear();
+  for (auto it = v.begin(); it != v.end(); ++it) out.emplace_back(it.key(), it.value().template get<V>());
+}
+
+template <typename V>
+json patternsToJson(const PatternList<V>& patterns) {
+  json o = json::object();
+  for (const auto& [k, v] : patterns) o[k] = v;
+  return o;
 }
 
 TargetModules readTargets(const json& j, const char* key, const std::string& file) {
@@ -100,15 +113,27 @@ bool matchesTargets(const TargetModules& t, const std::string& key, bool isOutpu
   return false;
 }
 
-// PEFT's get_pattern_key: the first pattern P with re.match(r"(.*\.)?(P)$", name).
-template <typename Map>
-const typename Map::mapped_type* patternValue(const Map& patterns, const std::string& name) {
+// PEFT's pattern lookup: the first key, in file order, whose regular expression (built by
+// `regexFor`) re.match-es the name; failing that, patterns.get(name), the key equal to the name.
+template <typename V, typename RegexFor>
+const V* patternValue(const PatternList<V>& patterns, const std::string& name, RegexFor regexFor) {
   for (const auto& [pattern, value] : patterns)
-    if (Regex("(.*\\.)?(" + pattern + ")$").matchAtStart(name)) return &value;
+    if (Regex(regexFor(pattern)).matchAtStart(name)) return &value;
+  for (const auto& [pattern, value] : patterns)
+    if (pattern == name) return &value;
   return nullptr;
 }
 
+// LoRA's rank_pattern and alpha_pattern: peft.utils.other.get_pattern_key.
+std::string loraPatternRegex(const std::string& key) { return "(.*\\.)?(" + key + ")$"; }
+// FourierFT's n_frequency_pattern: FourierFTModel._create_and_replace, no group around the key.
+std::string fourierPatternRegex(const std::string& key) { return ".*\\." + key + "$"; }
+
 }  // namespace
+
+AdapterConfig AdapterConfig::fromJson(const nlohmann::json& j, const std::string& file) {
+  return fromJson(json(j), file);
+}
 
 AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
   if (!j.is_object()) throw Error("adapter config is not a JSON object").file(file);
@@ -142,7 +167,7 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
     read(j, "random_loc_seed", f.random_loc_seed, file);
     read(j, "fan_in_fan_out", f.fan_in_fan_out, file);
     read(j, "ifft2_norm", f.ifft2_norm, file);
-    read(j, "n_frequency_pattern", f.n_frequency_pattern, file);
+    readPatterns(j, "n_frequency_pattern", f.n_frequency_pattern, file);
     if (j.contains("init_weights") && !j["init_weights"].is_null()) {
       if (!j["init_weights"].is_boolean())
         throw Error("must be true or false").file(file).field("init_weights").got(j["init_weights"].dump());
@@ -162,8 +187,8 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
     read(j, "lora_dropout", l.lora_dropout, file);
     read(j, "use_rslora", l.use_rslora, file);
     read(j, "fan_in_fan_out", l.fan_in_fan_out, file);
-    read(j, "rank_pattern", l.rank_pattern, file);
-    read(j, "alpha_pattern", l.alpha_pattern, file);
+    readPatterns(j, "rank_pattern", l.rank_pattern, file);
+    readPatterns(j, "alpha_pattern", l.alpha_pattern, file);
     if (j.contains("init_lora_weights") && !j["init_lora_weights"].is_null()) {
       const auto& v = j["init_lora_weights"];
       if (v.is_boolean()) l.init_lora_weights = v.get<bool>() ? "true" : "false";
@@ -179,7 +204,9 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
   return c;
 }
 
-json AdapterConfig::toJson() const {
+nlohmann::json AdapterConfig::toJson() const { return nlohmann::json(toOrderedJson()); }
+
+json AdapterConfig::toOrderedJson() const {
   json j = raw.is_object() ? raw : json::object();
   j["peft_type"] = peftTypeName(peft_type);
   j["target_modules"] = targetsToJson(target_modules);
@@ -194,7 +221,7 @@ json AdapterConfig::toJson() const {
     j["random_loc_seed"] = f.random_loc_seed;
     j["init_weights"] = f.init_weights;
     j["fan_in_fan_out"] = f.fan_in_fan_out;
-    j["n_frequency_pattern"] = f.n_frequency_pattern;
+    j["n_frequency_pattern"] = patternsToJson(f.n_frequency_pattern);
     if (f.ifft2_norm != "backward" || j.contains("ifft2_norm")) j["ifft2_norm"] = f.ifft2_norm;
   } else {
     const auto& l = lora;
@@ -203,8 +230,8 @@ json AdapterConfig::toJson() const {
     j["lora_dropout"] = l.lora_dropout;
     j["use_rslora"] = l.use_rslora;
     j["fan_in_fan_out"] = l.fan_in_fan_out;
-    j["rank_pattern"] = l.rank_pattern;
-    j["alpha_pattern"] = l.alpha_pattern;
+    j["rank_pattern"] = patternsToJson(l.rank_pattern);
+    j["alpha_pattern"] = patternsToJson(l.alpha_pattern);
     if (l.init_lora_weights == "gaussian") j["init_lora_weights"] = "gaussian";
     else j["init_lora_weights"] = l.init_lora_weights == "true";
   }
@@ -234,17 +261,17 @@ bool AdapterConfig::savesModule(const std::string& key) const {
 }
 
 int64_t AdapterConfig::nFrequencyFor(const std::string& name) const {
-  auto* v = patternValue(fourierft.n_frequency_pattern, name);
+  auto* v = patternValue(fourierft.n_frequency_pattern, name, fourierPatternRegex);
   return v ? *v : fourierft.n_frequency;
 }
 
 int64_t AdapterConfig::rankFor(const std::string& name) const {
-  auto* v = patternValue(lora.rank_pattern, name);
+  auto* v = patternValue(lora.rank_pattern, name, loraPatternRegex);
   return v ? *v : lora.r;
 }
 
 double AdapterConfig::alphaFor(const std::string& name) const {
-  auto* v = patternValue(lora.alpha_pattern, name);
+  auto* v = patternValue(lora.alpha_pattern, name, loraPatternRegex);
   return v ? *v : lora.lora_alpha;
 }
 

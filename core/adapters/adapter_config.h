@@ -33,17 +33,26 @@ struct AdapterConfig {
   std::vector<std::string> modules_to_save;  // trained in full beside the adapter (e.g. classifier)
   FourierFTConfig fourierft;
   LoRAConfig lora;
-  nlohmann::json raw = nlohmann::json::object();  // as read; unknown fields survive a round trip
+  // As read, in the file's key order; unknown fields survive a round trip.
+  nlohmann::ordered_json raw = nlohmann::ordered_json::object();
 
-  // Parses and checks; errors name `file` and the field.
+  // Parses and checks; errors name `file` and the field. The ordered overload keeps the order of
+  // rank_pattern, alpha_pattern and n_frequency_pattern (PEFT takes the first key that matches);
+  // a plain nlohmann::json has sorted its keys already.
+  static AdapterConfig fromJson(const nlohmann::ordered_json& j, const std::string& file = "adapter_config.json");
   static AdapterConfig fromJson(const nlohmann::json& j, const std::string& file = "adapter_config.json");
+  // adapter_config.json's content; the ordered form keeps the patterns' order, for writing.
+  nlohmann::ordered_json toOrderedJson() const;
   nlohmann::json toJson() const;
 
   bool fanInFanOut() const { return peft_type == PeftType::FourierFT ? fourierft.fan_in_fan_out : lora.fan_in_fan_out; }
-  // PEFT's module-name matching; `isLinear` is for "all-linear", `isOutputLayer` excludes the head.
+  // PEFT's module-name matching; `isOutputLayer` marks the model's head, which "all-linear"
+  // leaves out (injecting and loading must pass it alike).
   bool targets(const std::string& moduleName, bool isOutputLayer = false) const;
   bool savesModule(const std::string& moduleName) const;
-  // Per-module overrides through n_frequency_pattern, rank_pattern, alpha_pattern.
+  // Per-module overrides, the first matching key in file order, else the key equal to the name.
+  // n_frequency_pattern: PEFT's FourierFT rule, re.match(r".*\.{key}$", name);
+  // rank_pattern, alpha_pattern: PEFT's get_pattern_key, re.match(r"(.*\.)?({key})$", name).
   int64_t nFrequencyFor(const std::string& moduleName) const;
   int64_t rankFor(const std::string& moduleName) const;
   double alphaFor(const std::string& moduleName) const;

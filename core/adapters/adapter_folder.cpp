@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -70,7 +71,15 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
     throw Error("adapter folder not found").file(dir).hint("give a folder with adapter_config.json and adapter_model.safetensors");
   const std::string configPath = (fs::path(dir) / "adapter_config.json").string();
   if (!fs::exists(configPath)) throw Error("no adapter_config.json in the adapter folder").file(dir);
-  f.config = AdapterConfig::fromJson(readJsonFile(configPath), configPath);
+  // Parsed keeping the file's key order: PEFT takes the first pattern key that matches.
+  nlohmann::ordered_json configJson;
+  try {
+    configJson = nlohmann::ordered_json::parse(readTextFile(configPath));
+  } catch (const nlohmann::json::exception&) {
+    readJsonFile(configPath);  // throws the error with the line
+    throw;
+  }
+  f.config = AdapterConfig::fromJson(configJson, configPath);
 
   const std::string weightsPath = (fs::path(dir) / "adapter_model.safetensors").string();
   if (!fs::exists(weightsPath)) {
@@ -160,10 +169,26 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
     for (auto& l : f.layers) {
       const std::string key = l.module + kIndices;
       if (!ps.contains(key)) throw Error("frequency positions missing for layer").file(posPath).tensor(key);
-      auto p = ps.tensor(key).to(at::kLong);
+      auto p = ps.tensor(key).to(at::kLong).contiguous();
       if (p.dim() != 2 || p.size(0) != 2 || p.size(1) != l.spectrum.size(0))
         throw Error("positions do not match the spectrum").file(posPath).tensor(key)
             .expected({2, l.spectrum.size(0)}).got(p.sizes().vec());
+      // PEFT writes the spectrum with index_put, which keeps one of repeated positions; our paths
+      // would sum them. PEFT's own positions (a randperm) never repeat.
+      {
+        const int64_t n = p.size(1);
+        const int64_t* u = p.data_ptr<int64_t>();
+        const int64_t* v = u + n;
+        std::map<std::pair<int64_t, int64_t>, int64_t> seen;
+        for (int64_t i = 0; i < n; ++i) {
+          auto [prev, fresh] = seen.emplace(std::make_pair(u[i], v[i]), i);
+          if (!fresh)
+            throw Error("frequency position repeated").file(posPath).tensor(key)
+                .got("(" + std::to_string(u[i]) + ", " + std::to_string(v[i]) + ") at indices " +
+                     std::to_string(prev->second) + " and " + std::to_string(i))
+                .hint("each (u, v) may appear once per layer: PEFT would keep one of the repeated entries");
+        }
+      }
       if (l.shape.size() == 2) {
         try {
           SpectrumGeometry::make(l.shape[0], l.shape[1], p);
@@ -194,7 +219,7 @@ void writeAdapterFolder(const std::string& dir, const AdapterFolder& folder, boo
     }
   }
   io::saveSafetensors((fs::path(dir) / "adapter_model.safetensors").string(), tensors, {{"format", "pt"}});
-  io::writeFileAtomic((fs::path(dir) / "adapter_config.json").string(), folder.config.toJson().dump(2) + "\n");
+  io::writeFileAtomic((fs::path(dir) / "adapter_config.json").string(), folder.config.toOrderedJson().dump(2) + "\n");
   if (!native) return;
   json wb = folder.workbench.is_object() ? folder.workbench : json::object();
   wb["format"] = kNativeFormat;
@@ -239,7 +264,7 @@ AdapterFolder captureAdapters(torch::nn::Module& model, const AdapterConfig& con
   return f;
 }
 
-AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder) {
+AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder, const std::string& outputLayer) {
   std::map<std::string, AdaptedLinear> byName;
   for (auto& [name, lin] : adaptedLinears(model)) byName.emplace(name, lin);
   const auto& cfg = folder.config;
@@ -259,6 +284,11 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
       if (l.shape.size() == 2 && (l.shape[0] != out || l.shape[1] != in))
         throw Error("adapter layer shape disagrees with the model").file(folder.path).tensor(l.module)
             .expected({out, in}).got(l.shape);
+      try {
+        checkFrequencyCount(out, in, l.spectrum.size(0), l.module);  // PEFT could not load it either
+      } catch (Error& e) {
+        throw e.file(weights).tensor(kPeftPrefix + l.module + kSpectrum);
+      }
       auto ff = std::make_shared<FourierFTAdapter>(out, in, l.spectrum.size(0), cfg.fourierft, l.positions);
       ff->spectrum().copy_(l.spectrum);
       adapter = ff;
@@ -286,7 +316,7 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
   }
   std::vector<std::string> missing;
   for (auto& [name, lin] : byName)
-    if (cfg.targets(name) && !inFile.count(name)) missing.push_back(name);
+    if (cfg.targets(name, name == outputLayer) && !inFile.count(name)) missing.push_back(name);
   if (!missing.empty())
     throw Error("adapter file lacks tensors for modules its config targets").file(weights).got(missing.front() +
         (missing.size() > 1 ? " and " + std::to_string(missing.size() - 1) + " more" : ""));

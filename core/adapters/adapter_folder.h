@@ -4,7 +4,8 @@
 // The native layout adds, beside them (so PEFT still loads the folder):
 //   workbench.json                    format version, method, per-layer shapes, provenance
 //   workbench_positions.safetensors   "<module>.fourierft_indices" [2, n] int64, FourierFT only
-// so that positions chosen other than by seed survive.
+// so that positions chosen other than by seed survive. A position may appear once per layer
+// (PEFT's index_put would keep one of repeated positions; our paths would sum them).
 #include "adapters/adapter_config.h"
 #include "adapters/inject.h"
 #include "io/safetensors.h"
@@ -51,8 +52,11 @@ void writeAdapterFolder(const std::string& dir, const AdapterFolder& folder, boo
 AdapterFolder captureAdapters(torch::nn::Module& model, const AdapterConfig& config);
 
 // Injects the folder's adapters into the model and copies their tensors; checks every module
-// exists and every shape fits. Returns the summary.
-AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder);
+// exists, every shape fits and every module the config targets has its tensors. `outputLayer`
+// names the model's head, which "all-linear" leaves out: pass what injectAdapters was given.
+// Returns the summary.
+AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder,
+                                  const std::string& outputLayer = "");
 
 // A printable description for `fourierft adapter info`.
 std::string describeAdapterFolder(const AdapterFolder& folder);

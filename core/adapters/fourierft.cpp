@@ -13,6 +13,7 @@ namespace fw::adapters {
 FourierFTAdapter::FourierFTAdapter(int64_t dOut, int64_t dIn, int64_t n, const FourierFTConfig& config,
                                    at::Tensor positions)
     : config_(config) {
+  checkFrequencyCount(dOut, dIn, n);
   if (!positions.defined()) positions = frequencyPositions(dOut, dIn, n, config.random_loc_seed);
   else if (positions.dim() != 2 || positions.size(0) != 2 || positions.size(1) != n)
     throw Error("frequency positions do not match n_frequency").expected({2, n}).got(positions.sizes().vec());

@@ -17,7 +17,7 @@ struct FourierFTConfig {
   bool init_weights = false;  // false: spectrum ~ N(0, 1) (PEFT's default); true: zeros
   bool fan_in_fan_out = false;
   std::string ifft2_norm = "backward";
-  std::map<std::string, int64_t> n_frequency_pattern;  // module-name pattern -> n
+  PatternList<int64_t> n_frequency_pattern;  // module-name pattern -> n, in file order
   FourierPath path = FourierPath::Auto;  // the workbench's choice of computation
 };
 

@@ -18,11 +18,25 @@ namespace fw::adapters {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+void checkFrequencyCount(int64_t dOut, int64_t dIn, int64_t n, const std::string& layer) {
+  if (dOut <= 0 || dIn <= 0)
+    throw Error("FourierFT layer must have positive sizes").got("[" + std::to_string(dOut) + ", " + std::to_string(dIn) + "]");
+  const int64_t size = dOut * dIn;
+  if (n > 0 && n < size) return;
+  const std::string where = layer.empty() ? "" : " for layer '" + layer + "'";
+  const std::string dims = std::to_string(dOut) + " x " + std::to_string(dIn) + " = " + std::to_string(size);
+  if (n <= 0)
+    throw Error("n_frequency must be positive" + where).expected("1 to " + std::to_string(size - 1)).got(std::to_string(n));
+  throw Error("n_frequency out of range" + where + ": PEFT requires it less than d_out x d_in (" + dims + ")")
+      .expected(size > 1 ? "1 to " + std::to_string(size - 1) : std::string("none: the layer has one weight"))
+      .got(std::to_string(n))
+      .hint(layer.empty() ? "lower n_frequency"
+                          : "lower n_frequency, or give this layer a smaller value in n_frequency_pattern, or leave it "
+                            "out of target_modules");
+}
+
 at::Tensor frequencyPositions(int64_t d1, int64_t d2, int64_t n, uint64_t seed) {
-  if (d1 <= 0 || d2 <= 0) throw Error("FourierFT layer must have positive sizes").got("[" + std::to_string(d1) + ", " + std::to_string(d2) + "]");
-  if (n <= 0 || n > d1 * d2)
-    throw Error("n_frequency out of range").expected("1 to " + std::to_string(d1 * d2) + " (d_out x d_in)")
-        .got(std::to_string(n));
+  checkFrequencyCount(d1, d2, n);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
   auto idx = at::randperm(d1 * d2, gen, at::TensorOptions().dtype(at::kLong)).slice(0, 0, n);
   return at::stack({at::floor_divide(idx, d2), at::remainder(idx, d2)});

@@ -15,8 +15,13 @@ struct AutogradContext;
 
 namespace fw::adapters {
 
+// PEFT's bounds on a layer's n_frequency (FourierFTLayer.update_layer): 0 < n < d_out·d_in;
+// PEFT refuses n equal to the layer's size too. Throws fw::Error naming the layer's size, and
+// the layer when `layer` is given.
+void checkFrequencyCount(int64_t dOut, int64_t dIn, int64_t n, const std::string& layer = "");
+
 // PEFT's positions: randperm(d1*d2, CPU generator seeded with `seed`)[:n], u = idx / d2,
-// v = idx % d2. Returns [2, n] int64 (row 0: u, row 1: v) on the CPU.
+// v = idx % d2. Returns [2, n] int64 (row 0: u, row 1: v) on the CPU. n as checkFrequencyCount.
 at::Tensor frequencyPositions(int64_t d1, int64_t d2, int64_t n, uint64_t seed);
 
 // PEFT's `ifft2_norm`: "backward" (default, 1/(d1·d2)), "ortho" (1/sqrt(d1·d2)), "forward" (1).

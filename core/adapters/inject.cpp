@@ -33,8 +33,10 @@ AdapterSummary injectAdapters(torch::nn::Module& model, const AdapterConfig& con
     std::shared_ptr<Adapter> adapter;
     if (config.peft_type == PeftType::FourierFT) {
       auto it = positions.find(name);
-      adapter = std::make_shared<FourierFTAdapter>(out, in, it != positions.end() ? it->second.size(1) : config.nFrequencyFor(name),
-                                                   config.fourierft, it != positions.end() ? it->second : at::Tensor());
+      const int64_t n = it != positions.end() ? it->second.size(1) : config.nFrequencyFor(name);
+      checkFrequencyCount(out, in, n, name);  // PEFT's bounds, naming the layer
+      adapter = std::make_shared<FourierFTAdapter>(out, in, n, config.fourierft,
+                                                   it != positions.end() ? it->second : at::Tensor());
     } else {
       adapter = std::make_shared<LoRAAdapter>(out, in, config.rankFor(name), config.alphaFor(name), config.lora);
     }

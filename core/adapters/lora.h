@@ -18,8 +18,8 @@ struct LoRAConfig {
   std::string init_lora_weights = "true";
   bool use_rslora = false;
   bool fan_in_fan_out = false;
-  std::map<std::string, int64_t> rank_pattern;
-  std::map<std::string, double> alpha_pattern;
+  PatternList<int64_t> rank_pattern;  // in file order
+  PatternList<double> alpha_pattern;
 };
 
 class LoRAAdapter : public Adapter {

@@ -15,7 +15,9 @@ adapters::AdapterSummary attachAdapterFolder(PretrainedModel& model, adapters::A
       }
     }
   }
-  return adapters::applyAdapterFolder(model, folder);
+  // The head is left out of "all-linear" on load as it is on injection (PEFT does the same).
+  const auto heads = model.headModules();
+  return adapters::applyAdapterFolder(model, folder, heads.empty() ? std::string() : heads.front());
 }
 
 adapters::AdapterSummary attachNewAdapters(PretrainedModel& model, const adapters::AdapterConfig& config) {

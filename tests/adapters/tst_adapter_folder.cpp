@@ -41,6 +41,11 @@ private slots:
   void appliesFixtureToModel();
   void nativeFolderKeepsPositions();
   void savedModulesRoundTrip();
+  void allLinearRoundTrip_data();
+  void allLinearRoundTrip();
+  void patternOrderSurvivesFolder();
+  void refusesSpectrumOfTheWholeLayer();
+  void refusesRepeatedPositions();
   void rejectsBrokenFolders_data();
   void rejectsBrokenFolders();
   void describesFolder();
@@ -208,6 +213,113 @@ void TestAdapterFolder::savedModulesRoundTrip() {
   QVERIFY(fresh->named_parameters()["classifier.weight"].requires_grad());
   QVERIFY2(QString::fromStdString(describeAdapterFolder(back)).contains("trained in full: classifier (2 tensors, 51 parameters saved)"),
            describeAdapterFolder(back).c_str());
+}
+
+void TestAdapterFolder::allLinearRoundTrip_data() {
+  QTest::addColumn<QString>("config");
+  QTest::addColumn<bool>("native");
+  const char* lora = R"({"peft_type":"LORA","r":2,"lora_alpha":4,"target_modules":"all-linear"})";
+  const char* fourier = R"({"peft_type":"FOURIERFT","n_frequency":20,"scaling":64,"target_modules":"all-linear"})";
+  QTest::newRow("lora, PEFT layout") << lora << false;
+  QTest::newRow("lora, native") << lora << true;
+  QTest::newRow("fourierft, PEFT layout") << fourier << false;
+  QTest::newRow("fourierft, native") << fourier << true;
+}
+
+void TestAdapterFolder::allLinearRoundTrip() {
+  // "all-linear" leaves the head out when injecting; loading the saved folder must leave it out
+  // too (it used to count the head as targeted: "lacks tensors ... classifier").
+  QFETCH(QString, config);
+  QFETCH(bool, native);
+  fw::test::TempDir dir;
+  auto cfg = AdapterConfig::fromJson(nlohmann::json::parse(config.toStdString()));
+  at::manual_seed(3);
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  auto summary = injectAdapters(*model, cfg, {}, "classifier");
+  QCOMPARE(summary.layers.size(), size_t(6));  // q, k, v of two layers; no classifier
+  {
+    at::NoGradGuard g;
+    for (auto& [name, lin] : adaptedLinears(*model))
+      if (auto* lo = dynamic_cast<LoRAAdapter*>(lin->adapter())) lo->B().normal_();  // B starts at zero
+  }
+  writeAdapterFolder(dir.path(), captureAdapters(*model, cfg), native);
+  auto back = readAdapterFolder(dir.path());
+  QCOMPARE(back.layers.size(), size_t(6));
+
+  at::manual_seed(3);  // the same base weights
+  auto fresh = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  auto loaded = applyAdapterFolder(*fresh, back, "classifier");
+  QCOMPARE(loaded.adapterParameters, summary.adapterParameters);
+  auto x = at::randn({3, 16});
+  auto a = adaptedLinears(*model), b = adaptedLinears(*fresh);
+  QCOMPARE(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    QCOMPARE(b[i].first, a[i].first);
+    QCOMPARE(bool(b[i].second->adapter()), bool(a[i].second->adapter()));
+    FW_EXPECT_CLOSE(b[i].second->forward(x), a[i].second->forward(x), 1e-6);
+  }
+  QVERIFY(!b.back().second->adapter());  // the classifier
+  // Without the head's name the head counts as targeted, and its tensors are missing.
+  at::manual_seed(3);
+  auto headless = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  FW_EXPECT_ERROR(applyAdapterFolder(*headless, back), "lacks tensors for modules its config targets", "got classifier");
+}
+
+void TestAdapterFolder::patternOrderSurvivesFolder() {
+  // PEFT takes the first rank_pattern key that matches, in the file's order: "query" (r=2) for
+  // layer 0's query although the more specific key (r=6) sorts first.
+  fw::test::TempDir dir;
+  auto cfg = AdapterConfig::fromJson(nlohmann::ordered_json::parse(
+      R"({"peft_type":"LORA","r":4,"target_modules":["query"],
+          "rank_pattern":{"query":2,"layer.0.attention.self.query":6}})"));
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  auto s = injectAdapters(*model, cfg);
+  QCOMPARE(s.layers[0].trainable, int64_t(2 * (16 + 16)));
+  writeAdapterFolder(dir.path(), captureAdapters(*model, cfg), false);
+  const std::string text = fw::readTextFile(dir.file("adapter_config.json"));
+  QVERIFY2(text.find("\"query\"") < text.find("\"layer.0.attention.self.query\""), text.c_str());
+  auto back = readAdapterFolder(dir.path());  // checks A's rank against rankFor(module): 2
+  QCOMPARE(back.config.rankFor("bert.encoder.layer.0.attention.self.query"), int64_t(2));
+  QCOMPARE(back.layers[0].A.size(0), int64_t(2));
+  auto fresh = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  QCOMPARE(applyAdapterFolder(*fresh, back).adapterParameters, int64_t(2 * 2 * (16 + 16)));
+}
+
+void TestAdapterFolder::refusesSpectrumOfTheWholeLayer() {
+  // A spectrum with d_out x d_in entries (4 x 4 = 16): PEFT's update_layer refuses it, so do we.
+  fw::test::TempDir dir;
+  AdapterFolder f;
+  f.config = AdapterConfig::fromJson(nlohmann::json::parse(
+      R"({"peft_type":"FOURIERFT","n_frequency":16,"target_modules":["query"]})"));
+  AdapterLayerTensors l;
+  l.module = "bert.encoder.layer.0.attention.self.query";
+  l.spectrum = at::randn({16});
+  f.layers.push_back(l);
+  writeAdapterFolder(dir.path(), f, false);
+  auto back = readAdapterFolder(dir.path());
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 4));
+  const std::string weights = dir.file("adapter_model.safetensors");
+  FW_EXPECT_ERROR(applyAdapterFolder(*model, back), weights.c_str(),
+                  "base_model.model.bert.encoder.layer.0.attention.self.query.fourierft_spectrum",
+                  "n_frequency out of range", "4 x 4 = 16", "expected 1 to 15", "got 16");
+  // Nor is such an adapter made.
+  FW_EXPECT_ERROR(injectAdapters(*model, f.config), "n_frequency out of range for layer", "4 x 4 = 16");
+}
+
+void TestAdapterFolder::refusesRepeatedPositions() {
+  // PEFT's index_put keeps one of repeated positions where our paths sum them: a native folder
+  // repeating one is refused, naming the file, the layer and the position.
+  fw::test::TempDir dir;
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 8));
+  auto cfg = AdapterConfig::fromJson(nlohmann::json::parse(
+      R"({"peft_type":"FOURIERFT","n_frequency":4,"target_modules":["query"]})"));
+  auto pos = at::tensor({1, 0, 5, 1, 2, 3, 0, 2}, at::kLong).view({2, 4});  // (1, 2) at 0 and 3
+  injectAdapters(*model, cfg, {{"bert.encoder.layer.0.attention.self.query", pos}});
+  writeAdapterFolder(dir.path(), captureAdapters(*model, cfg), /*native=*/true);
+  const std::string positions = dir.file("workbench_positions.safetensors");
+  FW_EXPECT_ERROR(readAdapterFolder(dir.path()), positions.c_str(),
+                  "bert.encoder.layer.0.attention.self.query.fourierft_indices", "frequency position repeated",
+                  "(1, 2) at indices 0 and 3");
 }
 
 void TestAdapterFolder::rejectsBrokenFolders_data() {

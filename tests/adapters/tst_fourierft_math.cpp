@@ -54,8 +54,19 @@ void TestFourierFTMath::positionsEqualPytorchRandperm() {
 }
 
 void TestFourierFTMath::positionsRejectBadN() {
-  FW_EXPECT_ERROR(frequencyPositions(4, 4, 17, 0), "n_frequency out of range", "1 to 16", "got 17");
-  FW_EXPECT_ERROR(frequencyPositions(4, 4, 0, 0), "n_frequency out of range");
+  // PEFT's update_layer: n_frequency must be less than d_out x d_in, so every bin is refused.
+  FW_EXPECT_ERROR(frequencyPositions(4, 4, 16, 0), "n_frequency out of range", "PEFT requires it less than d_out x d_in",
+                  "4 x 4 = 16", "expected 1 to 15", "got 16", "lower n_frequency");
+  FW_EXPECT_ERROR(frequencyPositions(4, 4, 17, 0), "n_frequency out of range", "1 to 15", "got 17");
+  FW_EXPECT_ERROR(frequencyPositions(4, 4, 0, 0), "n_frequency must be positive", "got 0");
+  FW_EXPECT_ERROR(frequencyPositions(1, 1, 1, 0), "1 x 1 = 1", "expected none: the layer has one weight");
+  QCOMPARE(frequencyPositions(4, 4, 15, 0).size(1), int64_t(15));
+  // Positions given (a native folder) do not lift the bound.
+  FourierFTConfig cfg;
+  auto every = at::stack({at::arange(16, at::kLong) / 4, at::arange(16, at::kLong) % 4});
+  FW_EXPECT_ERROR(FourierFTAdapter(4, 4, 16, cfg, every), "n_frequency out of range", "4 x 4 = 16");
+  FW_EXPECT_ERROR(checkFrequencyCount(7, 5, 35, "encoder.q"), "for layer 'encoder.q'", "7 x 5 = 35", "1 to 34",
+                  "n_frequency_pattern");
 }
 
 void TestFourierFTMath::deltaWeightEqualsCosineSumAndPeft_data() {
@@ -65,7 +76,7 @@ void TestFourierFTMath::deltaWeightEqualsCosineSumAndPeft_data() {
   QTest::newRow("square even 32x32") << 32 << 32 << 48;
   QTest::newRow("tall 96x32 (c_attn)") << 96 << 32 << 48;
   QTest::newRow("wide 16x40") << 16 << 40 << 60;
-  QTest::newRow("odd 7x5, every bin") << 7 << 5 << 35;
+  QTest::newRow("odd 7x5, every bin but one (PEFT's most)") << 7 << 5 << 34;
   QTest::newRow("odd-even 9x12") << 9 << 12 << 50;
   QTest::newRow("one row 1x16") << 1 << 16 << 8;
 }

@@ -5,11 +5,14 @@
 #include "support/toy_model.h"
 #include "util/error.h"
 
+#include <algorithm>
+
 using namespace fw::adapters;
 
 namespace {
 
-AdapterConfig configFrom(const char* json) { return AdapterConfig::fromJson(nlohmann::json::parse(json), "test.json"); }
+// Parsed keeping the key order, as readAdapterFolder reads adapter_config.json.
+AdapterConfig configFrom(const char* json) { return AdapterConfig::fromJson(nlohmann::ordered_json::parse(json), "test.json"); }
 
 QStringList adaptedNames(torch::nn::Module& model) {
   QStringList out;
@@ -27,6 +30,10 @@ private slots:
   void targetMatching();
   void freezesAllButAdaptersAndSavedModules();
   void perModulePatterns();
+  void patternsFollowPeft_data();
+  void patternsFollowPeft();
+  void patternsKeepFileOrder();
+  void refusesNFrequencyOfTheWholeLayer();
   void summaryCounts();
   void noMatchNamesTheModules();
 };
@@ -99,6 +106,102 @@ void TestInject::perModulePatterns() {
   QCOMPARE(s2.layers[0].trainable, int64_t(2 * 16 + 16 * 2));
   QCOMPARE(s2.layers[1].trainable, int64_t(4 * 16 + 16 * 4));
   QVERIFY(QString::fromStdString(s2.layers[0].settings).contains("alpha=1"));
+}
+
+void TestInject::patternsFollowPeft_data() {
+  // Expected values are what PEFT picks: n_frequency_pattern with FourierFTModel's rule
+  // (re.match(rf".*\.{key}$", name), else pattern.get(name)), rank_pattern with get_pattern_key
+  // (re.match(rf"(.*\.)?({key})$", name), else pattern.get(name)); the first key in file order.
+  QTest::addColumn<QString>("config");
+  QTest::addColumn<QString>("module");
+  QTest::addColumn<qlonglong>("value");  // n for FourierFT, r for LoRA
+  const QString q0 = "bert.encoder.layer.0.attention.self.query", v0 = "bert.encoder.layer.0.attention.self.value";
+  const QString q1 = "bert.encoder.layer.1.attention.self.query", v1 = "bert.encoder.layer.1.attention.self.value";
+  const char* fullName = R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                             "n_frequency_pattern":{"bert.encoder.layer.1.attention.self.value":7}})";
+  // No regex match (".*\.bert..." needs a dot before "bert"), but PEFT's .get(name) finds the key.
+  QTest::newRow("fourierft full name: the exact key") << fullName << v1 << 7LL;
+  QTest::newRow("fourierft full name: other layer default") << fullName << v0 << 20LL;
+  const char* suffix = R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                           "n_frequency_pattern":{"value":7}})";
+  QTest::newRow("fourierft suffix key") << suffix << v0 << 7LL;
+  QTest::newRow("fourierft suffix key, query default") << suffix << q1 << 20LL;
+  // A regex match comes before the exact key, whatever the order: FourierFT gives 3 where
+  // LoRA's rule (the full name matches its regex first) gives 7.
+  const char* both = R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                         "n_frequency_pattern":{"bert.encoder.layer.1.attention.self.value":7,"value":3}})";
+  QTest::newRow("fourierft regex match before the exact key") << both << v1 << 3LL;
+  QTest::newRow("lora full name matches first")
+      << R"({"peft_type":"LORA","r":4,"target_modules":["query","value"],
+             "rank_pattern":{"bert.encoder.layer.1.attention.self.value":7,"value":3}})" << v1 << 7LL;
+  // The key is not grouped in FourierFT's regex: ".*\.query|value$" is ".*\.query" or "value$".
+  const char* alternation = R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                                "n_frequency_pattern":{"query|value":5}})";
+  QTest::newRow("fourierft alternation, query") << alternation << q0 << 5LL;
+  QTest::newRow("fourierft alternation, value not matched") << alternation << v0 << 20LL;
+  QTest::newRow("lora alternation is grouped")
+      << R"({"peft_type":"LORA","r":4,"target_modules":["query","value"],"rank_pattern":{"query|value":2}})" << v0 << 2LL;
+  // The first key in file order wins, not the most specific one.
+  const char* order = R"({"peft_type":"LORA","r":4,"target_modules":["query"],
+                          "rank_pattern":{"query":2,"layer.0.attention.self.query":6}})";
+  QTest::newRow("lora first key in file order") << order << q0 << 2LL;
+  QTest::newRow("lora first key in file order, layer 1") << order << q1 << 2LL;
+  QTest::newRow("lora reversed order")
+      << R"({"peft_type":"LORA","r":4,"target_modules":["query"],
+             "rank_pattern":{"layer.0.attention.self.query":6,"query":2}})" << q0 << 6LL;
+  QTest::newRow("fourierft first key in file order")
+      << R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query"],
+             "n_frequency_pattern":{"query":9,"layer.0.attention.self.query":11}})" << q0 << 9LL;
+}
+
+void TestInject::patternsFollowPeft() {
+  QFETCH(QString, config);
+  QFETCH(QString, module);
+  QFETCH(qlonglong, value);
+  auto cfg = configFrom(config.toUtf8().constData());
+  const auto name = module.toStdString();
+  const bool fourier = cfg.peft_type == PeftType::FourierFT;
+  QCOMPARE(fourier ? cfg.nFrequencyFor(name) : cfg.rankFor(name), int64_t(value));
+  // The injected layer has that size: n spectrum entries, or r·(in + out) LoRA weights.
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 16));
+  auto s = injectAdapters(*model, cfg, {}, "classifier");
+  auto it = std::find_if(s.layers.begin(), s.layers.end(), [&](const AdaptedLayer& l) { return l.name == name; });
+  QVERIFY(it != s.layers.end());
+  QCOMPARE(it->trainable, fourier ? int64_t(value) : int64_t(value) * (16 + 16));
+}
+
+void TestInject::patternsKeepFileOrder() {
+  // Written back in the order read (toOrderedJson), so the file gives the same first match.
+  auto cfg = configFrom(R"({"peft_type":"LORA","r":4,"target_modules":["query"],
+                            "rank_pattern":{"query":2,"layer.0.attention.self.query":6},
+                            "alpha_pattern":{"self.query":3,"attention.self.query":5}})");
+  QCOMPARE(cfg.lora.rank_pattern, (PatternList<int64_t>{{"query", 2}, {"layer.0.attention.self.query", 6}}));
+  QCOMPARE(cfg.alphaFor("bert.encoder.layer.0.attention.self.query"), 3.0);
+  const std::string text = cfg.toOrderedJson().dump();
+  QVERIFY2(text.find(R"("rank_pattern":{"query":2,"layer.0.attention.self.query":6})") != std::string::npos, text.c_str());
+  QVERIFY2(text.find(R"("alpha_pattern":{"self.query":3.0,"attention.self.query":5.0})") != std::string::npos, text.c_str());
+  auto again = AdapterConfig::fromJson(nlohmann::ordered_json::parse(text), "again.json");
+  QCOMPARE(again.rankFor("bert.encoder.layer.0.attention.self.query"), int64_t(2));
+  QCOMPARE(again.alphaFor("bert.encoder.layer.0.attention.self.query"), 3.0);
+  // A wrong value type names the field.
+  FW_EXPECT_ERROR(configFrom(R"({"peft_type":"LORA","target_modules":["query"],"rank_pattern":{"query":2.5}})"),
+                  "test.json", "field 'rank_pattern'", "wrong type");
+  FW_EXPECT_ERROR(configFrom(R"({"peft_type":"FOURIERFT","target_modules":["query"],"n_frequency_pattern":["query"]})"),
+                  "field 'n_frequency_pattern'", "wrong type");
+}
+
+void TestInject::refusesNFrequencyOfTheWholeLayer() {
+  // PEFT's update_layer raises when n_frequency >= in_features * out_features: 16 x 16 = 256.
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 16));
+  auto cfg = configFrom(R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                            "n_frequency_pattern":{"value":256}})");
+  FW_EXPECT_ERROR(injectAdapters(*model, cfg), "n_frequency out of range for layer 'bert.encoder.layer.0.attention.self.value'",
+                  "16 x 16 = 256", "expected 1 to 255", "got 256", "n_frequency_pattern");
+  auto fits = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 16));
+  auto ok = configFrom(R"({"peft_type":"FOURIERFT","n_frequency":20,"target_modules":["query","value"],
+                           "n_frequency_pattern":{"value":255}})");
+  auto s = injectAdapters(*fits, ok);
+  QCOMPARE(s.layers[1].trainable, int64_t(255));
 }
 
 void TestInject::summaryCounts() {
