@@ -240,6 +240,12 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
       pf.get("cache", pt.cache);
       pf.finish();
       if (pt.cache.empty()) throw Error("missing field (folder for the trained base model)").file(file).field("model.pretrain.cache");
+      positive(double(pt.epochs), file, pf.name("epochs"));
+      positive(double(pt.batch_size), file, pf.name("batch_size"));
+      positive(pt.lr, file, pf.name("lr"));
+      positive(pt.weight_decay, file, pf.name("weight_decay"), true);
+      if (!(pt.warmup_ratio >= 0 && pt.warmup_ratio < 1))
+        throw Error("must be in [0, 1)").file(file).field(pf.name("warmup_ratio")).got(std::to_string(pt.warmup_ratio));
     }
     mf.finish();
     if (e.model.pretrain.enabled && (e.model.preset.empty() || !e.model.checkpoint.empty()))
@@ -297,6 +303,12 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
   positive(e.grad_clip, file, "grad_clip", true);
   positive(double(e.keep_checkpoints), file, "keep_checkpoints");
   positive(double(e.log_every), file, "log_every");
+  positive(double(e.eval_every), file, "eval_every", true);
+  positive(double(e.checkpoint_every), file, "checkpoint_every", true);
+  positive(e.weight_decay, file, "weight_decay", true);
+  positive(e.adam_eps, file, "adam_eps");
+  for (const auto& [name, beta] : {std::pair{"adam_beta1", e.adam_beta1}, std::pair{"adam_beta2", e.adam_beta2}})
+    if (!(beta >= 0 && beta < 1)) throw Error("must be in [0, 1)").file(file).field(name).got(std::to_string(beta));
   if (e.warmup_ratio < 0 || e.warmup_ratio >= 1) throw Error("must be in [0, 1)").file(file).field("warmup_ratio");
   oneOf(e.precision, {"fp32", "bf16"}, file, "precision");
   if (e.device != "auto" && e.device != "cpu" && e.device.rfind("cuda", 0) != 0)

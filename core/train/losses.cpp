@@ -2,19 +2,38 @@
 
 namespace fw::train {
 
+namespace {
+
+// The mean over the `counted` entries of a summed loss. A batch with none counted (every row
+// unlabelled) gives a zero loss that still backpropagates (zero gradients), never NaN: torch's
+// mean reduction divides by zero there.
+at::Tensor meanOver(const at::Tensor& summed, const at::Tensor& counted) {
+  return summed / counted.sum().clamp_min(1).to(summed.scalar_type());
+}
+
+}  // namespace
+
 at::Tensor classificationLoss(const at::Tensor& logits, const at::Tensor& labels) {
-  return at::cross_entropy_loss(logits.to(at::kFloat), labels);
+  auto sum = at::cross_entropy_loss(logits.to(at::kFloat), labels, {}, at::Reduction::Sum, /*ignore_index=*/-100);
+  return meanOver(sum, labels.ne(-100));
 }
 
 at::Tensor regressionLoss(const at::Tensor& logits, const at::Tensor& targets) {
-  return at::mse_loss(logits.to(at::kFloat).view({-1}), targets.to(at::kFloat));
+  auto predicted = logits.to(at::kFloat).view({-1});
+  auto y = targets.to(at::kFloat);
+  auto labelled = y.isnan().logical_not();
+  // where(), not a product with the mask: the unlabelled rows' NaN (or an infinite prediction)
+  // reaches neither the loss nor the gradients.
+  auto error = at::where(labelled, predicted - y.nan_to_num(0.0), at::zeros_like(predicted));
+  return meanOver(error.square().sum(), labelled);
 }
 
 at::Tensor causalLmLoss(const at::Tensor& logits, const at::Tensor& labels) {
   auto shifted = logits.slice(1, 0, -1).to(at::kFloat);
-  auto targets = labels.slice(1, 1);
-  return at::cross_entropy_loss(shifted.reshape({-1, shifted.size(-1)}), targets.reshape({-1}), {}, at::Reduction::Mean,
-                                /*ignore_index=*/-100);
+  auto targets = labels.slice(1, 1).reshape({-1});
+  auto sum = at::cross_entropy_loss(shifted.reshape({-1, shifted.size(-1)}), targets, {}, at::Reduction::Sum,
+                                    /*ignore_index=*/-100);
+  return meanOver(sum, targets.ne(-100));
 }
 
 }  // namespace fw::train

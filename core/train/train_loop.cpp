@@ -275,6 +275,9 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       if (observer) observer->onLog(cfg.method + (stopAgreed || flag(stop) > 0 ? ": stopping" : ": continuing"));
     }
   }
+  // Resumed from a checkpoint at the last step (killed after it, before the run recorded the
+  // method): no step ran, so evaluate here; the final metrics would be empty otherwise.
+  if (result.status == "finished" && result.finalMetrics.empty()) runEval(step);
   if (result.status == "finished") takeSnapshot(step);
   result.steps = step;
   result.stepSeconds = stepSecondsTotal;
@@ -283,7 +286,9 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   result.stepShare = wall > 0 ? stepSecondsTotal / wall : 0.0;
   result.seconds = elapsedBefore + wall;
   result.bestMetrics = pos.best;
-  saveCheckpoint(step, result.seconds);
+  // Not when this session took no step: the checkpoint it resumed from already holds this state,
+  // and rewriting it (its folder is removed first) could lose the only one to a kill meanwhile.
+  if (!(out.resumeFrom && step == pos.step)) saveCheckpoint(step, result.seconds);
   return result;
 }
 

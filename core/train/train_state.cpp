@@ -8,9 +8,12 @@
 #include "util/files.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
 
+#include <cmath>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 
 namespace fw::train {
@@ -20,6 +23,14 @@ namespace fs = std::filesystem;
 namespace {
 
 using StateMap = std::remove_reference_t<decltype(std::declval<torch::optim::AdamW&>().state())>;
+
+// The CUDA device the trainable parameters live on, if any: its generator drives dropout there.
+std::optional<c10::Device> cudaDeviceOf(const PreparedMethod& method) {
+  for (const auto& g : method.groups)
+    for (const auto& [name, p] : g.params)
+      if (p.is_cuda()) return p.device();
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -47,9 +58,20 @@ void saveTrainState(const std::string& dir, const PreparedMethod& method, const 
     std::lock_guard<std::mutex> lock(gen.mutex());
     moments.emplace_back("rng.cpu", gen.get_state());
   }
+  if (auto cuda = cudaDeviceOf(method)) {
+    // Device-generic (compiles against CPU-only LibTorch too); without it, dropout masks on the
+    // GPU would start again from the seed after a resume.
+    at::Generator gen = at::globalContext().defaultGenerator(*cuda);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    moments.emplace_back("rng.cuda", gen.get_state());
+  }
   io::saveSafetensors((fs::path(dir) / "trainable.safetensors").string(), params);
   io::saveSafetensors((fs::path(dir) / "optimizer.safetensors").string(), moments);
-  nlohmann::json j = {{"step", position.step}, {"elapsed_seconds", position.elapsedSeconds}, {"best", position.best},
+  // Only finite metrics: nlohmann writes NaN as null (e.g. accuracy on an unlabelled eval set).
+  nlohmann::json best = nlohmann::json::object();
+  for (const auto& [k, v] : position.best)
+    if (std::isfinite(v)) best[k] = v;
+  nlohmann::json j = {{"step", position.step}, {"elapsed_seconds", position.elapsedSeconds}, {"best", best},
                       {"adam_steps", adamSteps}};
   io::writeFileAtomic((fs::path(dir) / "state.json").string(), j.dump(2) + "\n");
 }
@@ -83,10 +105,26 @@ TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, tor
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(moments.tensor("rng.cpu").clone());
   }
+  if (auto cuda = cudaDeviceOf(method); cuda && moments.contains("rng.cuda")) {  // older checkpoints lack it
+    at::Generator gen = at::globalContext().defaultGenerator(*cuda);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(moments.tensor("rng.cuda").clone());
+  }
   TrainPosition pos;
   pos.step = j.value("step", int64_t(0));
   pos.elapsedSeconds = j.value("elapsed_seconds", 0.0);
-  pos.best = j.value("best", std::map<std::string, double>{});
+  // Leniently: a null (a NaN written by an older version) is skipped; anything else not a number is refused.
+  if (j.contains("best") && !j["best"].is_null()) {
+    const auto& best = j["best"];
+    if (!best.is_object())
+      throw Error("must be an object of metric values").file(statePath).field("best").got(best.dump());
+    for (auto it = best.begin(); it != best.end(); ++it) {
+      if (it->is_null()) continue;
+      if (!it->is_number())
+        throw Error("a metric value must be a number").file(statePath).field("best." + it.key()).got(it->dump());
+      pos.best[it.key()] = it->get<double>();
+    }
+  }
   return pos;
 }
 

@@ -1,10 +1,11 @@
 #pragma once
 // Training checkpoints: what a stopped or killed run needs to go on exactly where it was — the
-// trainable parameters, AdamW's moments and step counts, the CPU random state (dropout), the
-// step reached and the best metrics so far. Files (each written atomically):
+// trainable parameters, AdamW's moments and step counts, the random state (dropout: the CPU's,
+// and the CUDA device's when the parameters live there), the step reached and the best metrics
+// so far. Files (each written atomically):
 //   trainable.safetensors   parameters by name
-//   optimizer.safetensors   "<name>.exp_avg", "<name>.exp_avg_sq", "rng.cpu"
-//   state.json              step, elapsed seconds, best metrics, AdamW step per parameter
+//   optimizer.safetensors   "<name>.exp_avg", "<name>.exp_avg_sq", "rng.cpu", "rng.cuda" (CUDA only)
+//   state.json              step, elapsed seconds, best metrics (finite ones), AdamW step per parameter
 #include "train/method_setup.h"
 
 #include <torch/optim/adamw.h>

@@ -158,8 +158,19 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   config.pause = pause;
   checkStepFits(prepared, data, config, 1, 1);
   auto result = runTrainLoop(prepared, data, config, {}, observer, stop);
-  if (result.status != "finished") throw Error("training the base model was stopped; nothing was cached").file(p.cache);
+  if (result.status != "finished") {  // a user stop: nothing is cached, and the caller ends the run "stopped"
+    if (observer) {
+      observer->onLog("base model: training was stopped; nothing was cached");
+      observer->onMethodFinished(result);
+    }
+    return std::string();
+  }
   prepared.model->eval();
+  // The recipe goes first: a kill while the new weights are written must not leave them (or
+  // half of them) under the old recipe, which would be taken as a valid cache next time.
+  std::error_code ec;
+  fs::remove(recipePath, ec);
+  if (ec) throw Error("cannot remove the old recipe of the cached base model: " + ec.message()).file(recipePath);
   models::saveCheckpointFolder(*prepared.model, p.cache);
   io::writeFileAtomic(recipePath, recipe.dump(2) + "\n");
   if (observer) observer->onMethodFinished(result);
@@ -263,90 +274,96 @@ std::string Trainer::run() {
     std::string base;
     if (lead) base = prepareBase(e_, observer_, stop_, opts_.pause);
     if (parallel) base = parallel->shareFromLead("base_model", base);
-    auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
-    mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
-    asLead([&] {
-      run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
-                         {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
-                         {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
-      if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
-    });
-    std::optional<runs::MetricsWriter> metrics;
-    if (lead) metrics.emplace(run.metrics());
-    for (const auto& m : e_.methods) {
-      if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
-        if (observer_) observer_->onLog(m.name + ": finished before, skipped");
-        continue;
-      }
-      auto prepared = prepareMethod(buildBaseModel(e_, base, data.train, device), m, e_);
-      asLead([&] { run.log(m.name + ":\n" + prepared.summary); });
-      if (observer_) observer_->onLog(prepared.summary);
-      if (parallel) {
-        std::vector<at::Tensor> state;
-        for (const auto& p : prepared.model->parameters()) state.push_back(p);
-        for (const auto& b : prepared.model->buffers()) state.push_back(b);
-        parallel->checkSame("weights, adapters and frequency positions of '" + m.name + "'", dist::fingerprint(state));
-      }
-      LoopOutput out;
-      if (lead) {
-        out.metrics = [&](const json& line) { metrics->append(line); };
-        out.checkpointDir = [&](int64_t step) { return run.createCheckpointDir(step, m.name); };
-        out.checkpointWritten = [&](const std::string& dir) {
-          run.markCheckpointComplete(dir);
-          run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
-        };
-      }
-      // Every rank resumes from rank 0's checkpoint: the run folder must be shared (one machine,
-      // or a shared file system).
-      if (auto latest = run.latestCheckpoint(m.name)) out.resumeFrom = latest->dir;
-      if (parallel) parallel->checkSame("checkpoint to resume from", dist::fingerprint(out.resumeFrom.value_or("")));
-      std::vector<std::string> analysed;
-      if (lead && prepared.adapterConfig && e_.analysis_budget > 0) {
-        analysed = analysis::SnapshotPolicy::chooseLayers(analysis::adaptedLayerNames(*prepared.model), e_.analysis_layers);
-        out.snapshotBudget = e_.analysis_budget;
-        out.snapshot = [&](int64_t step) {
-          auto snap = analysis::makeSnapshot(m.name, step, analysis::adapterDeltas(*prepared.model, analysed));
-          analysis::writeSnapshot(run, snap);
-        };
-      }
-      auto config = loopConfigFor(e_, m.name, device);
-      config.parallel = parallel.get();
-      config.pause = opts_.pause;
-      checkStepFits(prepared, data, config, parallel ? parallel->worldSize() : 1, parallel ? opts_.worker.localWorldSize : 1);
-      const int64_t bytesBefore = parallel ? parallel->bytesReduced() : 0;
-      auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
-      result.type = m.type;
-      if (parallel) result.bytesReduced = parallel->bytesReduced() - bytesBefore;
-      if (!lead) {
+    // Stopped in the pretrain stage: no method runs, the run ends "stopped" (every rank learns it
+    // from the lead's empty answer).
+    if (base.empty()) {
+      status = "stopped";
+    } else {
+      auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
+      mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
+      asLead([&] {
+        run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
+                           {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
+                           {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
+        if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
+      });
+      std::optional<runs::MetricsWriter> metrics;
+      if (lead) metrics.emplace(run.metrics());
+      for (const auto& m : e_.methods) {
+        if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
+          if (observer_) observer_->onLog(m.name + ": finished before, skipped");
+          continue;
+        }
+        auto prepared = prepareMethod(buildBaseModel(e_, base, data.train, device), m, e_);
+        asLead([&] { run.log(m.name + ":\n" + prepared.summary); });
+        if (observer_) observer_->onLog(prepared.summary);
+        if (parallel) {
+          std::vector<at::Tensor> state;
+          for (const auto& p : prepared.model->parameters()) state.push_back(p);
+          for (const auto& b : prepared.model->buffers()) state.push_back(b);
+          parallel->checkSame("weights, adapters and frequency positions of '" + m.name + "'", dist::fingerprint(state));
+        }
+        LoopOutput out;
+        if (lead) {
+          out.metrics = [&](const json& line) { metrics->append(line); };
+          out.checkpointDir = [&](int64_t step) { return run.createCheckpointDir(step, m.name); };
+          out.checkpointWritten = [&](const std::string& dir) {
+            run.markCheckpointComplete(dir);
+            run.pruneCheckpoints(int(e_.keep_checkpoints), m.name);
+          };
+        }
+        // Every rank resumes from rank 0's checkpoint: the run folder must be shared (one machine,
+        // or a shared file system).
+        if (auto latest = run.latestCheckpoint(m.name)) out.resumeFrom = latest->dir;
+        if (parallel) parallel->checkSame("checkpoint to resume from", dist::fingerprint(out.resumeFrom.value_or("")));
+        std::vector<std::string> analysed;
+        if (lead && prepared.adapterConfig && e_.analysis_budget > 0) {
+          analysed = analysis::SnapshotPolicy::chooseLayers(analysis::adaptedLayerNames(*prepared.model), e_.analysis_layers);
+          out.snapshotBudget = e_.analysis_budget;
+          out.snapshot = [&](int64_t step) {
+            auto snap = analysis::makeSnapshot(m.name, step, analysis::adapterDeltas(*prepared.model, analysed));
+            analysis::writeSnapshot(run, snap);
+          };
+        }
+        auto config = loopConfigFor(e_, m.name, device);
+        config.parallel = parallel.get();
+        config.pause = opts_.pause;
+        checkStepFits(prepared, data, config, parallel ? parallel->worldSize() : 1, parallel ? opts_.worker.localWorldSize : 1);
+        const int64_t bytesBefore = parallel ? parallel->bytesReduced() : 0;
+        auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
+        result.type = m.type;
+        if (parallel) result.bytesReduced = parallel->bytesReduced() - bytesBefore;
+        if (!lead) {
+          if (result.status == "stopped") {
+            status = "stopped";
+            break;
+          }
+          continue;
+        }
+        if (prepared.adapterConfig) {
+          auto saved = adapters::captureAdapters(*prepared.model, *prepared.adapterConfig);
+          adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Peft), saved, false);
+          adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Native), saved, true);
+        } else if (result.status == "finished") {
+          models::saveCheckpointFolder(*prepared.model, methodCheckpointDir(run, m.name));
+          if (m.type == "full" && e_.analysis_budget > 0) {
+            // ΔW = W - W0 of the layers the adapters target elsewhere in the run, once at the end.
+            auto base0 = buildBaseModel(e_, base, data.train, device);
+            std::vector<std::string> layers = e_.analysis_layers;
+            for (const auto& other : e_.methods)
+              if (layers.empty() && !other.target_modules.empty()) layers = other.target_modules;
+            auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
+            if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
+            analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));
+          }
+        }
+        summary["methods"][m.name] = resultJson(result);
+        run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});
+        if (observer_) observer_->onMethodFinished(result);
         if (result.status == "stopped") {
           status = "stopped";
           break;
         }
-        continue;
-      }
-      if (prepared.adapterConfig) {
-        auto saved = adapters::captureAdapters(*prepared.model, *prepared.adapterConfig);
-        adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Peft), saved, false);
-        adapters::writeAdapterFolder(run.adapterDir(m.name, runs::AdapterFormat::Native), saved, true);
-      } else if (result.status == "finished") {
-        models::saveCheckpointFolder(*prepared.model, methodCheckpointDir(run, m.name));
-        if (m.type == "full" && e_.analysis_budget > 0) {
-          // ΔW = W - W0 of the layers the adapters target elsewhere in the run, once at the end.
-          auto base0 = buildBaseModel(e_, base, data.train, device);
-          std::vector<std::string> layers = e_.analysis_layers;
-          for (const auto& other : e_.methods)
-            if (layers.empty() && !other.target_modules.empty()) layers = other.target_modules;
-          auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
-          if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
-          analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));
-        }
-      }
-      summary["methods"][m.name] = resultJson(result);
-      run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});
-      if (observer_) observer_->onMethodFinished(result);
-      if (result.status == "stopped") {
-        status = "stopped";
-        break;
       }
     }
   } catch (const Error& err) {

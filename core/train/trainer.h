@@ -39,7 +39,8 @@ public:
   std::string run();
 
   // The base model every method starts from, as a checkpoint folder or a preset name: runs
-  // the pretrain stage first when the experiment asks for one and its cache is empty.
+  // the pretrain stage first when the experiment asks for one and its cache is empty. Returns ""
+  // when `stop` ended that stage (nothing is cached).
   static std::string prepareBase(const Experiment& e, TrainObserver* observer, const std::atomic<bool>* stop,
                                  const std::atomic<bool>* pause = nullptr);
 

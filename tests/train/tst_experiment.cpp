@@ -34,6 +34,7 @@ private slots:
   void defaultsFilled();
   void overrides();
   void pathsResolved();
+  void boundariesAccepted();
   void mistakesNameFieldAndFile_data();
   void mistakesNameFieldAndFile();
 };
@@ -104,6 +105,20 @@ void TestExperiment::pathsResolved() {
   QCOMPARE(train::resolvePath("/abs/y", "/tmp"), std::string("/abs/y"));
 }
 
+// The edges of the ranges checked at parse time are themselves valid.
+void TestExperiment::boundariesAccepted() {
+  auto j = minimal();
+  j.merge_patch(json::parse(R"({"adam_beta1":0,"adam_beta2":0.9999,"adam_eps":1e-12,"weight_decay":0,"eval_every":0,
+    "checkpoint_every":0,"model":{"preset":"vit-fmnist","pretrain":{"dataset":{"kind":"idx_images","train":"x"},
+    "cache":"c","weight_decay":0,"warmup_ratio":0,"epochs":1,"batch_size":1,"lr":1e-6}}})"));
+  auto e = train::Experiment::fromJson(j, "e.json");
+  QCOMPARE(e.adam_beta1, 0.0);
+  QCOMPARE(e.adam_beta2, 0.9999);
+  QCOMPARE(e.adam_eps, 1e-12);
+  QCOMPARE(e.model.pretrain.batch_size, int64_t(1));
+  QCOMPARE(e.model.pretrain.lr, 1e-6);
+}
+
 void TestExperiment::mistakesNameFieldAndFile_data() {
   QTest::addColumn<QString>("patch");  // JSON merge patch applied to minimal()
   QTest::addColumn<QStringList>("parts");
@@ -123,6 +138,23 @@ void TestExperiment::mistakesNameFieldAndFile_data() {
   QTest::newRow("negative lr") << R"({"methods":[{"type":"full","lr":-1}]})" << QStringList{"field 'methods.0.lr'", "must be positive"};
   QTest::newRow("warmup ratio") << R"({"warmup_ratio":1.5})" << QStringList{"field 'warmup_ratio'"};
   QTest::newRow("precision") << R"({"precision":"fp8"})" << QStringList{"field 'precision'", "fp32, bf16"};
+  // Fields that were accepted unchecked (review): each refused at parse time, named.
+  const QString pretrain = R"({"model":{"preset":"vit-fmnist","pretrain":{"dataset":{"kind":"idx_images","train":"x"},"cache":"c",%1}}})";
+  QTest::newRow("pretrain epochs") << pretrain.arg(R"("epochs":0)") << QStringList{"field 'model.pretrain.epochs'", "must be positive"};
+  QTest::newRow("pretrain batch size") << pretrain.arg(R"("batch_size":-4)")
+                                       << QStringList{"field 'model.pretrain.batch_size'", "must be positive"};
+  QTest::newRow("pretrain lr") << pretrain.arg(R"("lr":0)") << QStringList{"field 'model.pretrain.lr'", "must be positive"};
+  QTest::newRow("pretrain weight decay") << pretrain.arg(R"("weight_decay":-0.1)")
+                                         << QStringList{"field 'model.pretrain.weight_decay'", "must not be negative"};
+  QTest::newRow("pretrain warmup ratio") << pretrain.arg(R"("warmup_ratio":1)")
+                                         << QStringList{"field 'model.pretrain.warmup_ratio'", "must be in [0, 1)"};
+  QTest::newRow("eval every") << R"({"eval_every":-1})" << QStringList{"field 'eval_every'", "must not be negative"};
+  QTest::newRow("checkpoint every") << R"({"checkpoint_every":-5})"
+                                    << QStringList{"field 'checkpoint_every'", "must not be negative"};
+  QTest::newRow("adam beta1") << R"({"adam_beta1":1.0})" << QStringList{"field 'adam_beta1'", "must be in [0, 1)"};
+  QTest::newRow("adam beta2") << R"({"adam_beta2":-0.5})" << QStringList{"field 'adam_beta2'", "must be in [0, 1)"};
+  QTest::newRow("adam eps") << R"({"adam_eps":0})" << QStringList{"field 'adam_eps'", "must be positive"};
+  QTest::newRow("weight decay") << R"({"weight_decay":-0.01})" << QStringList{"field 'weight_decay'", "must not be negative"};
   // Found by fuzzing: a float in an integer list was converted to int64 (undefined behaviour).
   QTest::newRow("float in an integer list") << R"({"dataset":{"kind":"idx_images","train":"x","classes":[5,7.922337203685478e19]}})"
                                             << QStringList{"field 'dataset.classes'", "expected a list of integers"};

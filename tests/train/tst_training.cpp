@@ -14,9 +14,19 @@
 #include "train/batch_prefetch.h"
 #include "train/data_setup.h"
 #include "train/evaluate.h"
+#include "train/losses.h"
 #include "train/run_models.h"
+#include "train/train_state.h"
 #include "train/trainer.h"
 #include "util/error.h"
+#include "util/files.h"
+
+#include <torch/optim/adamw.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
 
 using namespace fw;
 using nlohmann::json;
@@ -74,6 +84,10 @@ private slots:
   void divergingRunStopsAndKeepsCheckpoint();
   void pretrainCacheEvalAndMergedExport();
   void prefetcherFollowsTheBatcher();
+  void lossesIgnoreUnlabelledRows();
+  void checkpointKeepsOnlyFiniteBestMetrics();
+  void resumeAtTheLastStepEvaluatesAndKeepsCheckpoint();
+  void stopDuringPretrainEndsStopped();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -283,6 +297,165 @@ void TestTraining::pretrainCacheEvalAndMergedExport() {
   Recorder rec;
   runExperiment(e, tmp.file("runs"), &rec);
   QCOMPARE(rec.losses.size(), size_t(2 * 6));  // only the two methods' steps
+}
+
+// Unlabelled rows (-100, or a NaN regression target) are left out of the mean; a batch with no
+// labelled row gives a zero loss with zero gradients, not NaN (torch's mean divides by zero).
+void TestTraining::lossesIgnoreUnlabelledRows() {
+  // Classification: rows 0 and 2 count.
+  auto logits = at::tensor({2.0f, 0.0f, 1.0f, 3.0f, -1.0f, 0.5f}).view({3, 2}).requires_grad_();
+  auto loss = train::classificationLoss(logits, at::tensor({1, -100, 0}, at::kLong));
+  const double ce0 = std::log(std::exp(2.0) + std::exp(0.0)) - 0.0, ce2 = std::log(std::exp(-1.0) + std::exp(0.5)) + 1.0;
+  QVERIFY(std::abs(loss.item<double>() - (ce0 + ce2) / 2) < 1e-6);
+  auto none = train::classificationLoss(logits, at::tensor({-100, -100, -100}, at::kLong));
+  QCOMPARE(none.item<double>(), 0.0);
+  none.backward();
+  QCOMPARE(logits.grad().abs().sum().item<double>(), 0.0);
+  // Regression: ((1 - 2)^2 + (4 - 1)^2) / 2 over the two labelled rows, gradients 2 (p - y) / 2.
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  auto predicted = at::tensor({1.0f, 2.0f, 4.0f}).view({3, 1}).requires_grad_();
+  auto mse = train::regressionLoss(predicted, at::tensor({2.0f, nan, 1.0f}));
+  QCOMPARE(mse.item<double>(), 5.0);
+  mse.backward();
+  auto g = predicted.grad().view({-1});
+  QCOMPARE(g[0].item<double>(), -1.0);
+  QCOMPARE(g[1].item<double>(), 0.0);
+  QCOMPARE(g[2].item<double>(), 3.0);
+  predicted.grad().zero_();
+  auto unlabelled = train::regressionLoss(predicted, at::tensor({nan, nan, nan}));
+  QCOMPARE(unlabelled.item<double>(), 0.0);
+  unlabelled.backward();
+  QCOMPARE(predicted.grad().abs().sum().item<double>(), 0.0);
+  // Fully labelled, the same as torch's mean losses.
+  auto y = at::tensor({0.5f, -1.0f, 2.0f});
+  QVERIFY(std::abs(train::regressionLoss(predicted, y).item<double>() - at::mse_loss(predicted.view({-1}), y).item<double>()) < 1e-6);
+  auto labels = at::tensor({1, 0, 1}, at::kLong);
+  QVERIFY(std::abs(train::classificationLoss(logits, labels).item<double>() - at::cross_entropy_loss(logits, labels).item<double>()) < 1e-6);
+  // Causal LM: every target masked.
+  auto lm = at::randn({1, 4, 5}).requires_grad_();
+  QCOMPARE(train::causalLmLoss(lm, at::full({1, 4}, -100, at::kLong)).item<double>(), 0.0);
+}
+
+// A NaN in the best metrics (accuracy on an unlabelled eval set) was written as null into
+// state.json, and every resume then failed reading it.
+void TestTraining::checkpointKeepsOnlyFiniteBestMetrics() {
+  test::TempDir tmp;
+  auto makeMethod = [](float value) {
+    train::PreparedMethod m;
+    train::ParamGroup g;
+    g.name = "all";
+    g.lr = 0.1;
+    g.params.emplace_back("w", at::full({3}, value).requires_grad_());
+    m.groups.push_back(g);
+    return m;
+  };
+  auto saved = makeMethod(1.5f);
+  torch::optim::AdamW opt({saved.groups[0].params[0].second}, torch::optim::AdamWOptions(0.1));
+  saved.groups[0].params[0].second.sum().backward();
+  opt.step();
+  train::TrainPosition pos;
+  pos.step = 7;
+  pos.best = {{"accuracy", std::nan("")}, {"matthews", 0.0}, {"loss", 0.75}};
+  const auto dir = tmp.file("step-7");
+  train::saveTrainState(dir, saved, opt, pos);
+  const auto state = readJsonFile(dir + "/state.json");
+  QCOMPARE(state["best"], (json{{"matthews", 0.0}, {"loss", 0.75}}));
+  auto loaded = makeMethod(0.0f);
+  torch::optim::AdamW opt2({loaded.groups[0].params[0].second}, torch::optim::AdamWOptions(0.1));
+  auto back = train::loadTrainState(dir, loaded, opt2);
+  QCOMPARE(back.step, int64_t(7));
+  QCOMPARE(back.best, (std::map<std::string, double>{{"matthews", 0.0}, {"loss", 0.75}}));
+  QVERIFY(loaded.groups[0].params[0].second.equal(saved.groups[0].params[0].second));
+  // A checkpoint written before the fix (null) resumes; a value of another type is refused by name.
+  auto old = state;
+  old["best"]["accuracy"] = nullptr;
+  test::writeBytes(dir + "/state.json", old.dump());
+  QCOMPARE(train::loadTrainState(dir, loaded, opt2).best.size(), size_t(2));
+  old["best"]["accuracy"] = "high";
+  test::writeBytes(dir + "/state.json", old.dump());
+  FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "state.json", "field 'best.accuracy'", "must be a number");
+}
+
+// Killed after the last checkpoint, before summary.json recorded the method: the resume takes no
+// step, yet it must evaluate (final metrics) and leave the only checkpoint as it was.
+void TestTraining::resumeAtTheLastStepEvaluatesAndKeepsCheckpoint() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  auto e = experiment({{"schema_version", 1}, {"name", "last"}, {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}}}},
+                       {"dataset", {{"kind", "idx_images"}, {"train", kFmnist}, {"eval", kFmnist}, {"classes", {0, 1}},
+                                    {"train_limit", 64}, {"eval_limit", 32}, {"mean", 0.286}, {"std", 0.353}}},
+                       {"methods", {{{"type", "fourierft"}, {"n_frequency", 16}, {"scaling", 16.0}, {"lr", 0.1},
+                                     {"target_modules", {"query"}}}}},
+                       {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", 1}, {"keep_checkpoints", 1},
+                       {"seed", 5}, {"device", "cpu"}});
+  const auto path = runExperiment(e, tmp.path());
+  auto run = runs::RunFolder::open(path);
+  auto summary = run.readSummary().value();
+  const json whole = summary["methods"]["fourierft"];
+  QCOMPARE(whole["steps"].get<int64_t>(), int64_t(4));
+  QVERIFY(whole["final_metrics"]["accuracy"].is_number());
+  const auto ckpt = run.latestCheckpoint("fourierft");
+  QVERIFY(ckpt && ckpt->step == 4);
+  std::map<std::string, std::pair<std::string, std::filesystem::file_time_type>> before;
+  for (const auto& f : std::filesystem::directory_iterator(ckpt->dir))
+    before[f.path().filename().string()] = {readTextFile(f.path().string()), f.last_write_time()};
+  // The kill: the method's result never reached summary.json.
+  summary["methods"].erase("fourierft");
+  summary["status"] = "running";
+  test::writeBytes(run.file(runs::run_files::kSummary), summary.dump(2));
+  runExperiment(e, "", nullptr, nullptr, path);
+  const auto resumed = run.readSummary().value();
+  QCOMPARE(resumed["status"].get<std::string>(), std::string("finished"));
+  const auto& r = resumed["methods"]["fourierft"];
+  QCOMPARE(r["status"].get<std::string>(), std::string("finished"));
+  QCOMPARE(r["steps"].get<int64_t>(), int64_t(4));
+  QVERIFY2(r["final_metrics"].contains("accuracy") && r["final_metrics"].contains("loss"), r["final_metrics"].dump().c_str());
+  QCOMPARE(r["final_metrics"]["accuracy"].get<double>(), whole["final_metrics"]["accuracy"].get<double>());
+  QCOMPARE(r["final_metrics"]["loss"].get<double>(), whole["final_metrics"]["loss"].get<double>());
+  // The checkpoint it resumed from was not rewritten.
+  const auto after = run.latestCheckpoint("fourierft");
+  QVERIFY(after && after->step == 4 && after->dir == ckpt->dir);
+  std::map<std::string, std::pair<std::string, std::filesystem::file_time_type>> now;
+  for (const auto& f : std::filesystem::directory_iterator(after->dir))
+    now[f.path().filename().string()] = {readTextFile(f.path().string()), f.last_write_time()};
+  QCOMPARE(now.size(), before.size());
+  QVERIFY(now == before);
+}
+
+// A user stop in the pretrain stage ends the run "stopped" (not failed), caches nothing, and
+// the run resumes to the end.
+void TestTraining::stopDuringPretrainEndsStopped() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  const json images = {{"kind", "idx_images"}, {"train", kFmnist}, {"classes", {0, 1}}, {"train_limit", 64},
+                       {"mean", 0.286}, {"std", 0.353}};
+  auto e = experiment({{"schema_version", 1}, {"name", "pre-stop"},
+                       {"model", {{"preset", "vit-fmnist"}, {"fresh_head", true}, {"config", {{"num_hidden_layers", 1}}},
+                                  {"pretrain", {{"dataset", images}, {"epochs", 1}, {"batch_size", 16}, {"cache", tmp.file("base")}}}}},
+                       {"dataset", images}, {"methods", {{{"type", "head-only"}}}},
+                       {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", 1}, {"device", "cpu"}});
+  Recorder rec;
+  rec.stopAfter = 1;
+  const auto index = tmp.file("runs.sqlite");
+  std::string path;
+  try {
+    path = runExperiment(e, tmp.file("runs"), &rec, &rec.stop, "", index);
+  } catch (const std::exception& err) {
+    QFAIL(err.what());
+  }
+  QCOMPARE(rec.losses.size(), size_t(1));  // one base step, no method
+  auto summary = runs::RunFolder::open(path).readSummary().value();
+  QCOMPARE(summary["status"].get<std::string>(), std::string("stopped"));
+  QVERIFY(summary["methods"].empty());
+  QCOMPARE(runs::RunIndex::open(index).byFolder(path)->status, runs::RunStatus::Stopped);
+  QVERIFY(!std::filesystem::exists(tmp.file("base/model.safetensors")));
+  QVERIFY(!std::filesystem::exists(tmp.file("base/workbench_pretrain.json")));
+  runExperiment(e, "", nullptr, nullptr, path, index);
+  summary = runs::RunFolder::open(path).readSummary().value();
+  QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
+  QCOMPARE(summary["methods"]["head-only"]["steps"].get<int64_t>(), int64_t(4));
+  QVERIFY(std::filesystem::exists(tmp.file("base/workbench_pretrain.json")));
+  QCOMPARE(runs::RunIndex::open(index).byFolder(path)->status, runs::RunStatus::Finished);
 }
 
 QTEST_APPLESS_MAIN(TestTraining)
