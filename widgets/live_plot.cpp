@@ -107,6 +107,7 @@ LivePlot::LivePlot(SeriesStore* store, const QString& title, const QString& yLab
   plot_->installEventFilter(this);
   connect(store_, &SeriesStore::seriesAdded, this, &LivePlot::onSeriesAdded);
   connect(store_, &SeriesStore::cleared, this, &LivePlot::clear);
+  connect(store_, &SeriesStore::pointsDropped, this, &LivePlot::onPointsDropped);
 }
 
 LivePlot::~LivePlot() = default;
@@ -358,16 +359,37 @@ void LivePlot::rebuildSmoothed(Shown& s) {
   decimate(s.smooth, maxPoints_, false);
 }
 
+void LivePlot::rebuildSeries(Shown& s) {
+  const SeriesPoints& p = store_->points(s.key);
+  QVector<QCPGraphData> data;
+  data.reserve(p.size());
+  for (int i = 0; i < p.size(); ++i) data.append(QCPGraphData(p.x[i], display(s, p.y[i])));
+  s.raw->data()->set(data, sortedKeys(p.x));
+  decimate(s.raw, maxPoints_, true);
+  rebuildSmoothed(s);
+}
+
 void LivePlot::rebuildAll() {
-  for (const auto& s : shown_) {
-    const SeriesPoints& p = store_->points(s->key);
-    QVector<QCPGraphData> data;
-    data.reserve(p.size());
-    for (int i = 0; i < p.size(); ++i) data.append(QCPGraphData(p.x[i], display(*s, p.y[i])));
-    s->raw->data()->set(data, sortedKeys(p.x));
-    decimate(s->raw, maxPoints_, true);
-    rebuildSmoothed(*s);
+  for (const auto& s : shown_) rebuildSeries(*s);
+}
+
+void LivePlot::onPointsDropped(const QString& series) {
+  Shown* s = byKey_.value(series, nullptr);
+  if (!s) return;
+  rebuildSeries(*s);  // the points still pending come in with the next pull, as always
+  // The ranges follow what is left (the dropped points may have held the extremes).
+  keys_ = Extent{};
+  left_ = Extent{};
+  right_ = Extent{};
+  for (const auto& shown : shown_) {
+    const SeriesPoints& p = store_->points(shown->key);
+    Extent& values = shown->side == YAxisSide::Right ? right_ : left_;
+    for (int i = 0; i < p.size(); ++i) {
+      keys_.add(p.x[i]);
+      values.add(p.y[i]);
+    }
   }
+  dirty_ = true;
 }
 
 void LivePlot::requestReplot() {

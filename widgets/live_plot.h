@@ -118,6 +118,9 @@ private:
   void addPoints(Shown& s, const QVector<double>& x, const QVector<double>& y);
   void rebuildSmoothed(Shown& s);
   void rebuildAll();
+  void rebuildSeries(Shown& s);
+  // The store dropped stored points of `series` (a step came again): redraw it from the store.
+  void onPointsDropped(const QString& series);
   void applyRanges();
   void requestReplot();
   double display(const Shown& s, double v) const;

@@ -41,11 +41,32 @@ SeriesStore::Series& SeriesStore::ensure(const QString& series) {
   return series_[series];  // a slot may have added series meanwhile: look it up again
 }
 
+bool SeriesStore::dropFrom(Series& s, double x) {
+  if (std::isnan(x)) return false;  // nothing to compare with
+  int dropped = 0;
+  while (!s.pending.x.isEmpty() && s.pending.x.last() >= x) {
+    s.pending.x.removeLast();
+    s.pending.y.removeLast();
+    ++dropped;
+  }
+  pendingTotal_ -= dropped;
+  if (!s.pending.x.isEmpty()) return false;
+  bool stored = false;
+  while (!s.stored.x.isEmpty() && s.stored.x.last() >= x) {
+    s.stored.x.removeLast();
+    s.stored.y.removeLast();
+    stored = true;
+  }
+  return stored;
+}
+
 void SeriesStore::append(const QString& series, double x, double y) {
   Series& s = ensure(series);
+  const bool dropped = dropFrom(s, x);
   s.pending.x.append(x);
   s.pending.y.append(y);
   ++pendingTotal_;
+  if (dropped) Q_EMIT pointsDropped(series);
   Q_EMIT pointsAppended();
 }
 
@@ -53,9 +74,14 @@ void SeriesStore::append(const QString& series, const QVector<double>& x, const 
   const auto n = std::min(x.size(), y.size());
   if (n == 0) return;
   Series& s = ensure(series);
-  s.pending.x.append(x.mid(0, n));
-  s.pending.y.append(y.mid(0, n));
+  bool dropped = false;
+  for (qsizetype i = 0; i < n; ++i) {
+    dropped = dropFrom(s, x[i]) || dropped;
+    s.pending.x.append(x[i]);
+    s.pending.y.append(y[i]);
+  }
   pendingTotal_ += int(n);
+  if (dropped) Q_EMIT pointsDropped(series);
   Q_EMIT pointsAppended();
 }
 

@@ -34,6 +34,10 @@ public:
   static QString metricOf(const QString& series);  // after the first '/'
 
   // Appends to the pending buffer (creating the series, and emitting seriesAdded, on first use).
+  // A point whose step (x) is at or below the series' last step replaces the tail: the points
+  // from that step on are dropped first (a resumed run repeats the steps after its checkpoint,
+  // and its values win, as TensorBoard does on a restart). When stored points go, pointsDropped
+  // is emitted so plots rebuild that series from points().
   void append(const QString& series, double x, double y);
   void append(const QString& series, const QVector<double>& x, const QVector<double>& y);
 
@@ -66,6 +70,8 @@ public:
 
 Q_SIGNALS:
   void seriesAdded(const QString& series);
+  // Stored points of `series` were dropped (a step came again): points() is shorter now.
+  void pointsDropped(const QString& series);
   // Emitted on every append; a consumer starts its flush timer if none is pending.
   void pointsAppended();
   void cleared();
@@ -76,6 +82,8 @@ private:
     SeriesPoints pending;
   };
   Series& ensure(const QString& series);
+  // Drops the points at or after step x; returns whether stored (not only pending) ones went.
+  bool dropFrom(Series& s, double x);
 
   QHash<QString, Series> series_;
   QStringList order_;

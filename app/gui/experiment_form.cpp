@@ -1,5 +1,6 @@
 // Torch first (presets and shapes come from core/models), then Qt.
 #include "adapters/adapter_config.h"
+#include "data/glue.h"
 #include "models/architectures.h"
 #include "models/presets.h"
 #include "train/experiment.h"
@@ -12,7 +13,6 @@
 
 #include <QCheckBox>
 #include <QComboBox>
-#include <QDoubleSpinBox>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -23,10 +23,12 @@
 #include <QLocale>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QRegularExpressionValidator>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace fw::gui {
@@ -39,13 +41,6 @@ enum Column { kUse, kName, kType, kSize, kScale, kLr, kTrainable, kColumns };
 
 QString q(const std::string& s) { return QString::fromStdString(s); }
 
-QDoubleSpinBox* doubleBox(double min, double max, int decimals) {
-  auto* b = new QDoubleSpinBox;
-  b->setRange(min, max);
-  b->setDecimals(decimals);
-  return b;
-}
-
 QSpinBox* intBox(int min, int max) {
   auto* b = new QSpinBox;
   b->setRange(min, max);
@@ -54,6 +49,33 @@ QSpinBox* intBox(int min, int max) {
 }
 
 QString number(int64_t v) { return QLocale().toString(qlonglong(v)); }
+
+// The shortest text that reads back as the same double (1e-06, 0.003, 150).
+QString exact(double v) { return QString::number(v, 'g', QLocale::FloatingPointShortest); }
+
+std::vector<std::string> splitNames(const QString& text) {
+  std::vector<std::string> out;
+  for (const auto& t : text.split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) out.push_back(t.toStdString());
+  return out;
+}
+
+QString joinNames(const std::vector<std::string>& names) {
+  QStringList out;
+  for (const auto& n : names) out << q(n);
+  return out.join(' ');
+}
+
+bool adapterType(const std::string& type) { return type == "fourierft" || type == "lora"; }
+
+// Selects the item whose data is `value`, adding it (shown as itself) when the list lacks it.
+void selectOrAdd(QComboBox* box, const QString& value) {
+  int i = box->findData(value);
+  if (i < 0) {
+    box->addItem(value, value);
+    i = box->count() - 1;
+  }
+  box->setCurrentIndex(i);
+}
 
 }  // namespace
 
@@ -93,7 +115,8 @@ void ExperimentForm::build() {
   datasetKind_->setItemText(4, tr("Image folder (one folder per class)"));
   df->addRow(tr("Kind"), datasetKind_);
   glueTask_ = new QComboBox;
-  for (const char* t : {"CoLA", "SST-2", "MRPC", "STS-B", "QQP", "MNLI", "QNLI", "RTE", "WNLI"}) glueTask_->addItem(t);
+  glueTask_->setObjectName("glueTask");
+  for (const auto& t : data::glueTaskNames()) glueTask_->addItem(q(t), q(t));  // canonical names, MNLI-m/-mm too
   df->addRow(tr("GLUE task"), glueTask_);
   auto pathRow = [&](QLineEdit*& edit, const QString& label) {
     auto* row = new QHBoxLayout;
@@ -140,6 +163,7 @@ void ExperimentForm::build() {
   auto* tf = new QFormLayout;
   targets_ = new QLineEdit;
   targets_->setPlaceholderText(tr("adapted modules, e.g. query value"));
+  targets_->setObjectName("targetModules");
   tf->addRow(tr("Target modules"), targets_);
   trainable_ = new QLineEdit;
   trainable_->setPlaceholderText(tr("trained in full beside the adapters, e.g. classifier"));
@@ -179,15 +203,23 @@ void ExperimentForm::build() {
 
   auto* training = new QGroupBox(tr("Training"));
   auto* trf = new QFormLayout(training);
-  headLr_ = doubleBox(0, 10, 5);
+  headLr_ = new QLineEdit;
+  headLr_->setObjectName("headLr");
+  headLr_->setValidator(new QRegularExpressionValidator(QRegularExpression("[0-9]*\\.?[0-9]*([eE][-+]?[0-9]*)?"), headLr_));
+  headLr_->setPlaceholderText(tr("e.g. 0.001 or 1e-6"));
+  headLr_->setText(exact(1e-3));
   trf->addRow(tr("Head learning rate"), headLr_);
   epochs_ = intBox(1, 100000);
   trf->addRow(tr("Epochs"), epochs_);
   batch_ = intBox(1, 65536);
   trf->addRow(tr("Batch size"), batch_);
-  seed_ = intBox(0, 1 << 30);
+  seed_ = new QLineEdit;
+  seed_->setObjectName("seed");
+  seed_->setValidator(new QRegularExpressionValidator(QRegularExpression("-?[0-9]{0,19}"), seed_));
+  seed_->setText("0");
   trf->addRow(tr("Seed"), seed_);
   device_ = new QComboBox;
+  device_->setObjectName("device");
   device_->addItem(tr("auto"), "auto");
   device_->addItem(tr("CPU"), "cpu");
   if (cudaAvailable()) device_->addItem(tr("CUDA"), "cuda");  // shown only where LibTorch has it
@@ -237,8 +269,8 @@ void ExperimentForm::addMethod(const json& m) {
   };
   const bool fourier = type == "fourierft", lora = type == "lora";
   cell(kSize, fourier ? QString::number(m.value("n_frequency", 1000)) : lora ? QString::number(m.value("r", 8)) : "", fourier || lora);
-  cell(kScale, fourier ? QString::number(m.value("scaling", 150.0)) : lora ? QString::number(m.value("alpha", 16.0)) : "", fourier || lora);
-  cell(kLr, type == "head-only" ? "" : QString::number(m.value("lr", 0.0)), type != "head-only");
+  cell(kScale, fourier ? exact(m.value("scaling", 150.0)) : lora ? exact(m.value("alpha", 16.0)) : "", fourier || lora);
+  cell(kLr, type == "head-only" ? "" : exact(m.value("lr", 0.0)), type != "head-only");
   cell(kTrainable, "", false);
 }
 
@@ -252,7 +284,16 @@ void ExperimentForm::setExperiment(const json& experiment) {
   checkpoint_->setText(q(e.model.checkpoint));
   tokenizer_->setText(q(e.model.tokenizer));
   datasetKind_->setCurrentIndex(datasetKind_->findData(q(e.dataset.kind)));
-  if (!e.dataset.task.empty()) glueTask_->setCurrentText(q(e.dataset.task));
+  if (!e.dataset.task.empty()) {
+    // The data layer takes aliases in any case ("sst2", "mnli_mismatched"): show the canonical
+    // name. A name it does not know stays as written, so the run names the problem.
+    QString task = q(e.dataset.task);
+    try {
+      task = q(data::glueTask(e.dataset.task).name);
+    } catch (const Error&) {
+    }
+    selectOrAdd(glueTask_, task);
+  }
   trainPath_->setText(q(e.dataset.train));
   evalPath_->setText(q(e.dataset.eval));
   QStringList classes;
@@ -265,22 +306,40 @@ void ExperimentForm::setExperiment(const json& experiment) {
   maxLength_->setValue(int(e.dataset.max_length));
   const int badRows = badRows_->findData(q(e.dataset.bad_rows));
   badRows_->setCurrentIndex(badRows < 0 ? 0 : badRows);
-  QStringList targets;
-  for (const auto& m : e.methods)
+  // One list for every adapter method goes in the shared field; when they differ, each method
+  // keeps its own (in its row) until the field is edited.
+  unionTargets_.clear();
+  std::vector<std::vector<std::string>> lists;
+  for (const auto& m : e.methods) {
+    if (!adapterType(m.type)) continue;
+    lists.push_back(m.target_modules);
     for (const auto& t : m.target_modules)
-      if (!targets.contains(q(t))) targets << q(t);
-  targets_->setText(targets.join(' '));
+      if (std::find(unionTargets_.begin(), unionTargets_.end(), t) == unionTargets_.end()) unionTargets_.push_back(t);
+  }
+  const bool shared = std::all_of(lists.begin(), lists.end(), [&](const auto& l) { return l == lists.front(); });
+  if (shared) {
+    loadedTargets_ = lists.empty() ? QString() : joinNames(lists.front());
+    targets_->setPlaceholderText(tr("adapted modules, e.g. query value"));
+    targets_->setToolTip(QString());
+  } else {
+    loadedTargets_.clear();
+    QStringList each;
+    for (const auto& m : e.methods)
+      if (adapterType(m.type)) each << QString("%1: %2").arg(q(m.name), joinNames(m.target_modules));
+    targets_->setPlaceholderText(tr("each method keeps its own; typing here sets them for all"));
+    targets_->setToolTip(tr("Target modules per method: %1").arg(each.join("; ")));
+  }
+  targets_->setText(loadedTargets_);
   QStringList trainable;
   for (const auto& t : e.trainable_modules) trainable << q(t);
   trainable_->setText(trainable.join(' '));
   methods_->setRowCount(0);
   for (const auto& m : base_["methods"]) addMethod(m);
-  headLr_->setValue(e.head_lr);
+  headLr_->setText(exact(e.head_lr));
   epochs_->setValue(int(e.epochs));
   batch_->setValue(int(e.batch_size));
-  seed_->setValue(int(e.seed));
-  const int dev = device_->findData(q(e.device));
-  device_->setCurrentIndex(dev < 0 ? 0 : dev);
+  seed_->setText(QString::number(qlonglong(e.seed)));
+  selectOrAdd(device_, q(e.device));  // "cuda:1", or "cuda" where this build has none, stay as loaded
   updateCounts();
 }
 
@@ -295,7 +354,7 @@ json ExperimentForm::experiment() const {
   j["model"]["tokenizer"] = tokenizer_->text().toStdString();
   auto& d = j["dataset"];
   d["kind"] = datasetKind_->currentData().toString().toStdString();
-  d["task"] = d["kind"] == "glue" ? glueTask_->currentText().toStdString() : "";
+  d["task"] = d["kind"] == "glue" ? glueTask_->currentData().toString().toStdString() : "";
   d["train"] = trainPath_->text().toStdString();
   d["eval"] = evalPath_->text().toStdString();
   std::vector<int64_t> classes;
@@ -307,17 +366,14 @@ json ExperimentForm::experiment() const {
   d["train_limit"] = trainLimit_->value();
   d["max_length"] = maxLength_->value();
   d["bad_rows"] = badRows_->currentData().toString().toStdString();
-  std::vector<std::string> targets, trainable;
-  for (const auto& t : targets_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) targets.push_back(t.toStdString());
-  for (const auto& t : trainable_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) trainable.push_back(t.toStdString());
-  j["trainable_modules"] = trainable;
+  j["trainable_modules"] = splitNames(trainable_->text());
   j["methods"] = json::array();
   for (int row = 0; row < methods_->rowCount(); ++row) {
     if (methods_->item(row, kUse)->checkState() != Qt::Checked) continue;
     json m = json::parse(methods_->item(row, kType)->data(Qt::UserRole).toString().toStdString());
     const auto type = m.value("type", std::string());
     m["name"] = methods_->item(row, kName)->text().toStdString();
-    if (type == "fourierft" || type == "lora") m["target_modules"] = targets;
+    if (adapterType(type)) m["target_modules"] = targetsFor(m);
     if (type == "fourierft") {
       m["n_frequency"] = methods_->item(row, kSize)->text().toLongLong();
       m["scaling"] = methods_->item(row, kScale)->text().toDouble();
@@ -328,10 +384,15 @@ json ExperimentForm::experiment() const {
     if (type != "head-only") m["lr"] = methods_->item(row, kLr)->text().toDouble();
     j["methods"].push_back(m);
   }
-  j["head_lr"] = headLr_->value();
+  bool ok = false;
+  const double headLr = QLocale::c().toDouble(headLr_->text().trimmed(), &ok);
+  if (!ok) throw Error("not a number").file("the experiment form").field("head_lr").got("'" + headLr_->text().toStdString() + "'");
+  j["head_lr"] = headLr;
   j["epochs"] = epochs_->value();
   j["batch_size"] = batch_->value();
-  j["seed"] = seed_->value();
+  const qlonglong seed = seed_->text().trimmed().toLongLong(&ok);
+  if (!ok) throw Error("not a whole number").file("the experiment form").field("seed").got("'" + seed_->text().toStdString() + "'");
+  j["seed"] = int64_t(seed);
   j["device"] = device_->currentData().toString().toStdString();
   train::Experiment::fromJson(j, "the experiment form");  // throws fw::Error naming the field
   return j;
@@ -374,6 +435,14 @@ void ExperimentForm::chooseDatasetPath(QLineEdit* target, bool folder) {
   if (!path.isEmpty()) target->setText(path);
 }
 
+std::vector<std::string> ExperimentForm::targetsFor(const json& method) const {
+  auto field = splitNames(targets_->text());
+  if (!field.empty() && targets_->text().simplified() != loadedTargets_) return field;  // edited: for all
+  if (method.contains("target_modules") && method["target_modules"].is_array() && !method["target_modules"].empty())
+    return method["target_modules"].get<std::vector<std::string>>();
+  return field.empty() ? unionTargets_ : field;
+}
+
 json ExperimentForm::modelConfig() const {
   const QString preset = model_->currentData().toString();
   json config = preset.isEmpty()
@@ -393,10 +462,6 @@ void ExperimentForm::updateCounts() {
     counts_->setText(tr("Model: %1").arg(q(e.what())));
     return;
   }
-  adapters::TargetModules targets;
-  for (const auto& t : targets_->text().split(QRegularExpression("[,\\s]+"), Qt::SkipEmptyParts)) targets.names.push_back(t.toStdString());
-  adapters::AdapterConfig matcher;
-  matcher.target_modules = targets;
   int64_t totalLinear = 0, matched = 0;
   for (const auto& s : shapes) totalLinear += s.out * s.in;
   QStringList summary;
@@ -404,14 +469,21 @@ void ExperimentForm::updateCounts() {
   for (int row = 0; row < methods_->rowCount(); ++row) {
     if (!methods_->item(row, kType) || !methods_->item(row, kTrainable)) continue;
     const auto type = methods_->item(row, kType)->text();
-    int64_t count = 0;
-    matched = 0;
+    adapters::AdapterConfig matcher;
+    if (adapterType(type.toStdString())) {
+      try {
+        matcher.target_modules.names = targetsFor(json::parse(methods_->item(row, kType)->data(Qt::UserRole).toString().toStdString()));
+      } catch (const json::exception&) {
+      }
+    }
+    int64_t count = 0, rowMatched = 0;
     for (const auto& s : shapes) {
-      if (targets.names.empty() || !matcher.targets(s.name)) continue;
-      ++matched;
+      if (matcher.target_modules.names.empty() || !matcher.targets(s.name)) continue;
+      ++rowMatched;
       if (type == "fourierft") count += std::min<int64_t>(methods_->item(row, kSize)->text().toLongLong(), s.out * s.in);
       if (type == "lora") count += methods_->item(row, kSize)->text().toLongLong() * (s.out + s.in);
     }
+    matched = std::max(matched, rowMatched);
     if (type == "full") count = totalLinear;
     QString text = type == "head-only" ? tr("head only") : number(count);
     if (type == "full") text += tr(" (linear layers)");

@@ -7,9 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string>
+#include <vector>
+
 class QCheckBox;
 class QComboBox;
-class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QSpinBox;
@@ -43,6 +45,10 @@ private slots:
 private:
   void build();
   nlohmann::json modelConfig() const;  // the chosen preset's or checkpoint's config.json
+  // The target modules a method trains with: the "Target modules" field once it was edited to a
+  // list (it applies to every adapter method), else the method's own list (methods may differ),
+  // else the field or, empty, every loaded method's targets (a method added in the form).
+  std::vector<std::string> targetsFor(const nlohmann::json& method) const;
 
   nlohmann::json base_ = nlohmann::json::object();
   QString file_;
@@ -62,12 +68,14 @@ private:
   QSpinBox* maxLength_;
   QComboBox* badRows_;  // dataset.bad_rows: fail or skip
   QLineEdit* targets_;
+  QString loadedTargets_;                 // what setExperiment put in targets_
+  std::vector<std::string> unionTargets_;  // every loaded method's targets (a new method's default)
   QTableWidget* methods_;  // one row per method: use, name, type, n|r, scaling|alpha, lr, trainable
   QLineEdit* trainable_;
-  QDoubleSpinBox* headLr_;
+  QLineEdit* headLr_;  // any positive number, in scientific notation too (1e-6)
   QSpinBox* epochs_;
   QSpinBox* batch_;
-  QSpinBox* seed_;
+  QLineEdit* seed_;  // the whole int64 range the experiment accepts
   QComboBox* device_;
   QLabel* counts_;
 };

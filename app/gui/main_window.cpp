@@ -136,6 +136,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(rank_, &widgets::RankView::layerChanged, this, &MainWindow::showSpectrumFor);
 
   analysisTimer_ = new QTimer(this);
+  analysisTimer_->setObjectName("analysisTimer");
   analysisTimer_->setInterval(2000);
   connect(analysisTimer_, &QTimer::timeout, this, &MainWindow::pollAnalysis);
 
@@ -256,10 +257,8 @@ void MainWindow::start() {
     return;
   }
   plots_->clear();
-  rank_->clear();
-  spectrum_->clear();
+  resetAnalysisViews();
   currentRun_.clear();
-  lastSnapshotCount_ = -1;
   setRunning(true);
   status_->setText(tr("Starting…"));
   progress_->setValue(0);
@@ -268,6 +267,9 @@ void MainWindow::start() {
 }
 
 void MainWindow::launch(const QString& experimentJson, const QString& resumeDir, int processes) {
+  // Started first: a run that fails at once (ProcessRun::start emits failed before returning)
+  // stops it again in onFailed, and it stays stopped.
+  analysisTimer_->start();
   if (processes > 1) {
     active_ = processRun_;
     processRun_->start(experimentJson, runsDir_, resumeDir, indexPath_, processes);
@@ -276,14 +278,14 @@ void MainWindow::launch(const QString& experimentJson, const QString& resumeDir,
     QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, experimentJson),
                               Q_ARG(QString, runsDir_), Q_ARG(QString, resumeDir), Q_ARG(QString, indexPath_));
   }
-  analysisTimer_->start();
 }
 
 void MainWindow::resumeRun(const QString& runFolder) {
   if (training()) return;
   plots_->clear();
+  resetAnalysisViews();  // the run's own snapshots come back with the next poll
   currentRun_ = runFolder;
-  plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"));
+  loadMetrics(runFolder, /*quiet=*/true);
   // A data-parallel run resumes with the world size it was trained with (its batches depend on it).
   int processes = 1;
   try {
@@ -347,7 +349,7 @@ void MainWindow::onFailed(const QString& message) {
 }
 
 void MainWindow::pollAnalysis() {
-  if (currentRun_.isEmpty()) return;
+  if (currentRun_.isEmpty() || adapterShown_) return;  // an opened adapter's views stay until a run replaces them
   std::vector<analysis::SnapshotEntry> entries;
   try {
     entries = analysis::listSnapshots(QDir(currentRun_).filePath("analysis").toStdString());
@@ -377,7 +379,8 @@ void MainWindow::pollAnalysis() {
 }
 
 void MainWindow::showSpectrumFor(const QString& layer) {
-  if (currentRun_.isEmpty() || training() || layer.isEmpty()) return;
+  // An opened adapter's spectrum is its own (showInspection): never the current run's.
+  if (currentRun_.isEmpty() || training() || layer.isEmpty() || adapterShown_) return;
   // The FourierFT method of the run (else the first adapter method).
   QString method;
   try {
@@ -388,10 +391,14 @@ void MainWindow::showSpectrumFor(const QString& layer) {
     return;
   }
   if (method.isEmpty()) return;
+  const quint64 generation = analysisGeneration_;
+  const QString run = currentRun_;
   auto* watcher = new QFutureWatcher<SpectrumResult>(this);
-  connect(watcher, &QFutureWatcher<SpectrumResult>::finished, this, [this, watcher] {
+  connect(watcher, &QFutureWatcher<SpectrumResult>::finished, this, [this, watcher, generation, run] {
     auto r = watcher->result();
     watcher->deleteLater();
+    // Computed for views that have moved on (another run, an opened adapter, another layer).
+    if (generation != analysisGeneration_ || run != currentRun_ || adapterShown_ || r.layer != rank_->currentLayer()) return;
     if (!r.error.isEmpty()) {
       onLog(tr("spectrum: %1").arg(r.error));
       return;
@@ -406,15 +413,31 @@ void MainWindow::showSpectrumFor(const QString& layer) {
 void MainWindow::showRun(const QString& runFolder) {
   if (training()) return;
   currentRun_ = runFolder;
-  lastSnapshotCount_ = -1;
   plots_->clear();
-  rank_->clear();
-  QString error;
-  if (!plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"), &error)) showError(tr("Cannot read the run"), error);
+  resetAnalysisViews();
+  loadMetrics(runFolder);
   pollAnalysis();
   if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
   tabs_->setCurrentWidget(plots_);
   status_->setText(tr("Run: %1").arg(runFolder));
+}
+
+void MainWindow::resetAnalysisViews() {
+  ++analysisGeneration_;
+  adapterShown_ = false;
+  lastSnapshotCount_ = -1;
+  rank_->clear();
+  spectrum_->clear();
+}
+
+void MainWindow::loadMetrics(const QString& runFolder, bool quiet) {
+  QString error;
+  if (!plots_->loadMetricsJsonl(QDir(runFolder).filePath("metrics.jsonl"), &error)) {
+    if (quiet) onLog(tr("metrics: %1").arg(error));
+    else showError(tr("Cannot read the run"), error);
+  } else if (!error.isEmpty()) {
+    onLog(tr("metrics: skipped damaged lines: %1").arg(error));  // the rest of the run is shown
+  }
 }
 
 void MainWindow::exportReport() {
@@ -428,7 +451,8 @@ void MainWindow::exportReport() {
   if (path.isEmpty()) return;
   s.setValue("Folders/reports", QFileInfo(path).absolutePath());
   try {
-    writeReport(currentRun_, path, plots_, rank_, spectrum_);
+    // The views may hold an opened adapter instead of the run: then the report has neither.
+    writeReport(currentRun_, path, plots_, adapterShown_ ? nullptr : rank_, adapterShown_ ? nullptr : spectrum_);
     onLog(tr("report: %1").arg(path));
   } catch (const Error& e) {
     showError(tr("Cannot write the report"), q(e.what()));
@@ -504,7 +528,8 @@ void MainWindow::openAdapter() {
 }
 
 void MainWindow::showInspection(const AdapterInspection& r) {
-  rank_->clear();
+  resetAnalysisViews();
+  adapterShown_ = true;  // before the rank view's layerChanged: the run's spectrum must not follow
   QStringList layers;
   for (const auto& l : r.layers) {
     layers << l.name;

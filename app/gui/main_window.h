@@ -84,6 +84,12 @@ private:
   void launch(const QString& experimentJson, const QString& resumeDir, int processes);
   void setRunning(bool running);
   void showError(const QString& title, const QString& message);
+  // The rank and spectrum views start over for a new source (a run or an opened adapter): they
+  // are cleared, and spectra still being computed for the old one are dropped when they arrive.
+  void resetAnalysisViews();
+  // Loads a run's metrics.jsonl into the plots; damaged lines are named in the log. A file that
+  // cannot be read is an error dialog, or (`quiet`, a resume that goes on anyway) a log line.
+  void loadMetrics(const QString& runFolder, bool quiet = false);
 
   ExperimentForm* form_;
   widgets::SeriesStore* store_;
@@ -104,6 +110,8 @@ private:
   QString currentRun_;
   QString runsDir_, indexPath_;
   qint64 lastSnapshotCount_ = -1;
+  quint64 analysisGeneration_ = 0;  // bumped by resetAnalysisViews; a spectrum result carries its own
+  bool adapterShown_ = false;       // the views hold an opened adapter, not the current run
 };
 
 }  // namespace fw::gui

@@ -51,7 +51,7 @@ ProcessRun::ProcessRun(QObject* parent) : TrainEvents(parent) {
 ProcessRun::~ProcessRun() {
   if (!running()) return;
   disconnect(&process_, nullptr, this, nullptr);
-  requestStop();
+  if (!stopSent_) signalRun(SIGTERM);  // now, ready or not: nobody waits for a checkpoint of a run not begun
   if (!process_.waitForFinished(30000)) {
     process_.kill();
     process_.waitForFinished(5000);
@@ -75,7 +75,7 @@ void ProcessRun::start(const QString& experimentJson, const QString& runsDir, co
   out_.clear();
   err_.clear();
   verdict_.clear();
-  paused_ = ready_ = stopSent_ = false;
+  paused_ = ready_ = stopSent_ = stopPending_ = false;
   const QString fourierft = program();
   if (fourierft.isEmpty()) {
     emit failed(tr("cannot find the fourierft program (beside this program, in the build tree or on PATH), which "
@@ -132,9 +132,15 @@ void ProcessRun::readEvents(bool flush) {
       emit logLine(QString::fromUtf8(line));
       continue;
     }
-    if (!ready_) {  // the workers have their signal handlers now: pass on a pause asked for before
+    if (!ready_) {  // the workers have their signal handlers now: pass on a pause or stop asked for before
       ready_ = true;
-      if (paused_) signalRun(SIGUSR1);
+      if (stopPending_) {
+        stopPending_ = false;
+        stopSent_ = true;
+        signalRun(SIGTERM);
+      } else if (paused_) {
+        signalRun(SIGUSR1);
+      }
     }
   }
 }
@@ -158,7 +164,9 @@ void ProcessRun::onExit(int code, QProcess::ExitStatus status) {
   if (status == QProcess::NormalExit && code == 0) {
     emit finished(runFolder_, finalStatus_.isEmpty() ? QStringLiteral("finished") : finalStatus_);
   } else if (status == QProcess::NormalExit && code == 130 && errors_.isEmpty()) {
-    emit finished(runFolder_, QStringLiteral("stopped"));
+    // fourierft exits 130 whenever a stop was asked for; the trainer's own status says whether it
+    // came in time (a stop during the last step leaves the run finished).
+    emit finished(runFolder_, finalStatus_.isEmpty() ? QStringLiteral("stopped") : finalStatus_);
   } else {
     QString message = errors_;
     if (!verdict_.isEmpty()) message += (message.isEmpty() ? "" : "\n") + verdict_;
@@ -175,6 +183,10 @@ void ProcessRun::signalRun(int sig) {
 
 void ProcessRun::requestStop() {
   if (!running() || stopSent_) return;  // a second SIGTERM would make the workers quit without a checkpoint
+  if (!ready_) {  // the workers may not handle SIGTERM yet: it would kill them (exit 143)
+    stopPending_ = true;
+    return;
+  }
   stopSent_ = true;
   signalRun(SIGTERM);
 }

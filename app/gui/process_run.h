@@ -3,7 +3,9 @@
 // process (DESIGN.md "Scale-out": c10d needs one process per rank, and the window must not be
 // one of them). Its JSON event lines become the same signals as an in-process run; its standard
 // error goes to the log. Stop is SIGTERM (every rank stops after its step, with a checkpoint),
-// pause SIGUSR1 and continue SIGUSR2, which the launcher passes on to the workers.
+// pause SIGUSR1 and continue SIGUSR2, which the launcher passes on to the workers. Both wait
+// until the workers report their first event (before it, their handlers may not be installed
+// and a SIGTERM would kill them: exit 143).
 #include "train_events.h"
 
 #include <QProcess>
@@ -46,6 +48,7 @@ private:
   QByteArray out_, err_;  // partial lines
   QString runFolder_, finalStatus_, errors_, verdict_;
   bool paused_ = false, ready_ = false, stopSent_ = false;
+  bool stopPending_ = false;  // asked for before the workers could take it: sent once they are ready
 };
 
 }  // namespace fw::gui

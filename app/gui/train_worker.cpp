@@ -6,6 +6,25 @@
 
 namespace fw::gui {
 
+namespace {
+
+// Passes every call on as signals and keeps the status the trainer ended the run with (the one
+// it writes to summary.json): a stop pressed during the last step leaves a finished run finished.
+class StatusObserver : public EventsObserver {
+public:
+  using EventsObserver::EventsObserver;
+  void onFinished(const std::string& runFolder, const std::string& status) override {
+    status_ = status;
+    EventsObserver::onFinished(runFolder, status);
+  }
+  const std::string& status() const { return status_; }
+
+private:
+  std::string status_;
+};
+
+}  // namespace
+
 TrainWorker::TrainWorker() = default;
 TrainWorker::~TrainWorker() { requestStop(); }
 
@@ -17,7 +36,7 @@ void TrainWorker::run(const QString& experimentJson, const QString& runsDir, con
                       const QString& indexPath) {
   stop_ = false;
   paused_ = false;  // a run stopped while paused must not leave the next one paused
-  EventsObserver observer(this);
+  StatusObserver observer(this);
   try {
     train::Experiment e;
     if (resumeDir.isEmpty()) e = train::Experiment::fromJson(nlohmann::json::parse(experimentJson.toStdString()), "the experiment form");
@@ -29,7 +48,8 @@ void TrainWorker::run(const QString& experimentJson, const QString& runsDir, con
     emit started(resumeDir.isEmpty() ? QString::fromStdString(e.name) : resumeDir);
     train::Trainer trainer(e, o, &observer, &stop_);
     const auto folder = trainer.run();
-    emit finished(QString::fromStdString(folder), stop_ ? "stopped" : "finished");
+    const std::string status = !observer.status().empty() ? observer.status() : stop_ ? "stopped" : "finished";
+    emit finished(QString::fromStdString(folder), QString::fromStdString(status));
   } catch (const Error& err) {
     emit failed(QString::fromStdString(err.what()));
   } catch (const std::exception& err) {

@@ -5,6 +5,7 @@
 #include "adapters/adapter_folder.h"
 #include "runs/run_folder.h"
 #include "support/test_support.h"
+#include "util/error.h"
 #include "util/files.h"
 
 #include "adapter_inspection.h"
@@ -18,13 +19,18 @@
 #include "widgets/series_store.h"
 #include "widgets/spectrum_view.h"
 
+#include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QThreadPool>
+#include <QTimer>
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QComboBox>
 #include <QTableWidget>
 #include <QTabWidget>
+
+#include <filesystem>
 
 using nlohmann::json;
 
@@ -83,6 +89,73 @@ int pausedAfterStep(const fw::gui::MainWindow& window) {
   return m.hasMatch() ? m.captured(1).toInt() : 0;
 }
 
+void writeFile(const std::string& path, const std::string& text) {
+  QFile f(QString::fromStdString(path));
+  QVERIFY(f.open(QIODevice::WriteOnly));
+  f.write(text.data(), qint64(text.size()));
+}
+
+QString logText(const fw::gui::MainWindow& window) {
+  auto* log = window.findChild<QPlainTextEdit*>("log");
+  return log ? log->toPlainText() : QString();
+}
+
+// A run folder as a stopped two-process run leaves it, without analysis snapshots: experiment,
+// summary and a metrics.jsonl whose second line is damaged.
+QString fakeRunFolder(const std::string& dir) {
+  std::filesystem::create_directories(dir);
+  json e = smallExperiment(dir + "/cache");
+  writeFile(dir + "/experiment.json", e.dump(2));
+  writeFile(dir + "/summary.json", json{{"status", "stopped"}, {"world_size", 2}}.dump());
+  writeFile(dir + "/metrics.jsonl",
+            "{\"event\":\"step\",\"method\":\"fourierft\",\"step\":1,\"loss\":2.0,\"lr\":0.1}\n"
+            "{\"event\":\"step\",\"method\":\"fourierft\",\"st\n"
+            "{\"event\":\"step\",\"method\":\"fourierft\",\"step\":2,\"loss\":1.5,\"lr\":0.1}\n");
+  return QString::fromStdString(dir);
+}
+
+// An opened adapter as inspectAdapter gives it: two layers and a 4 x 6 spectrum with one frequency.
+fw::gui::AdapterInspection syntheticInspection() {
+  fw::gui::AdapterInspection r;
+  r.adapter = "adapter";
+  r.base = "base";
+  r.method = "fourierft";
+  for (const char* name : {"encoder.layer.0.attention.query", "encoder.layer.0.attention.value"}) {
+    fw::gui::InspectedLayer l;
+    l.name = name;
+    l.singularValues = {4, 2, 1, 0.5};
+    l.effectiveRank = 2.5;
+    l.total = 4;
+    r.layers << l;
+  }
+  r.spectrumLayer = r.layers.front().name;
+  r.spectrum.d1 = 4;
+  r.spectrum.d2 = 6;
+  for (int i = 0; i < 24; ++i) r.spectrum.magnitude << float(i % 5) - 2.0f;
+  r.spectrum.u = {1};
+  r.spectrum.v = {2};
+  return r;
+}
+
+// A stand-in for fourierft: like the real one, SIGTERM kills it until its handlers are in place,
+// which it says with its first event; a stop after that ends with the status in $FAKE_STATUS
+// (the trainer's own) and exit 130, as `fourierft train` does whenever a stop was asked for.
+QString writeFakeFourierft(const std::string& dir, const QString& runFolder) {
+  const QString path = QString::fromStdString(dir) + "/slow-start-fourierft";
+  QFile f(path);
+  if (!f.open(QIODevice::WriteOnly)) return {};
+  QString script = QStringLiteral(
+      "#!/bin/sh\n"
+      "sleep 1\n"
+      "trap 'printf \"{\\\"event\\\":\\\"finished\\\",\\\"path\\\":\\\"RUN\\\",\\\"status\\\":\\\"%s\\\"}\\n\" \"$FAKE_STATUS\"; exit 130' TERM\n"
+      "printf '{\"event\":\"run_folder\",\"path\":\"RUN\"}\\n'\n"
+      "while :; do sleep 0.05; done\n");
+  f.write(script.replace("RUN", runFolder).toUtf8());
+  f.close();
+  QFile::setPermissions(path, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+  return path;
+}
+
 }  // namespace
 
 class TestMainWindow : public QObject {
@@ -90,6 +163,9 @@ class TestMainWindow : public QObject {
 private slots:
   void initTestCase();
   void formCountsParameters();
+  void formRoundTripKeepsWhatItLoaded();
+  void analysisViewsFollowTheirSource();
+  void earlyStopWaitsForTheWorkers();
   void trainPauseStopResumeReport();
   void dataParallelRun();
   void opensFixtureAdapter();
@@ -131,6 +207,163 @@ void TestMainWindow::formCountsParameters() {
   form.setExperiment(skipping);
   QCOMPARE(badRows->currentData().toString(), QString("skip"));  // and back from an experiment
   screenshot(&form, "experiment_form");
+}
+
+// What the form loads comes back unchanged: a GLUE alias as its canonical name, a device and a
+// seed the widgets have no preset for, a tiny head learning rate, and target modules per method.
+void TestMainWindow::formRoundTripKeepsWhatItLoaded() {
+  json e = fw::readJsonFile(FW_SOURCE_DIR "/experiments/default.json");
+  e["dataset"] = {{"kind", "glue"}, {"task", "sst2"}, {"train", "train.tsv"}, {"eval", "dev.tsv"}};
+  e["methods"] = {{{"type", "fourierft"}, {"name", "ff"}, {"n_frequency", 200}, {"scaling", 16.0}, {"lr", 0.2},
+                   {"target_modules", {"query", "value"}}},
+                  {{"type", "lora"}, {"name", "lo"}, {"r", 2}, {"alpha", 4.0}, {"lr", 3.3333333333333335e-4},
+                   {"target_modules", {"query"}}},
+                  {{"type", "head-only"}, {"name", "head-only"}}};
+  e["device"] = "cuda:1";
+  e["seed"] = int64_t(3000000000);
+  e["head_lr"] = 1e-6;
+  fw::gui::ExperimentForm form;
+  form.setExperiment(e);
+  auto* task = form.findChild<QComboBox*>("glueTask");
+  QVERIFY(task);
+  QCOMPARE(task->currentText(), QString("SST-2"));
+  QVERIFY(task->findText("MNLI-mm") >= 0);
+  // Each method counts with its own targets (vit-fmnist: 4 layers, 64 x 64).
+  auto* table = form.findChild<QTableWidget*>();
+  QCOMPARE(table->item(0, 6)->text(), QLocale().toString(8 * 200));
+  QCOMPARE(table->item(1, 6)->text(), QLocale().toString(4 * 2 * (64 + 64)));
+
+  const json out = form.experiment();
+  QCOMPARE(out["dataset"]["task"].get<std::string>(), std::string("SST-2"));
+  QCOMPARE(out["device"].get<std::string>(), std::string("cuda:1"));
+  QCOMPARE(out["seed"].get<int64_t>(), int64_t(3000000000));
+  QVERIFY(out["head_lr"].get<double>() == 1e-6);
+  QVERIFY(out["methods"][1]["lr"].get<double>() == 3.3333333333333335e-4);
+  QVERIFY(out["methods"][0]["target_modules"] == json::array({"query", "value"}));
+  QVERIFY(out["methods"][1]["target_modules"] == json::array({"query"}));
+  QVERIFY(!out["methods"][2].contains("target_modules"));
+  // Loaded again, nothing moves.
+  form.setExperiment(out);
+  QVERIFY(form.experiment() == out);
+
+  // Other spellings the data layer takes; a name it does not know stays as written.
+  e["dataset"]["task"] = "mnli_mismatched";
+  form.setExperiment(e);
+  QCOMPARE(form.experiment()["dataset"]["task"].get<std::string>(), std::string("MNLI-mm"));
+  e["dataset"]["task"] = "sst5";
+  form.setExperiment(e);
+  QCOMPARE(task->currentText(), QString("sst5"));
+  QCOMPARE(form.experiment()["dataset"]["task"].get<std::string>(), std::string("sst5"));
+
+  // Editing the shared field sets the targets of every adapter method.
+  auto* targets = form.findChild<QLineEdit*>("targetModules");
+  QVERIFY(targets);
+  QVERIFY(targets->text().isEmpty());  // they differ: each method keeps its own
+  targets->setText("key");
+  const json edited = form.experiment();
+  QVERIFY(edited["methods"][0]["target_modules"] == json::array({"key"}));
+  QVERIFY(edited["methods"][1]["target_modules"] == json::array({"key"}));
+  // One list for all: it is the field's text.
+  form.setExperiment(edited);
+  QCOMPARE(targets->text(), QString("key"));
+
+  // A seed or learning rate that is not a number is an error naming the field.
+  auto* seed = form.findChild<QLineEdit*>("seed");
+  QVERIFY(seed);
+  seed->setText("-");
+  try {
+    form.experiment();
+    QFAIL("no error for a seed of '-'");
+  } catch (const fw::Error& err) {
+    QVERIFY2(QString(err.what()).contains("seed"), err.what());
+  }
+}
+
+// The rank and spectrum views show one source at a time: an opened adapter keeps its spectrum
+// (no run's spectrum is computed over it), and showing or resuming a run without analysis
+// leaves them empty. Damaged metrics lines are named in the log; a resume whose fourierft
+// cannot start ends with the analysis timer stopped.
+void TestMainWindow::analysisViewsFollowTheirSource() {
+  const QString run = fakeRunFolder(tmp_.file("fake-run"));
+  fw::gui::MainWindow window;
+  window.resize(1200, 800);
+  window.show();
+  window.showRun(run);
+  QCOMPARE(window.currentRun(), run);
+  QCOMPARE(window.plots()->store()->count("fourierft/loss"), 2);
+  QVERIFY2(logText(window).contains("line 2"), qPrintable(logText(window)));
+
+  window.showInspection(syntheticInspection());
+  QThreadPool::globalInstance()->waitForDone();  // a spectrum of the run, had one been started
+  QTest::qWait(100);
+  QCOMPARE(window.spectrumView()->rows(), 4);
+  QCOMPARE(window.spectrumView()->frequencyCount(), 1);
+  QCOMPARE(window.rankView()->layers().size(), 2);
+  QVERIFY2(!logText(window).contains("spectrum:"), qPrintable(logText(window)));
+
+  window.showRun(run);  // no analysis in it: nothing of the adapter stays
+  QCOMPARE(window.spectrumView()->rows(), 0);
+  QCOMPARE(window.rankView()->layers().size(), 0);
+
+  window.showInspection(syntheticInspection());
+  QCOMPARE(window.spectrumView()->rows(), 4);
+  const QByteArray before = qgetenv("FW_FOURIERFT");
+  qputenv("FW_FOURIERFT", QByteArray::fromStdString(tmp_.file("no-such-fourierft")));
+  auto* log = window.findChild<QPlainTextEdit*>("log");
+  log->clear();
+  QSignalSpy failed(&window, &fw::gui::MainWindow::runFailed);
+  window.resumeRun(run);  // world size 2: a fourierft process, which cannot start
+  if (before.isEmpty()) qunsetenv("FW_FOURIERFT");
+  else qputenv("FW_FOURIERFT", before);
+  QCOMPARE(failed.count(), 1);
+  QVERIFY(!window.training());
+  auto* timer = window.findChild<QTimer*>("analysisTimer");
+  QVERIFY(timer);
+  QVERIFY(!timer->isActive());
+  QCOMPARE(window.spectrumView()->rows(), 0);
+  QCOMPARE(window.rankView()->layers().size(), 0);
+  QVERIFY2(logText(window).contains("line 2"), qPrintable(logText(window)));
+  QCOMPARE(window.plots()->store()->count("fourierft/loss"), 2);
+}
+
+// A stop pressed before the worker processes can take SIGTERM waits for their first event, so
+// the run ends stopped instead of killed (exit 143). The status is the trainer's: a stop that
+// came too late for it leaves the run finished.
+void TestMainWindow::earlyStopWaitsForTheWorkers() {
+  const QString runFolder = QString::fromStdString(tmp_.file("fake-dp-run"));
+  const QString fake = writeFakeFourierft(tmp_.path(), runFolder);
+  QVERIFY(!fake.isEmpty());
+  const QByteArray before = qgetenv("FW_FOURIERFT");
+  qputenv("FW_FOURIERFT", fake.toUtf8());
+  const QString experiment = QString::fromStdString(smallExperiment(tmp_.path() + "/cache").dump());
+  const QString runs = QString::fromStdString(tmp_.path() + "/fake-runs");
+  {
+    qputenv("FAKE_STATUS", "stopped");
+    fw::gui::ProcessRun run;
+    QSignalSpy finished(&run, &fw::gui::ProcessRun::finished);
+    QSignalSpy failed(&run, &fw::gui::ProcessRun::failed);
+    run.start(experiment, runs, {}, {}, 2);
+    QVERIFY(run.running());
+    run.requestStop();  // at once: the fake sleeps a second before it could take the signal
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 20000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(0).toString()));
+    QCOMPARE(finished.at(0).at(0).toString(), runFolder);
+    QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  }
+  {
+    qputenv("FAKE_STATUS", "finished");
+    fw::gui::ProcessRun run;
+    QSignalSpy folder(&run, &fw::gui::ProcessRun::runFolder);
+    QSignalSpy finished(&run, &fw::gui::ProcessRun::finished);
+    run.start(experiment, runs, {}, {}, 2);
+    QTRY_COMPARE_WITH_TIMEOUT(folder.count(), 1, 20000);
+    run.requestStop();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    QCOMPARE(finished.at(0).at(1).toString(), QString("finished"));  // exit 130, but the trainer finished
+  }
+  qunsetenv("FAKE_STATUS");
+  if (before.isEmpty()) qunsetenv("FW_FOURIERFT");
+  else qputenv("FW_FOURIERFT", before);
 }
 
 void TestMainWindow::trainPauseStopResumeReport() {

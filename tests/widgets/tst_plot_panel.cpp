@@ -167,6 +167,62 @@ private Q_SLOTS:
     QCOMPARE(store.count(QStringLiteral("fourierft/loss")), 2);
   }
 
+  // metrics.jsonl of a resumed run: steps 40 and 50 were logged before the kill and again after
+  // the resume from the step-30 checkpoint. The curve keeps the resumed values, once per step.
+  void resumedRunReplacesRepeatedSteps() {
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("metrics.jsonl"));
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    for (int i = 1; i <= 5; ++i) f.write(stepLine("fourierft", i * 10, i));
+    f.write(evalLine("fourierft", 50, 0.6));
+    for (int i = 4; i <= 7; ++i) f.write(stepLine("fourierft", i * 10, 100 + i));  // after the resume
+    f.write(evalLine("fourierft", 50, 0.65));
+    f.write(evalLine("fourierft", 70, 0.7));
+    f.close();
+    SeriesStore store;
+    PlotPanel panel(&store);
+    QString error;
+    QVERIFY(panel.loadMetricsJsonl(path, &error));
+    QVERIFY2(error.isEmpty(), qPrintable(error));
+    QCOMPARE(store.count(QStringLiteral("fourierft/loss")), 7);
+    QCOMPARE(panel.renderPlot(QStringLiteral("loss"), 400, 300).width(), 400);  // takes the pending points
+    QCOMPARE(panel.renderPlot(QStringLiteral("eval"), 400, 300).width(), 400);
+    const SeriesPoints& loss = store.points(QStringLiteral("fourierft/loss"));
+    QCOMPARE(loss.x, (QVector<double>{10, 20, 30, 40, 50, 60, 70}));
+    QCOMPARE(loss.y, (QVector<double>{1, 2, 3, 104, 105, 106, 107}));
+    QCOMPARE(store.points(QStringLiteral("fourierft/eval:accuracy")).x, (QVector<double>{50, 70}));
+    QCOMPARE(store.points(QStringLiteral("fourierft/eval:accuracy")).y, (QVector<double>{0.65, 0.7}));
+    QCPGraph* raw = panel.plot(QStringLiteral("loss"))->rawGraph(QStringLiteral("fourierft/loss"));
+    QCOMPARE(raw->dataCount(), 7);
+    QCOMPARE(raw->data()->at(3)->value, 104.0);
+  }
+
+  // Live: the plot already drew steps 1..6 when the resumed run reports step 4 again; the graph
+  // is rebuilt from the store, so it holds each step once, with the new values.
+  void liveRepeatedStepRedrawsTheCurve() {
+    SeriesStore store;
+    PlotPanel panel(&store);
+    QVERIFY(showAndSettle(panel));
+    for (int i = 1; i <= 6; ++i) panel.onStep(QStringLiteral("lora"), i, 2.0, 0.01, 300, 700);
+    LivePlot* lossPlot = panel.plot(QStringLiteral("loss"));
+    QTRY_COMPARE(lossPlot->rawGraph(QStringLiteral("lora/loss"))->dataCount(), 6);
+    for (int i = 4; i <= 5; ++i) panel.onStep(QStringLiteral("lora"), i, 1.0, 0.01, 300, 700);
+    panel.flushNow();
+    QCPGraph* raw = lossPlot->rawGraph(QStringLiteral("lora/loss"));
+    QCOMPARE(raw->dataCount(), 5);
+    QVector<double> keys, values;
+    for (auto it = raw->data()->constBegin(); it != raw->data()->constEnd(); ++it) keys << it->key, values << it->value;
+    QCOMPARE(keys, (QVector<double>{1, 2, 3, 4, 5}));
+    QCOMPARE(values, (QVector<double>{2, 2, 2, 1, 1}));
+    // The smoothed line restarts from the kept points: it matches a fresh average of them.
+    QCPGraph* smooth = lossPlot->smoothedGraph(QStringLiteral("lora/loss"));
+    QCOMPARE(smooth->dataCount(), 5);
+    const QVector<double> expected = debiasedEma({2, 2, 2, 1, 1}, panel.smoothing());
+    for (int i = 0; i < 5; ++i) QCOMPARE(smooth->data()->at(i)->value, expected[i]);
+    QCOMPARE(panel.plot(QStringLiteral("memory"))->rawGraph(QStringLiteral("lora/memory_mib"))->dataCount(), 5);
+  }
+
   void missingFileIsAnError() {
     PlotPanel panel(nullptr);
     QString error;

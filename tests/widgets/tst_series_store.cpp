@@ -45,6 +45,53 @@ private Q_SLOTS:
     QCOMPARE(store.methods(), (QStringList{QStringLiteral("a"), QStringLiteral("b")}));
   }
 
+  // A resumed run writes the steps after its last checkpoint again: a step at or below the
+  // series' last one drops the points from that step on, and the new values replace them.
+  void repeatedStepsReplaceTheTail() {
+    SeriesStore store;
+    QSignalSpy dropped(&store, &SeriesStore::pointsDropped);
+    const QString loss = QStringLiteral("a/loss");
+    for (int i = 1; i <= 5; ++i) store.append(loss, i, 10.0 + i);
+    QCOMPARE(store.takePending(loss).size(), 5);
+
+    // Pending only: the tail of the pending buffer goes, storage stays (no signal).
+    store.append(loss, 6, 16.0);
+    store.append(loss, 7, 17.0);
+    store.append(loss, 7, 0.7);
+    QCOMPARE(dropped.count(), 0);
+    QCOMPARE(store.count(loss), 7);
+    QCOMPARE(store.pendingTotal(), 2);
+    QCOMPARE(store.takePending(loss).y, (QVector<double>{16.0, 0.7}));
+
+    // Into storage: steps 4..7 go, the stored series is shorter and the plots hear of it.
+    store.append(loss, 4, 0.4);
+    QCOMPARE(dropped.count(), 1);
+    QCOMPARE(dropped.at(0).at(0).toString(), loss);
+    QCOMPARE(store.points(loss).x, (QVector<double>{1, 2, 3}));
+    QCOMPARE(store.count(loss), 4);
+    store.append(loss, {5, 6}, {0.5, 0.6});
+    QCOMPARE(store.pendingTotal(), 3);
+    QCOMPARE(store.takePending(loss).x, (QVector<double>{4, 5, 6}));
+    QCOMPARE(store.points(loss).x, (QVector<double>{1, 2, 3, 4, 5, 6}));
+    QCOMPARE(store.points(loss).y, (QVector<double>{11, 12, 13, 0.4, 0.5, 0.6}));
+
+    // A batch that repeats steps inside itself and reaches into storage.
+    store.append(loss, {2, 3, 2}, {0.02, 0.03, 0.002});
+    QCOMPARE(dropped.count(), 2);
+    QCOMPARE(store.pendingTotal(), 1);
+    QCOMPARE(store.count(loss), 2);
+    store.takePending(loss);
+    QCOMPARE(store.points(loss).x, (QVector<double>{1, 2}));
+    QCOMPARE(store.points(loss).y, (QVector<double>{11, 0.002}));
+
+    // Other series are untouched; a later step appends as before.
+    store.append(QStringLiteral("b/loss"), 1, 1.0);
+    store.append(loss, 3, 0.3);
+    QCOMPARE(store.count(QStringLiteral("b/loss")), 1);
+    QCOMPARE(store.count(loss), 3);
+    QCOMPARE(dropped.count(), 2);
+  }
+
   void unknownSeriesAreEmpty() {
     SeriesStore store;
     QVERIFY(store.points(QStringLiteral("none/loss")).isEmpty());
