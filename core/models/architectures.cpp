@@ -93,7 +93,8 @@ const std::vector<ArchitectureInfo>& architectures() {
        [](const nlohmann::json& j, const std::string& f) {
          auto c = GPT2Config::fromJson(j, f);
          const double h = double(c.n_embd), i = double(c.n_inner);
-         return double(c.n_layer) * (4 * h * h + 2 * h * i + 9 * h + i) + double(c.vocab_size + c.n_positions + 2) * h;
+         return double(c.n_layer) * (4 * h * h + 2 * h * i + 9 * h + i) + double(c.vocab_size + c.n_positions + 2) * h +
+                (c.tie_word_embeddings ? 0.0 : double(c.vocab_size) * h);
        },
        [](const nlohmann::json& j, const std::string& f) {
          auto c = GPT2Config::fromJson(j, f);
@@ -105,6 +106,7 @@ const std::vector<ArchitectureInfo>& architectures() {
            v.push_back({l + "mlp.c_fc", c.n_inner, c.n_embd});
            v.push_back({l + "mlp.c_proj", c.n_embd, c.n_inner});
          }
+         if (!c.tie_word_embeddings) v.push_back({"lm_head", c.vocab_size, c.n_embd});
          return v;
        },
        {R"(lm_head\.weight)", R"(.*\.attn\.(masked_)?bias)"},

@@ -25,6 +25,7 @@ BertConfig BertConfig::fromJson(const nlohmann::json& j, const std::string& file
   c.layer_norm_eps = r.number("layer_norm_eps", 1e-12);
   c.classifier_dropout = r.has("classifier_dropout") ? r.number("classifier_dropout", std::nullopt, 0, 1) : -1.0;
   c.num_labels = r.numLabels(2);
+  c.is_decoder = r.flag("is_decoder", false);
   if (c.hidden_size % c.num_attention_heads != 0)
     throw Error("hidden_size is not a multiple of num_attention_heads").file(file).field("hidden_size")
         .got(std::to_string(c.hidden_size) + " / " + std::to_string(c.num_attention_heads));
@@ -120,7 +121,7 @@ BertPoolerImpl::BertPoolerImpl(const BertConfig& c, const at::TensorOptions& o) 
 
 at::Tensor BertPoolerImpl::forward(const at::Tensor& hidden) { return at::tanh(dense(hidden.select(1, 0))); }
 
-BertModelImpl::BertModelImpl(const BertConfig& c, const at::TensorOptions& o, bool addPooler) {
+BertModelImpl::BertModelImpl(const BertConfig& c, const at::TensorOptions& o, bool addPooler) : isDecoder_(c.is_decoder) {
   embeddings = register_module("embeddings", BertEmbeddings(c, o));
   encoder = register_module("encoder", BertEncoder(c, o));
   if (addPooler) pooler = register_module("pooler", BertPooler(c, o));
@@ -133,7 +134,10 @@ at::Tensor BertModelImpl::forward(const ModelInputs& in, const at::Tensor& posit
   auto pos = positionIds.defined() ? positionIds : at::arange(seq, in.input_ids.options()).unsqueeze(0).expand_as(in.input_ids);
   auto x = embeddings(in.input_ids, in.token_type_ids, pos);
   at::Tensor mask;
-  if (in.attention_mask.defined()) mask = paddingMask(in.attention_mask, x.scalar_type());
+  // transformers' get_extended_attention_mask: a decoder attends to earlier tokens only (and not
+  // to padding); an encoder to every token that is not padding.
+  if (isDecoder_) mask = causalMask(seq, in.attention_mask, x.scalar_type(), x.device());
+  else if (in.attention_mask.defined()) mask = paddingMask(in.attention_mask, x.scalar_type());
   return encoder(x, mask);
 }
 

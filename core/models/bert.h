@@ -21,6 +21,7 @@ struct BertConfig {
   double hidden_dropout_prob = 0.1, attention_probs_dropout_prob = 0.1, layer_norm_eps = 1e-12;
   double classifier_dropout = -1;  // null: hidden_dropout_prob
   int64_t num_labels = 2;
+  bool is_decoder = false;  // causal self-attention (transformers' get_extended_attention_mask)
 
   static BertConfig fromJson(const nlohmann::json& j, const std::string& file);
 };
@@ -121,6 +122,9 @@ public:
   BertEmbeddings embeddings{nullptr};
   BertEncoder encoder{nullptr};
   BertPooler pooler{nullptr};
+
+private:
+  bool isDecoder_;
 };
 TORCH_MODULE(BertModel);
 

@@ -18,7 +18,12 @@ CheckpointTensors CheckpointTensors::open(const std::string& path) {
   CheckpointTensors c;
   auto addShard = [&](const std::string& file) {
     c.shards_.push_back(std::make_shared<io::SafetensorsFile>(io::SafetensorsFile::open(file)));
-    for (const auto& name : c.shards_.back()->names()) c.where_[name] = c.shards_.size() - 1;
+    for (const auto& name : c.shards_.back()->names()) {
+      auto [it, added] = c.where_.emplace(name, c.shards_.size() - 1);
+      if (!added)  // which copy transformers would take depends on the order the shards are read
+        throw Error("tensor found in two shards: " + c.shards_[it->second]->path() + " and " + file).file(file).tensor(name)
+            .hint("the checkpoint's shards overlap; re-save it or remove the duplicate");
+    }
   };
   if (!fs::is_directory(path)) {
     if (!fs::exists(path)) throw Error("checkpoint not found").file(path);
@@ -95,11 +100,30 @@ bool inHead(const std::string& key, const std::vector<std::string>& heads) {
   return false;
 }
 
+// transformers' _fix_state_dict_key_on_load: early checkpoints ported from TensorFlow (e.g.
+// bert-base-cased) name LayerNorm's parameters gamma and beta. The checkpoint name a parameter
+// may have instead of its own; empty when none.
+std::string legacyName(const std::string& key) {
+  static const std::pair<std::string, std::string> renames[] = {{"LayerNorm.weight", "LayerNorm.gamma"},
+                                                                {"LayerNorm.bias", "LayerNorm.beta"}};
+  for (const auto& [now, old] : renames)
+    if (key.size() >= now.size() && key.compare(key.size() - now.size(), now.size(), now) == 0)
+      return key.substr(0, key.size() - now.size()) + old;
+  return {};
+}
+
 std::string listOf(const std::vector<std::string>& names, size_t most = 8) {
   std::ostringstream o;
   for (size_t i = 0; i < names.size() && i < most; ++i) o << (i ? ", " : "") << names[i];
   if (names.size() > most) o << " and " << names.size() - most << " more";
   return o.str();
+}
+
+// Whether the config's id2label and label2id (where present) name exactly `numLabels` labels.
+bool labelNamesFit(const nlohmann::json& config, int64_t numLabels) {
+  for (const char* key : {"id2label", "label2id"})
+    if (config.contains(key) && !(config[key].is_object() && int64_t(config[key].size()) == numLabels)) return false;
+  return true;
 }
 
 }  // namespace
@@ -116,8 +140,18 @@ LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, co
 
   for (const auto& item : model.named_parameters(true)) {
     const std::string& key = item.key();
+    // The name as saved: our own, without the base prefix (saved as the base model), or either
+    // with the legacy LayerNorm names.
+    std::vector<std::string> candidates{key};
+    if (key.rfind(prefix, 0) == 0) candidates.push_back(key.substr(prefix.size()));
+    for (size_t i = 0, n = candidates.size(); i < n; ++i)
+      if (auto legacy = legacyName(candidates[i]); !legacy.empty()) candidates.push_back(legacy);
     std::string source = key;
-    if (!ckpt.contains(source) && key.rfind(prefix, 0) == 0) source = key.substr(prefix.size());  // saved as the base model
+    for (const auto& c : candidates)
+      if (ckpt.contains(c)) {
+        source = c;
+        break;
+      }
     if (!ckpt.contains(source)) {
       if (inHead(key, model.headModules())) report.fresh.push_back(key);
       else missing.push_back(key);
@@ -208,8 +242,11 @@ void saveCheckpointFolder(PretrainedModel& model, const std::string& folder) {
   auto config = model.config();
   if (model.numLabels() > 0) {
     config["num_labels"] = model.numLabels();
-    config.erase("id2label");
-    config.erase("label2id");
+    // Label names stay unless the head no longer has as many labels as they name.
+    if (!labelNamesFit(config, model.numLabels())) {
+      config.erase("id2label");
+      config.erase("label2id");
+    }
   }
   config["architectures"] = {model.className()};
   config["model_type"] = model.modelType();

@@ -26,6 +26,7 @@ GPT2Config GPT2Config::fromJson(const nlohmann::json& j, const std::string& file
   c.layer_norm_epsilon = r.number("layer_norm_epsilon", 1e-5);
   c.scale_attn_weights = r.flag("scale_attn_weights", true);
   c.scale_attn_by_inverse_layer_idx = r.flag("scale_attn_by_inverse_layer_idx", false);
+  c.tie_word_embeddings = r.flag("tie_word_embeddings", true);
   if (r.flag("reorder_and_upcast_attn", false))
     throw Error("reorder_and_upcast_attn is not supported").file(file).field("reorder_and_upcast_attn");
   if (c.n_embd % c.n_head != 0)
@@ -102,10 +103,17 @@ at::Tensor GPT2ModelImpl::forward(const ModelInputs& in) {
 GPT2LMHeadModel::GPT2LMHeadModel(const GPT2Config& c, const nlohmann::json& raw, const at::TensorOptions& o) {
   config_ = raw;
   transformer = register_module("transformer", GPT2Model(c, o));
+  // transformers: nn.Linear(n_embd, vocab_size, bias=False), tied to wte only when tie_word_embeddings.
+  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", AdaptedLinear(c.n_embd, c.vocab_size, false, false, o));
+}
+
+std::vector<std::string> GPT2LMHeadModel::headModules() const {
+  return lm_head ? std::vector<std::string>{"lm_head"} : std::vector<std::string>{};
 }
 
 at::Tensor GPT2LMHeadModel::forward(const ModelInputs& in) {
-  return at::linear(transformer(in), transformer->wte->weight).to(at::kFloat);
+  auto h = transformer(in);
+  return (lm_head ? lm_head(h) : at::linear(h, transformer->wte->weight)).to(at::kFloat);
 }
 
 }  // namespace fw::models

@@ -1,7 +1,8 @@
 #pragma once
 // GPT-2 (transformers/models/gpt2/modeling_gpt2.py). Its Conv1D layers store weights [in, out]:
 // AdaptedLinear keeps that layout (fan_in_fan_out), so checkpoint tensors load unchanged.
-// The LM head is tied to the token embedding (transformer.wte).
+// The LM head is tied to the token embedding (transformer.wte) unless tie_word_embeddings is false
+// (as transformers ties it), then it is its own lm_head.weight [vocab, n_embd].
 #include "adapters/adapted_linear.h"
 #include "models/model.h"
 
@@ -18,7 +19,7 @@ struct GPT2Config {
   int64_t vocab_size = 50257, n_positions = 1024, n_embd = 768, n_layer = 12, n_head = 12, n_inner = 0;
   std::string activation_function = "gelu_new";
   double resid_pdrop = 0.1, embd_pdrop = 0.1, attn_pdrop = 0.1, layer_norm_epsilon = 1e-5;
-  bool scale_attn_weights = true, scale_attn_by_inverse_layer_idx = false;
+  bool scale_attn_weights = true, scale_attn_by_inverse_layer_idx = false, tie_word_embeddings = true;
 
   static GPT2Config fromJson(const nlohmann::json& j, const std::string& file);
 };
@@ -84,9 +85,10 @@ public:
   Task task() const override { return Task::CausalLM; }
   std::string className() const override { return "GPT2LMHeadModel"; }
   std::string basePrefix() const override { return "transformer."; }
-  std::vector<std::string> headModules() const override { return {}; }  // tied to wte
+  std::vector<std::string> headModules() const override;
 
   GPT2Model transformer{nullptr};
+  AdaptedLinear lm_head{nullptr};  // null when tied to transformer.wte
 };
 
 }  // namespace fw::models

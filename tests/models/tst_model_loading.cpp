@@ -4,12 +4,18 @@
 #include "adapters/inject.h"
 #include "io/safetensors.h"
 #include "models/architectures.h"
+#include "models/bert.h"
 #include "models/checkpoint.h"
+#include "models/gpt2.h"
+#include "models/model_inputs.h"
 #include "models/presets.h"
+#include "models/roberta.h"
 #include "support/test_support.h"
 #include "util/error.h"
 #include "util/files.h"
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 using namespace fw;
@@ -64,6 +70,14 @@ private slots:
   void parameterCountIsExact_data();
   void parameterCountIsExact();
   void fuzzFindings();
+  void untiedGpt2Head();
+  void decoderConfigIsCausal_data();
+  void decoderConfigIsCausal();
+  void legacyLayerNormNames_data();
+  void legacyLayerNormNames();
+  void labelNamesSurviveSave();
+  void tensorInTwoShardsRefused_data();
+  void tensorInTwoShardsRefused();
 };
 
 void TestModelLoading::initTestCase() {
@@ -235,6 +249,9 @@ void TestModelLoading::parameterCountIsExact_data() {
     const auto path = fixtureModel(m) + "/config.json";
     if (fs::exists(path)) QTest::newRow(m) << QString::fromStdString(readTextFile(path));
   }
+  QTest::newRow("gpt2, untied head")
+      << R"({"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "vocab_size": 11, "n_positions": 5,
+            "tie_word_embeddings": false})";
   QTest::newRow("bert, 7 labels, no token types")
       << R"({"model_type": "bert", "hidden_size": 8, "num_hidden_layers": 2, "num_attention_heads": 2,
             "intermediate_size": 12, "vocab_size": 10, "max_position_embeddings": 6, "type_vocab_size": 0, "num_labels": 7})";
@@ -287,6 +304,217 @@ void TestModelLoading::fuzzFindings() {
   // An unsigned value past int64 was reported as the negative number it wrapped to.
   auto labels = nlohmann::json::parse(R"({"model_type": "bert", "num_labels": 18446744073709551615})");
   FW_EXPECT_ERROR(models::buildModel(labels, "n/config.json", {}), "field 'num_labels'", "got 18446744073709551615");
+}
+
+void TestModelLoading::untiedGpt2Head() {
+  // transformers ties lm_head to wte only when tie_word_embeddings is true: an untied GPT-2 has
+  // its own head, loaded, used and saved.
+  test::TempDir tmp;
+  auto dir = copyModel("gpt2", tmp);
+  auto cfg = readJsonFile(dir + "/config.json");
+  cfg["tie_word_embeddings"] = false;
+  test::writeBytes(dir + "/config.json", cfg.dump());
+  at::manual_seed(7);
+  const at::Tensor head = at::randn({500, 32}) * 0.05;
+  editWeights(dir, [&](io::NamedTensors& t) { t.emplace_back("lm_head.weight", head); });
+
+  auto loaded = models::loadPretrained(dir);
+  QCOMPARE(loaded.report.fresh.size(), size_t(0));
+  QCOMPARE(loaded.model->headModules(), std::vector<std::string>{"lm_head"});
+  auto& gpt2 = dynamic_cast<models::GPT2LMHeadModel&>(*loaded.model);
+  QVERIFY(at::equal(gpt2.lm_head->baseWeight(), head));
+  at::NoGradGuard g;
+  models::ModelInputs in;
+  in.input_ids = at::arange(3, 13, at::kLong).view({1, 10});
+  auto logits = loaded.model->forward(in);
+  auto want = at::matmul(gpt2.transformer->forward(in), head.t());  // ln_f(h) · lm_headᵀ
+  QVERIFY2(test::maxAbsDiff(logits, want) < 1e-5, "logits are not ln_f(h) · lm_head^T");
+  auto tied = models::loadPretrained(fixtureModel("gpt2"));
+  QVERIFY(test::maxAbsDiff(logits, tied.model->forward(in)) > 1e-2);  // not the wte logits
+
+  // The parameter count and linear shapes include the head.
+  const auto& arch = models::architectureFor("gpt2");
+  QCOMPARE(double(parameterCount(*loaded.model)), arch.parameterCount(cfg, "config.json"));
+  auto shapes = models::linearShapesOf(cfg);
+  QCOMPARE(shapes.back().name, std::string("lm_head"));
+  QCOMPARE(shapes.back().out, int64_t(500));
+  QCOMPARE(shapes.size(), adapters::adaptedLinears(*loaded.model).size());
+
+  // Saved with lm_head.weight and tie_word_embeddings false; reloads to the same logits.
+  const auto saved = tmp.file("saved");
+  models::saveCheckpointFolder(*loaded.model, saved);
+  auto tensors = io::SafetensorsFile::open(saved + "/model.safetensors");
+  QVERIFY(at::equal(tensors.tensor("lm_head.weight"), head));
+  QCOMPARE(readJsonFile(saved + "/config.json")["tie_word_embeddings"], nlohmann::json(false));
+  auto again = models::loadPretrained(saved);
+  QCOMPARE(again.report.fresh.size(), size_t(0));
+  QVERIFY(at::equal(again.model->forward(in), logits));
+
+  // Tied, as before: no lm_head parameter, none saved.
+  QVERIFY(tied.model->headModules().empty());
+  const auto savedTied = tmp.file("tied");
+  models::saveCheckpointFolder(*tied.model, savedTied);
+  auto tiedNames = io::SafetensorsFile::open(savedTied + "/model.safetensors").names();
+  QVERIFY(std::find(tiedNames.begin(), tiedNames.end(), "lm_head.weight") == tiedNames.end());
+
+  // An untied config whose checkpoint lacks the head: it starts fresh and says so.
+  editWeights(dir, [](io::NamedTensors& t) {
+    io::NamedTensors kept;
+    for (auto& [k, v] : t)
+      if (k != "lm_head.weight") kept.emplace_back(k, v);
+    t = kept;
+  });
+  QCOMPARE(models::loadPretrained(dir).report.fresh, std::vector<std::string>{"lm_head.weight"});
+}
+
+void TestModelLoading::decoderConfigIsCausal_data() {
+  QTest::addColumn<QString>("model");
+  QTest::newRow("bert") << "bert";
+  QTest::newRow("roberta") << "roberta";
+}
+
+void TestModelLoading::decoderConfigIsCausal() {
+  // transformers' get_extended_attention_mask adds a causal mask when config.is_decoder.
+  QFETCH(QString, model);
+  test::TempDir tmp;
+  auto dir = copyModel(model.toStdString(), tmp);
+  auto base = [&](models::PretrainedModel& m) -> models::BertModel {
+    if (auto* b = dynamic_cast<models::BertForSequenceClassification*>(&m)) return b->bert;
+    return dynamic_cast<models::RobertaForSequenceClassification&>(m).roberta;
+  };
+  auto inputs = [](std::vector<int64_t> ids, std::vector<int64_t> mask) {
+    models::ModelInputs in;
+    in.input_ids = at::tensor(ids, at::kLong).view({1, -1});
+    in.attention_mask = at::tensor(mask, at::kLong).view({1, -1});
+    return in;
+  };
+  auto a = inputs({5, 6, 7, 8, 9}, {1, 1, 1, 1, 1}), b = inputs({5, 6, 7, 8, 42}, {1, 1, 1, 1, 1});
+  at::NoGradGuard g;
+  auto encoder = models::loadPretrained(dir);
+  {
+    auto ha = base(*encoder.model)->forward(a), hb = base(*encoder.model)->forward(b);
+    QVERIFY(test::maxAbsDiff(ha.select(1, 0), hb.select(1, 0)) > 1e-4);  // an encoder sees the last token
+  }
+  auto cfg = readJsonFile(dir + "/config.json");
+  cfg["is_decoder"] = true;
+  test::writeBytes(dir + "/config.json", cfg.dump());
+  auto decoder = models::loadPretrained(dir);
+  auto& m = *decoder.model;
+  auto ha = base(m)->forward(a), hb = base(m)->forward(b);
+  // Positions before the changed token are identical, the last one is not.
+  QVERIFY(at::equal(ha.slice(1, 0, 4), hb.slice(1, 0, 4)));
+  QVERIFY(test::maxAbsDiff(ha.select(1, 4), hb.select(1, 4)) > 1e-4);
+  QVERIFY(at::equal(m.forward(a), m.forward(b)));  // the classifier reads position 0
+  // Position k sees exactly the prefix up to k: the same as running the prefix alone.
+  auto prefix = base(m)->forward(inputs({5, 6, 7}, {1, 1, 1}));
+  QVERIFY2(test::maxAbsDiff(ha.slice(1, 0, 3), prefix) < 1e-5, "position 2 differs from the 3-token prefix");
+  // Padding still masked with the causal mask: no attention mask at all is the same as all ones.
+  models::ModelInputs noMask;
+  noMask.input_ids = a.input_ids;
+  QVERIFY(test::maxAbsDiff(base(m)->forward(noMask), ha) < 1e-6);
+  auto padded = base(m)->forward(inputs({5, 6, 7, 8, 42}, {1, 1, 0, 1, 1}));
+  QVERIFY(at::equal(padded.slice(1, 0, 2), hb.slice(1, 0, 2)));
+  QVERIFY(test::maxAbsDiff(padded.select(1, 3), hb.select(1, 3)) > 1e-4);
+}
+
+void TestModelLoading::legacyLayerNormNames_data() {
+  QTest::addColumn<bool>("baseModel");
+  QTest::newRow("task model") << false;
+  QTest::newRow("base model, no prefix") << true;
+}
+
+void TestModelLoading::legacyLayerNormNames() {
+  // Checkpoints ported from TensorFlow (bert-base-cased) say LayerNorm.gamma / LayerNorm.beta;
+  // transformers renames them to weight / bias on load.
+  QFETCH(bool, baseModel);
+  test::TempDir tmp;
+  auto dir = copyModel("bert", tmp);
+  int renamed = 0;
+  editWeights(dir, [&](io::NamedTensors& t) {
+    io::NamedTensors out;
+    for (auto& [k, v] : t) {
+      std::string name = k;
+      for (auto [now, old] : {std::pair{"LayerNorm.weight", "LayerNorm.gamma"}, std::pair{"LayerNorm.bias", "LayerNorm.beta"}})
+        if (auto pos = name.rfind(now); pos != std::string::npos && pos + std::strlen(now) == name.size()) {
+          name = name.substr(0, pos) + old;
+          ++renamed;
+        }
+      if (baseModel && name.rfind("bert.", 0) != 0) continue;  // the classifier
+      out.emplace_back(baseModel ? name.substr(5) : name, v);
+    }
+    t = out;
+  });
+  QCOMPARE(renamed, 2 * (1 + 2 * 2));  // embeddings + 2 per layer, weight and bias
+  auto loaded = models::loadPretrained(dir);
+  QCOMPARE(loaded.report.ignored.size(), size_t(0));
+  auto reference = models::loadPretrained(fixtureModel("bert"));
+  for (const auto& p : reference.model->named_parameters())
+    if (!baseModel || p.key().rfind("classifier.", 0) != 0)
+      QVERIFY2(at::equal(loaded.model->named_parameters()[p.key()], p.value()), p.key().c_str());
+  if (baseModel) {
+    QCOMPARE(loaded.report.fresh, (std::vector<std::string>{"classifier.weight", "classifier.bias"}));
+    return;
+  }
+  QCOMPARE(loaded.report.fresh.size(), size_t(0));
+  auto ref = io::SafetensorsFile::open(test::sharedPath("fixtures/hf/bert/reference.safetensors"));
+  at::NoGradGuard g;
+  const double err = test::maxAbsDiff(loaded.model->forward(models::modelInputsFrom(ref)), ref.tensor("logits"));
+  QVERIFY2(err < 1e-4, qPrintable(QString("max |diff| %1").arg(err)));
+}
+
+void TestModelLoading::labelNamesSurviveSave() {
+  // The bert fixture names 3 labels; saving keeps them (they were erased whenever num_labels > 0).
+  test::TempDir tmp;
+  auto loaded = models::loadPretrained(fixtureModel("bert"));
+  const auto original = readJsonFile(fixtureModel("bert") + "/config.json");
+  models::saveCheckpointFolder(*loaded.model, tmp.file("saved"));
+  auto saved = readJsonFile(tmp.file("saved/config.json"));
+  QCOMPARE(saved["id2label"], original["id2label"]);
+  QCOMPARE(saved["label2id"], original["label2id"]);
+  QCOMPARE(saved["num_labels"], nlohmann::json(3));
+  // Names for another number of labels than the head has are dropped.
+  auto cfg = original;
+  cfg["num_labels"] = 5;
+  auto five = models::buildModel(cfg, "config.json", {});
+  models::saveCheckpointFolder(*five, tmp.file("five"));
+  auto savedFive = readJsonFile(tmp.file("five/config.json"));
+  QVERIFY(!savedFive.contains("id2label"));
+  QVERIFY(!savedFive.contains("label2id"));
+  QCOMPARE(savedFive["num_labels"], nlohmann::json(5));
+}
+
+void TestModelLoading::tensorInTwoShardsRefused_data() {
+  QTest::addColumn<int>("indexedIn");  // the shard the index names for the duplicated tensor
+  QTest::newRow("index names the first shard") << 1;
+  QTest::newRow("index names the second shard") << 2;
+}
+
+void TestModelLoading::tensorInTwoShardsRefused() {
+  // Which copy wins depended on the order the shards were read: a false "not in its shard" or a
+  // silent pass. Refused, naming both files and the tensor.
+  QFETCH(int, indexedIn);
+  test::TempDir tmp;
+  auto dir = copyModel("gpt2", tmp);
+  auto all = io::loadSafetensors(dir + "/model.safetensors");
+  const std::string s1 = "model-00001-of-00002.safetensors", s2 = "model-00002-of-00002.safetensors";
+  const std::string dup = "transformer.h.0.attn.c_attn.weight";
+  io::NamedTensors a, b;
+  nlohmann::json map;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const bool first = i % 2 == 0;
+    (first ? a : b).emplace_back(all[i].first, all[i].second.clone());
+    map[all[i].first] = first ? s1 : s2;
+    if (all[i].first == dup) (first ? b : a).emplace_back(dup, all[i].second.clone() + 1);
+  }
+  QVERIFY(map.contains(dup));
+  map[dup] = indexedIn == 1 ? s1 : s2;
+  all.clear();
+  io::saveSafetensors(dir + "/" + s1, a);
+  io::saveSafetensors(dir + "/" + s2, b);
+  fs::remove(dir + "/model.safetensors");
+  test::writeBytes(dir + "/model.safetensors.index.json", nlohmann::json{{"metadata", {}}, {"weight_map", map}}.dump());
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "tensor found in two shards", s1.c_str(), s2.c_str(),
+                  "tensor 'transformer.h.0.attn.c_attn.weight'");
 }
 
 QTEST_APPLESS_MAIN(TestModelLoading)
