@@ -82,19 +82,20 @@ Example encodeInstruction(const tokenizers::Tokenizer& tok, const std::string& p
                           int64_t maxLength) {
   const auto eos = tok.eosId();
   if (!eos) throw Error("the tokenizer has no end-of-text token to end each response").file(tok.source());
-  const tokenizers::Encoding promptEnc = tok.encode(prompt, nullptr, {true, 0, 0});
-  const tokenizers::Encoding outputEnc = tok.encode(output, nullptr, {false, 0, 0});
-  const size_t promptLen = promptEnc.ids.size();
+  // Stanford Alpaca's train.py: the prompt and the response are one text, tokenized once (so the
+  // first response token merges as it would in running text: GPT-2's "ĠParis" after a template
+  // ending in a space, no second "▁" with SentencePiece), and the prompt is masked by the length
+  // of the prompt tokenized on its own.
+  const size_t promptLen = tok.encode(prompt, nullptr, {true, 0, 0}).ids.size();
   if (maxLength > 0 && promptLen >= static_cast<size_t>(maxLength))
     throw Error("the prompt leaves no room for the response within max length")
         .expected("fewer than " + std::to_string(maxLength) + " prompt tokens").got(std::to_string(promptLen));
 
   Example ex;
-  ex.ids = promptEnc.ids;
-  ex.ids.insert(ex.ids.end(), outputEnc.ids.begin(), outputEnc.ids.end());
+  ex.ids = tok.encode(prompt + output, nullptr, {true, 0, 0}).ids;
   ex.ids.push_back(*eos);
-  ex.lmLabels.assign(promptLen, -100);
-  ex.lmLabels.insert(ex.lmLabels.end(), ex.ids.begin() + static_cast<long>(promptLen), ex.ids.end());
+  ex.lmLabels = ex.ids;
+  std::fill(ex.lmLabels.begin(), ex.lmLabels.begin() + static_cast<long>(std::min(promptLen, ex.lmLabels.size())), -100);
   if (maxLength > 0 && ex.ids.size() > static_cast<size_t>(maxLength)) {
     ex.ids.resize(static_cast<size_t>(maxLength));
     ex.lmLabels.resize(static_cast<size_t>(maxLength));

@@ -1,13 +1,13 @@
 #pragma once
 // Instruction data for causal LMs in the Stanford Alpaca layout: a JSON array (or JSONL) of
-// records {instruction, input, output}. Each record becomes
-//   ids      = tokens(prompt) + tokens(output) + eos
-//   lmLabels = -100 over the prompt, then the output ids and eos (unshifted: the model shifts,
+// records {instruction, input, output}. Each record becomes, as Stanford Alpaca's train.py
+// builds it,
+//   ids      = tokens(prompt + output) + eos   (one text, tokenized once)
+//   lmLabels = ids with the first len(tokens(prompt)) set to -100 (unshifted: the model shifts,
 //              as Hugging Face causal LMs do)
-// truncated to maxLength; label stays -1. The prompt is encoded as Hugging Face's
-// tokenizer(prompt) encodes it (with the model's special tokens, e.g. LLaMA's <s>; GPT-2 adds
-// none), the output without. JSON must be UTF-8: an invalid byte is a syntax error of the whole
-// file (of one line in JSONL).
+// truncated to maxLength; label stays -1. Texts are encoded as Hugging Face's tokenizer(text)
+// encodes them (with the model's special tokens, e.g. LLaMA's <s>; GPT-2 adds none). JSON must be
+// UTF-8: an invalid byte is a syntax error of the whole file (of one line in JSONL).
 #include "data/example.h"
 #include "tokenizers/tokenizer.h"
 

@@ -1,8 +1,10 @@
 #include "data/label_set.h"
 
 #include "data/text_fields.h"
+#include "util/error.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace fw::data {
 
@@ -33,6 +35,55 @@ std::string LabelSet::describe() const {
     out += ", or a name: " + joinNames(shown);
   }
   return out;
+}
+
+namespace {
+
+std::string someNames(const std::vector<std::string>& names) {
+  constexpr size_t kShown = 20;
+  if (names.empty()) return "none";
+  std::vector<std::string> shown(names.begin(), names.begin() + static_cast<long>(std::min(kShown, names.size())));
+  if (names.size() > kShown) shown.push_back("... (" + std::to_string(names.size()) + " in all)");
+  return joinNames(shown);
+}
+
+}  // namespace
+
+void adoptTrainingLabels(Dataset& eval, const Dataset& train, const std::string& noun, const std::string& hint) {
+  const auto classified = [](TaskKind k) { return k == TaskKind::Classification || k == TaskKind::ImageClassification; };
+  if (!classified(eval.kind) || !classified(train.kind)) return;
+  auto unknown = [&](const std::string& label) {
+    return Error("evaluation " + noun + " not in the training set").file(eval.source)
+        .expected("one of " + someNames(train.labelNames) + " (from " + train.source + ")")
+        .got("'" + label + "'").hint(hint);
+  };
+  if (eval.labelNames.empty() || train.labelNames.empty()) {
+    for (const Example& ex : eval.examples)
+      if (ex.hasLabel && (ex.label < 0 || ex.label >= train.numLabels))
+        throw unknown(ex.label < static_cast<int64_t>(eval.labelNames.size()) && ex.label >= 0
+                          ? eval.labelNames[static_cast<size_t>(ex.label)] : std::to_string(ex.label));
+    eval.labelNames = train.labelNames;
+    eval.numLabels = train.numLabels;
+    return;
+  }
+  std::unordered_map<std::string, int64_t> trainIndex;
+  for (size_t i = 0; i < train.labelNames.size(); ++i) trainIndex.emplace(train.labelNames[i], static_cast<int64_t>(i));
+  // eval index -> train index, resolved on first use: only labels that examples carry must exist.
+  std::vector<int64_t> remap(eval.labelNames.size(), -2);
+  for (Example& ex : eval.examples) {
+    if (!ex.hasLabel) continue;
+    if (ex.label < 0 || ex.label >= static_cast<int64_t>(remap.size())) throw unknown(std::to_string(ex.label));
+    int64_t& to = remap[static_cast<size_t>(ex.label)];
+    if (to == -2) {
+      const std::string& name = eval.labelNames[static_cast<size_t>(ex.label)];
+      const auto it = trainIndex.find(name);
+      if (it == trainIndex.end()) throw unknown(name);
+      to = it->second;
+    }
+    ex.label = to;
+  }
+  eval.labelNames = train.labelNames;
+  eval.numLabels = train.numLabels;
 }
 
 }  // namespace fw::data

@@ -1,5 +1,7 @@
 #pragma once
 // A classification label set: a label field is one of the class names or a class index.
+#include "data/example.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,5 +26,15 @@ public:
 private:
   std::vector<std::string> names_;
 };
+
+// Gives an evaluation set the training set's class numbering, as Hugging Face fixes label2id
+// from the training data: each labelled example is re-mapped by its class name (eval.labelNames)
+// to the index of that name in train.labelNames, and eval takes train's labelNames and numLabels.
+// When either set has no names, indices are kept and checked against train.numLabels.
+// Only classification and image classification sets are touched. A label the training set does
+// not have throws fw::Error naming eval.source, the label (`noun`: "label", "class folder"),
+// the training labels, and `hint`.
+void adoptTrainingLabels(Dataset& eval, const Dataset& train, const std::string& noun = "label",
+                         const std::string& hint = "add it to the dataset's labels, or fix the file");
 
 }  // namespace fw::data

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <set>
 
@@ -32,10 +33,13 @@ std::string fileStem(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-bool isMissingLabel(std::string_view field) {
+// Empty is "no label" everywhere; -1 only in classification (a regression target may be -1).
+bool isMissingLabel(std::string_view field, TaskKind kind) {
   field = trim(field);
+  if (field.empty()) return true;
+  if (kind == TaskKind::Regression) return false;
   const auto integral = parseIntegral(field);
-  return field.empty() || (integral && *integral == -1);
+  return integral && *integral == -1;
 }
 
 class TableReader {
@@ -65,7 +69,7 @@ private:
     if (!columns_.textPair.empty())
       if (auto problem = textProblem(row.pair))
         return rejectRow(ds_, options_.badRows, bad(row.line, *problem, columns_.textPair));
-    if (row.label && isMissingLabel(*row.label)) row.label.reset();
+    if (row.label && isMissingLabel(*row.label, options_.kind)) row.label.reset();
     rows_.push_back(std::move(row));
   }
 
@@ -240,6 +244,7 @@ Dataset loadTable(const std::string& path, const ColumnMapping& columns, const t
     Example ex;
     if (!row.label) {
       ex.hasLabel = false;
+      if (regression) ex.target = std::numeric_limits<double>::quiet_NaN();  // what the batcher sends
     } else if (regression) {
       const auto value = parseDouble(*row.label);
       if (!value) {

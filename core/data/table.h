@@ -6,8 +6,11 @@
 //   classification with options.labels: a name from that list or its index;
 //   classification without: integers 0..max as they are (numLabels = max + 1), otherwise the
 //   sorted set of the label strings found (names in byte order, index = position).
-// An empty or missing label, JSON null, or -1 means "no label" (hasLabel = false). A JSONL line
+// "No label" (hasLabel = false): an empty or missing label or JSON null; in classification also
+// -1 (GLUE's test-split convention). In regression -1 is a value like any other. A JSONL line
 // that does not parse (invalid UTF-8 included) is a bad row.
+// An evaluation file read on its own infers its own label set; data::adoptTrainingLabels
+// (data/label_set.h) re-numbers it by name to the training set's.
 #include "data/example.h"
 #include "tokenizers/tokenizer.h"
 

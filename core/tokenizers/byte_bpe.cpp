@@ -19,9 +19,16 @@ namespace {
 
 using json = nlohmann::json;
 
-// GPT-2's pre-tokenizer pattern, the one Hugging Face's ByteLevel uses.
+// GPT-2's pre-tokenizer pattern, the one Hugging Face's ByteLevel uses:
+//   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+// with \s written out as the White_Space property, which is what Oniguruma's \s matches there.
+// PCRE2's \s under UCP also matches U+180E MONGOLIAN VOWEL SEPARATOR (in its \h list, though
+// Unicode no longer counts it as white space since 6.3).
+#define FW_WS R"(\x{09}-\x{0D}\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})"
 constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^)" FW_WS R"(\p{L}\p{N}]+|[)" FW_WS R"(]+(?![^)" FW_WS
+    R"(])|[)" FW_WS R"(]+)";
+#undef FW_WS
 
 constexpr size_t kCacheCapacity = 200000;  // pieces; a full cache stops growing
 constexpr size_t kCacheMaxPiece = 256;      // longer pieces are rare and would only bloat it

@@ -120,8 +120,9 @@ bool isWhitespace(char32_t cp) {
 bool isControl(char32_t cp) {
   if (cp == '\t' || cp == '\n' || cp == '\r') return false;
   switch (category(cp)) {
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CN:
-    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CS:
+    // unicode_categories' is_other(), which Hugging Face's BertNormalizer calls: Cc, Cf and Co.
+    // Unassigned (Cn) code points stay in the text (and become [UNK]); Cs cannot occur in text.
+    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CO:
       return true;
     default:
       return false;

@@ -21,7 +21,8 @@ size_t utf8Length(unsigned char leadByte);  // bytes in the sequence a valid lea
 
 // Rust's char::is_whitespace (the White_Space property).
 bool isWhitespace(char32_t cp);
-// Any C* category except \t \n \r, which BERT counts as whitespace.
+// Hugging Face's BertNormalizer is_control: Cc, Cf or Co (not Cn, not Cs), except \t \n \r,
+// which BERT counts as whitespace.
 bool isControl(char32_t cp);
 // ASCII punctuation (which includes symbols such as $ + < = > ^ ` |) or any P* category.
 bool isPunctuation(char32_t cp);

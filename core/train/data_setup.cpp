@@ -4,6 +4,7 @@
 #include "data/idx_images.h"
 #include "data/image_folder.h"
 #include "data/instructions.h"
+#include "data/label_set.h"
 #include "data/table.h"
 #include "tokenizers/tokenizer.h"
 #include "util/error.h"
@@ -80,6 +81,15 @@ TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir) {
   if (!d.eval.empty()) {
     out.eval = load(d.eval);
     limit(out.eval, d.eval_limit);
+    // Class numbers come from the training set (Hugging Face fixes label2id there): an eval file
+    // or folder that infers its own sorted names would number the same class differently.
+    if (d.kind == "image_folder")
+      data::adoptTrainingLabels(out.eval, out.train, "class folder",
+                                "give the training folder a sub-folder of that name (it may be empty), or fix the evaluation folder");
+    else if (d.kind == "idx_images")
+      data::adoptTrainingLabels(out.eval, out.train, "class", "fix the files, or keep only shared classes with the dataset's classes");
+    else
+      data::adoptTrainingLabels(out.eval, out.train);
   }
   if (d.kind == "glue") out.glueTask = data::glueTask(d.task).name;
   return out;

@@ -3,6 +3,7 @@
 // GPT-2 tokenizer, and every bad-row case in both BadRows modes.
 #include "data/glue.h"
 #include "data/instructions.h"
+#include "data/label_set.h"
 #include "data/table.h"
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/wordpiece.h"
@@ -496,6 +497,93 @@ private slots:
     QCOMPARE(r.examples[1].target, 4.0);
   }
 
+  // Train and eval files read apart infer their own sorted label names: train negative, neutral,
+  // positive; eval negative, positive, where "positive" alone is 1 (= neutral in training).
+  // adoptTrainingLabels re-numbers eval by name, as Hugging Face fixes label2id from training.
+  void evalTakesTrainingLabels() {
+    const std::string train = write("sent_train.csv", "text,label\ngood,positive\nmeh,neutral\nbad,negative\nfine,positive\n");
+    const std::string eval = write("sent_eval.jsonl",
+        "{\"text\": \"great\", \"label\": \"positive\"}\n"
+        "{\"text\": \"awful\", \"label\": \"negative\"}\n"
+        "{\"text\": \"unsure\", \"label\": null}\n"
+        "{\"text\": \"nice\", \"label\": \"positive\"}\n");
+    const Dataset t = loadTable(train, {"text", "", "label"}, *toy_);
+    QCOMPARE(toStrings(t.labelNames), (QStringList{"negative", "neutral", "positive"}));
+    QCOMPARE(labelsOf(t), (QList<int>{2, 1, 0, 2}));
+    Dataset e = loadTable(eval, {"text", "", "label"}, *toy_);
+    QCOMPARE(labelsOf(e), (QList<int>{1, 0, -1, 1}));  // on its own: positive = 1
+    adoptTrainingLabels(e, t);
+    QCOMPARE(labelsOf(e), (QList<int>{2, 0, -1, 2}));
+    QCOMPARE(toStrings(e.labelNames), (QStringList{"negative", "neutral", "positive"}));
+    QCOMPARE(e.numLabels, 3);
+    QCOMPARE(toList(e.examples[0].ids), toList(toy_->encode("great").ids));
+
+    // A label that training does not have: an error naming the eval file, the label and the
+    // training labels.
+    const std::string extra = write("sent_extra.csv", "text,label\nok,positive\nhm,mixed\n");
+    Dataset x = loadTable(extra, {"text", "", "label"}, *toy_);
+    QCOMPARE(QString::fromStdString(errorOf([&] { adoptTrainingLabels(x, t); })),
+             QString::fromStdString(extra + ": evaluation label not in the training set: expected one of "
+                                    "negative, neutral, positive (from " + train + "), got 'mixed' "
+                                    "(add it to the dataset's labels, or fix the file)"));
+
+    // Integer labels infer 0..max per file: eval with 0 and 2 ("2.0") only keeps 2 = 2, and an
+    // index that training's 0..2 lacks is refused.
+    const std::string itrain = write("int_train.csv", "text,label\na,0\nb,1\nc,2\n");
+    const std::string ieval = write("int_eval.csv", "text,label\na,2.0\nb,0\nc,-1\n");
+    const Dataset it = loadTable(itrain, {"text", "", "label"}, *toy_);
+    Dataset ie = loadTable(ieval, {"text", "", "label"}, *toy_);
+    adoptTrainingLabels(ie, it);
+    QCOMPARE(labelsOf(ie), (QList<int>{2, 0, -1}));
+    QCOMPARE(ie.numLabels, 3);
+    Dataset big = loadTable(write("int_big.csv", "text,label\na,3\nb,0\n"), {"text", "", "label"}, *toy_);
+    QVERIFY(QString::fromStdString(errorOf([&] { adoptTrainingLabels(big, it); }))
+                .contains("evaluation label not in the training set: expected one of 0, 1, 2 (from " +
+                          QString::fromStdString(itrain) + "), got '3'"));
+    // String training labels do not take an index from eval: "1" is not a name there.
+    Dataset numeric = loadTable(write("num_eval.csv", "text,label\na,1\n"), {"text", "", "label"}, *toy_);
+    QVERIFY(QString::fromStdString(errorOf([&] { adoptTrainingLabels(numeric, t); })).contains("got '1'"));
+
+    // Regression and causal LM sets are left alone.
+    TableOptions regression;
+    regression.kind = TaskKind::Regression;
+    Dataset r = loadTable(write("reg_eval.csv", "text,y\na,0.5\n"), {"text", "", "y"}, *toy_, regression);
+    adoptTrainingLabels(r, t);
+    QCOMPARE(r.numLabels, 1);
+    QCOMPARE(r.examples[0].target, 0.5);
+  }
+
+  // In regression only an empty or missing value (JSON null) is "no label"; -1 is a target.
+  // Classification keeps -1 as "no label" (GLUE's test splits).
+  void regressionMinusOneIsAValue() {
+    TableOptions regression;
+    regression.kind = TaskKind::Regression;
+    const std::string csv = write("minus.csv", "text,y\na,-1\nb,0.5\nc,\nd,-1.0\ne,1\n");
+    const Dataset r = loadTable(csv, {"text", "", "y"}, *toy_, regression);
+    QCOMPARE(static_cast<int>(r.examples.size()), 5);
+    QList<bool> has;
+    QList<double> targets;
+    for (const Example& e : r.examples) {
+      has.push_back(e.hasLabel);
+      if (e.hasLabel) targets.push_back(e.target);
+    }
+    QCOMPARE(has, (QList<bool>{true, true, false, true, true}));
+    QCOMPARE(targets, (QList<double>{-1, 0.5, -1, 1}));
+    QVERIFY(std::isnan(r.examples[2].target));  // no label: NaN, which the loss ignores
+    const std::string jsonl = write("minus.jsonl", "{\"t\": \"a\", \"y\": -1}\n{\"t\": \"b\", \"y\": null}\n{\"t\": \"c\"}\n{\"t\": \"d\", \"y\": \"-1\"}\n");
+    const Dataset j = loadTable(jsonl, {"t", "", "y"}, *toy_, regression);
+    QCOMPARE(static_cast<int>(j.examples.size()), 4);
+    QCOMPARE(j.examples[0].hasLabel, true);
+    QCOMPARE(j.examples[0].target, -1.0);
+    QCOMPARE(j.examples[1].hasLabel, false);
+    QCOMPARE(j.examples[2].hasLabel, false);
+    QCOMPARE(j.examples[3].target, -1.0);
+    // The same file as classification: -1 is no label.
+    const Dataset c = loadTable(write("minus_cls.csv", "text,y\na,-1\nb,1\nc,\nd,-1.0\ne,0\n"), {"text", "", "y"}, *toy_);
+    QCOMPARE(labelsOf(c), (QList<int>{-1, 1, -1, -1, 0}));
+    QCOMPARE(c.numLabels, 2);
+  }
+
   void tableBadRows_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QByteArray>("content");
@@ -598,18 +686,16 @@ private slots:
           : head + ", paired with an input that provides further context. " + tail + instruction + "\n\n### Input:\n" + input +
                 "\n\n### Response:\n";
       withInput += !input.empty();
-      const std::vector<int64_t> promptIds = gpt2_->encode(prompt).ids;
-      std::vector<int64_t> target = gpt2_->encode(output, nullptr, {false, 0, 0}).ids;
-      target.push_back(50256);  // <|endoftext|>
+      // Stanford Alpaca's train.py: prompt + output tokenized as one text, then eos; the loss
+      // masked over as many tokens as the prompt alone has.
+      const size_t promptLen = gpt2_->encode(prompt).ids.size();
+      std::vector<int64_t> ids = gpt2_->encode(prompt + output).ids;
+      ids.push_back(50256);  // <|endoftext|>
+      std::vector<int64_t> labels = ids;
+      std::fill(labels.begin(), labels.begin() + static_cast<long>(promptLen), -100);
       const Example& e = ds.examples[i];
-      QCOMPARE(e.ids.size(), promptIds.size() + target.size());
-      QCOMPARE(e.lmLabels.size(), e.ids.size());
-      const size_t masked = static_cast<size_t>(std::count(e.lmLabels.begin(), e.lmLabels.end(), -100));
-      QCOMPARE(masked, promptIds.size());
-      QVERIFY(std::equal(promptIds.begin(), promptIds.end(), e.ids.begin()));
-      QVERIFY(std::all_of(e.lmLabels.begin(), e.lmLabels.begin() + static_cast<long>(masked), [](int64_t v) { return v == -100; }));
-      QVERIFY(std::equal(target.begin(), target.end(), e.lmLabels.begin() + static_cast<long>(masked)));
-      QVERIFY(std::equal(target.begin(), target.end(), e.ids.begin() + static_cast<long>(masked)));
+      QCOMPARE(toList(e.ids), toList(ids));
+      QCOMPARE(toList(e.lmLabels), toList(labels));
     }
     QCOMPARE(withInput, 392);
 
@@ -639,6 +725,30 @@ private slots:
     QVERIFY(QString::fromStdString(short64.skipped.front()).contains("the prompt leaves no room for the response"));
   }
 
+  // A template ending in a space: Alpaca's one-text encoding gives GPT-2's "ĠParis" (6342), where
+  // encoding the prompt and the response apart gave "Ġ" (220) then "Paris" (40313).
+  void instructionTemplateEndingInSpace() {
+    if (!gpt2_) QSKIP(qPrintable("missing " + QString::fromStdString(sharedDir()) + "/data/tokenizers/gpt2"));
+    const std::string p = write("space.jsonl", "{\"instruction\": \"What is the capital of France?\", \"output\": \"Paris.\"}\n");
+    InstructionOptions options;
+    options.prompt = {"Q: {instruction} {input}\nA: ", "Q: {instruction}\nA: "};
+    const Dataset ds = loadInstructions(p, *gpt2_, options);
+    QCOMPARE(static_cast<int>(ds.examples.size()), 1);
+    const Example& e = ds.examples[0];
+    const std::string prompt = "Q: What is the capital of France?\nA: ";
+    std::vector<int64_t> ids = gpt2_->encode(prompt + "Paris.").ids;
+    ids.push_back(50256);
+    QCOMPARE(toList(e.ids), toList(ids));
+    // ... A : ĠParis . <|endoftext|>
+    QCOMPARE(toList(e.ids).mid(e.ids.size() - 5), (QList<qlonglong>{32, 25, 6342, 13, 50256}));
+    QVERIFY(std::find(e.ids.begin(), e.ids.end(), 40313) == e.ids.end());
+    // The prompt alone ends in "Ġ", so its length also covers "ĠParis", as in Alpaca's train.py.
+    const std::vector<int64_t> promptIds = gpt2_->encode(prompt).ids;
+    QCOMPARE(promptIds.back(), 220);
+    QCOMPARE(promptIds.size(), e.ids.size() - 2);
+    QCOMPARE(toList(e.lmLabels), toList(std::vector<int64_t>(promptIds.size(), -100)) + (QList<qlonglong>{13, 50256}));
+  }
+
   void instructionsCustomTemplateAndJsonl() {
     const std::string p = write("inst.jsonl",
         "{\"instruction\": \"add\", \"input\": \"2 3\", \"output\": \"5\"}\n"
@@ -649,14 +759,16 @@ private slots:
     QCOMPARE(static_cast<int>(ds.examples.size()), 2);
     // The toy BERT tokenizer adds [CLS] ... [SEP] to the prompt (as tokenizer(prompt) would) and
     // its end-of-text token is [SEP] (3).
+    // Alpaca's way: "q greet a" + "hi" is one text ("q greet ahi", so the toy spells a ##h ##i).
     const std::vector<int64_t> prompt = toy_->encode("q greet a").ids;
-    std::vector<int64_t> ids = prompt;
-    for (int64_t id : toy_->encode("hi", nullptr, {false, 0, 0}).ids) ids.push_back(id);
+    std::vector<int64_t> ids = toy_->encode("q greet ahi").ids;
     ids.push_back(3);
     QCOMPARE(toList(ds.examples[1].ids), toList(ids));
     QCOMPARE(static_cast<size_t>(std::count(ds.examples[1].lmLabels.begin(), ds.examples[1].lmLabels.end(), -100)), prompt.size());
-    QCOMPARE(toList(ds.examples[0].ids).mid(0, static_cast<int>(toy_->encode("q add 2 3 a").ids.size())),
-             toList(toy_->encode("q add 2 3 a").ids));
+    // The toy's [SEP] closes the one text, before the end-of-text [SEP].
+    QCOMPARE(toList(ds.examples[0].ids), toList(toy_->encode("q add 2 3 a5").ids) + (QList<qlonglong>{3}));
+    QCOMPARE(static_cast<size_t>(std::count(ds.examples[0].lmLabels.begin(), ds.examples[0].lmLabels.end(), -100)),
+             toy_->encode("q add 2 3 a").ids.size());
   }
 
   void instructionBadRecords_data() {

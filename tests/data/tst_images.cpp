@@ -4,6 +4,7 @@
 // suite, tst_image_decode).
 #include "data/idx_images.h"
 #include "data/image_folder.h"
+#include "data/label_set.h"
 #include "util/error.h"
 
 #include <QtTest/QtTest>
@@ -313,6 +314,47 @@ private slots:
     options.badRows = BadRows::Fail;
     QVERIFY(QString::fromStdString(errorOf([&] { loadImageFolder(root, options); }))
                 .startsWith(QString::fromStdString(root + "/dog/broken.png: unreadable image: ")));
+  }
+
+  // An evaluation folder with fewer classes infers its own sorted names (cat, fox: fox = 1), but
+  // the model learned the training folder's numbering (cat, dog, fox: fox = 2).
+  // adoptTrainingLabels re-numbers by folder name; a class the training folder lacks is an error.
+  void imageFolderEvalTakesTrainingClasses() {
+    const std::string train = path("cls_train"), eval = path("cls_eval"), extra = path("cls_extra");
+    auto image = [&](const std::string& file, int grey) { writeFile(file, "P5\n1 1\n255\n" + bytesFrom({grey})); };
+    for (const char* c : {"cat", "dog", "fox"}) QDir().mkpath(QString::fromStdString(train + "/" + c));
+    image(train + "/cat/1.pgm", 10);
+    image(train + "/dog/1.pgm", 20);
+    image(train + "/fox/1.pgm", 30);
+    for (const char* c : {"cat", "fox"}) QDir().mkpath(QString::fromStdString(eval + "/" + c));
+    image(eval + "/cat/1.pgm", 11);
+    image(eval + "/fox/1.pgm", 31);
+    image(eval + "/fox/2.pgm", 32);
+    ImageFolderOptions options;
+    options.size = 1;
+    options.channels = 1;
+    const Dataset t = loadImageFolder(train, options);
+    Dataset e = loadImageFolder(eval, options);
+    QCOMPARE(labelsOf(e), (QList<int>{0, 1, 1}));  // on its own
+    adoptTrainingLabels(e, t, "class folder", "give the training folder a sub-folder of that name");
+    QCOMPARE(labelsOf(e), (QList<int>{0, 2, 2}));
+    QCOMPARE(e.labelNames, (std::vector<std::string>{"cat", "dog", "fox"}));
+    QCOMPARE(e.numLabels, 3);
+    QVERIFY(near(e.examples[1].pixels[0], 31.0 / 255.0));  // the examples themselves are untouched
+
+    for (const char* c : {"bird", "cat"}) QDir().mkpath(QString::fromStdString(extra + "/" + c));
+    image(extra + "/bird/1.pgm", 40);
+    image(extra + "/cat/1.pgm", 41);
+    Dataset x = loadImageFolder(extra, options);
+    QCOMPARE(QString::fromStdString(errorOf([&] { adoptTrainingLabels(x, t, "class folder", "give the training folder a sub-folder of that name"); })),
+             QString::fromStdString(extra + ": evaluation class folder not in the training set: expected one of "
+                                    "cat, dog, fox (from " + train + "), got 'bird' (give the training folder a sub-folder of that name)"));
+    // An empty class folder in training is enough: class folders are classes even without images.
+    QDir().mkpath(QString::fromStdString(train + "/bird"));
+    const Dataset t2 = loadImageFolder(train, options);
+    adoptTrainingLabels(x, t2, "class folder");
+    QCOMPARE(labelsOf(x), (QList<int>{0, 1}));
+    QCOMPARE(x.numLabels, 4);
   }
 
   // Found by fuzz/fuzz_image_folder (Debian's stb_image 2.27 behind the reader): each file alone

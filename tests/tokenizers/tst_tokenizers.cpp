@@ -110,6 +110,8 @@ private slots:
   void addedTokensInText();
   void longWordIsUnknown();
   void invalidUtf8IsReplaced();
+  void bertKeepsUnassignedCodePoints();
+  void gpt2SeparatorIsNotWhitespace();
   void decodeRoundTrip();
   void randomInputKeepsInvariants();
   void mergesAsStrings();
@@ -433,6 +435,42 @@ void TstTokenizers::invalidUtf8IsReplaced() {
   QCOMPARE(toList(b->encode(bad).ids), toList(b->encode("caf ok").ids));
   const std::string pairBad = "\xF0\x9F";
   QCOMPARE(b->encode("a", &pairBad).ids.size(), size_t(4));
+}
+
+// Hugging Face's BertNormalizer clean_text removes \0, U+FFFD and is_control() characters, with
+// is_control = unicode_categories' is_other(): Cc, Cf, Co. Unassigned code points (Cn) stay and
+// become [UNK] ([UNK] = 100); a format character (Cf, U+200B) and private use (Co) still vanish.
+void TstTokenizers::bertKeepsUnassignedCodePoints() {
+  const std::string dir = sharedDir() + "/data/tokenizers/bert-base-uncased";
+  if (!exists(dir)) QSKIP(qPrintable(QString::fromStdString("tokenizer not found: " + dir)));
+  for (const char* loader : {"tokenizer.json", "classic"}) {
+    const auto tok = loadWith(dir, loader);
+    QCOMPARE(toList(tok->encode("a\u0378b").ids), (QList<qlonglong>{101, 100, 102}));  // U+0378: Cn
+    // U+1FAE9 (Unicode 16, after both utf8proc's and the crate's tables): a word of its own.
+    QCOMPARE(toList(tok->encode("tired \U0001FAE9").ids), (QList<qlonglong>{101, 5458, 100, 102}));
+    QCOMPARE(toList(tok->encode("tired\u200B\uE000 ").ids), (QList<qlonglong>{101, 5458, 102}));  // Cf, Co removed
+    QCOMPARE(toList(tok->encode("tired\tdog\r\n").ids), toList(tok->encode("tired dog").ids));  // whitespace
+  }
+}
+
+// Oniguruma's \s (Hugging Face's ByteLevel regex) is the White_Space property; PCRE2's \s under
+// UCP also took U+180E MONGOLIAN VOWEL SEPARATOR (Cf since Unicode 6.3), which then split apart
+// from the space before it.
+void TstTokenizers::gpt2SeparatorIsNotWhitespace() {
+  const std::string dir = sharedDir() + "/data/tokenizers/gpt2";
+  if (!exists(dir)) QSKIP(qPrintable(QString::fromStdString("tokenizer not found: " + dir)));
+  for (const char* loader : {"tokenizer.json", "classic"}) {
+    const auto tok = loadWith(dir, loader);
+    const auto* bpe = dynamic_cast<const ByteBpeTokenizer*>(tok.get());
+    QVERIFY(bpe);
+    QCOMPARE(toStrings(bpe->preTokenize("a \u180Eb")), (QStringList{"a", " \u180E", "b"}));
+    QCOMPARE(toStrings(bpe->preTokenize("a \u180E b")), (QStringList{"a", " \u180E", " b"}));
+    // Every White_Space character is still white space: runs, and a run before a word.
+    QCOMPARE(toStrings(bpe->preTokenize("x\u3000\u00A0\u2028 y\t\u0085")),
+             (QStringList{"x", "\u3000\u00A0\u2028", " y", "\t\u0085"}));
+    QCOMPARE(toStrings(bpe->preTokenize("Hello, world!  It's 2024.\n")),
+             (QStringList{"Hello", ",", " world", "!", " ", " It", "'s", " 2024", ".", "\n"}));
+  }
 }
 
 void TstTokenizers::decodeRoundTrip() {
