@@ -11,8 +11,10 @@
 #include "util/error.h"
 #include "util/runtime.h"
 
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <regex>
 
 namespace fw::cli {
 
@@ -26,12 +28,53 @@ std::vector<std::string> methodsOf(const train::Experiment& e, const std::string
   return out;
 }
 
+// What an export writes into its folder: an adapter (PEFT or native), or a merged checkpoint
+// (with the shards and index of a sharded one, which the loader would otherwise prefer).
+bool writtenByExport(const std::string& file, bool merged) {
+  if (!merged)
+    return file == "adapter_config.json" || file == "adapter_model.safetensors" || file == "workbench.json" ||
+           file == "workbench_positions.safetensors";
+  static const std::regex shard(R"(model-[0-9]+-of-[0-9]+\.safetensors)");
+  return file == "config.json" || file == "model.safetensors" || file == "model.safetensors.index.json" ||
+         std::regex_match(file, shard);
+}
+
+// An export goes into a new or empty folder: one holding files (an earlier export, a base
+// checkpoint) is refused, naming it, unless `force`, which removes the files this export writes
+// first so none of an earlier export is left to mix with it (other files stay).
+// Checks (clear = false) before anything is loaded, clears (clear = true) just before the write.
+void prepareExportFolder(const std::string& dir, const std::string& flag, bool merged, bool force, bool clear) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto st = fs::status(dir, ec);
+  if (!fs::exists(st)) return;
+  if (!fs::is_directory(st))
+    throw Error("the export target is not a folder").file(dir).field(flag).hint("give a new folder");
+  std::vector<fs::path> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
+  if (ec) throw Error("cannot read the export folder: " + ec.message()).file(dir).field(flag);
+  if (entries.empty()) return;
+  if (!force)
+    throw Error("the export folder exists and is not empty (" + std::to_string(entries.size()) + " entr" +
+                (entries.size() == 1 ? "y" : "ies") + ")")
+        .file(dir)
+        .field(flag)
+        .hint("give a new or empty folder, or add --force to replace the files an export writes there");
+  if (!clear) return;
+  for (const auto& e : entries) {
+    if (!writtenByExport(e.filename().string(), merged)) continue;
+    fs::remove(e, ec);
+    if (ec) throw Error("cannot remove the earlier export's file: " + ec.message()).file(e.string()).field("--force");
+  }
+}
+
 }  // namespace
 
 void addRunToolCommands(CLI::App& app) {
   struct Args {
     std::string run, method, device = "auto", peft, native, merged;
     int64_t batch = 0;
+    bool force = false;
   };
   auto a = std::make_shared<Args>();
   auto* eval = app.add_subcommand("eval", "Evaluate each trained method of a run on the experiment's evaluation set");
@@ -63,9 +106,32 @@ void addRunToolCommands(CLI::App& app) {
   exp->add_option("--peft", b->peft, "Write the PEFT adapter folder here");
   exp->add_option("--native", b->native, "Write the native adapter folder (with frequency positions) here");
   exp->add_option("--merged", b->merged, "Write a full Hugging Face checkpoint with W0 + ΔW here");
+  exp->add_flag("--force", b->force,
+                "Export into a folder that is not empty, removing first the files the export writes there "
+                "(adapter or checkpoint files of an earlier export; other files stay)");
   exp->callback([b] {
     if (b->peft.empty() && b->native.empty() && b->merged.empty())
       throw Error("nothing to export").hint("give --peft DIR, --native DIR or --merged DIR");
+    {
+      namespace fs = std::filesystem;
+      const std::vector<std::pair<std::string, std::string>> targets{
+          {"--peft", b->peft}, {"--native", b->native}, {"--merged", b->merged}};
+      auto normal = [](const std::string& dir) {
+        auto n = fs::absolute(dir).lexically_normal();
+        return n.has_filename() ? n : n.parent_path();  // "out/" and "out" alike
+      };
+      for (size_t i = 0; i < targets.size(); ++i)
+        for (size_t j = i + 1; j < targets.size(); ++j)
+          if (!targets[i].second.empty() && !targets[j].second.empty() &&
+              normal(targets[i].second) == normal(targets[j].second))
+            throw Error(targets[i].first + " and " + targets[j].first + " name the same folder")
+                .file(targets[j].second)
+                .field(targets[j].first)
+                .hint("give each export a folder of its own");
+      // All of them checked before anything is written: a refusal leaves no export half done.
+      for (const auto& [flag, dir] : targets)
+        if (!dir.empty()) prepareExportFolder(dir, flag, flag == "--merged", b->force, false);
+    }
     configureThreads();
     auto run = runs::RunFolder::open(b->run);
     auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
@@ -75,12 +141,22 @@ void addRunToolCommands(CLI::App& app) {
     if ((!b->peft.empty() || !b->native.empty()) && !adapter)
       throw Error("method '" + name + "' (" + trained.method->type + ") has no adapter to export").field("--peft")
           .hint("export it with --merged");
+    // --force clears a target only now, with everything read: a failure before leaves it as it was.
     if (adapter) {
       auto folder = adapters::readAdapterFolder(trained.source);
-      if (!b->peft.empty()) adapters::writeAdapterFolder(b->peft, folder, false), std::cout << "PEFT adapter: " << b->peft << "\n";
-      if (!b->native.empty()) adapters::writeAdapterFolder(b->native, folder, true), std::cout << "native adapter: " << b->native << "\n";
+      if (!b->peft.empty()) {
+        prepareExportFolder(b->peft, "--peft", false, b->force, true);
+        adapters::writeAdapterFolder(b->peft, folder, false);
+        std::cout << "PEFT adapter: " << b->peft << "\n";
+      }
+      if (!b->native.empty()) {
+        prepareExportFolder(b->native, "--native", false, b->force, true);
+        adapters::writeAdapterFolder(b->native, folder, true);
+        std::cout << "native adapter: " << b->native << "\n";
+      }
     }
     if (!b->merged.empty()) {
+      prepareExportFolder(b->merged, "--merged", true, b->force, true);
       adapters::mergeAdapters(*trained.model);
       models::saveCheckpointFolder(*trained.model, b->merged);
       std::cout << "merged checkpoint: " << b->merged << "\n";

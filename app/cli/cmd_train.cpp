@@ -104,6 +104,7 @@ void addTrainCommands(CLI::App& app) {
                     "Seconds a worker waits for the others before it stops with an error")
       ->capture_default_str();
   train->callback([a] {
+    checkLaunchOptions(a->launch);  // also when they start no workers: a bad value is never ignored
     if (!isWorker() && (a->launch.nproc > 1 || a->launch.nnodes > 1)) {
       if (a->experiment.empty() == a->resume.empty())
         throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
@@ -141,7 +142,8 @@ void addTrainCommands(CLI::App& app) {
     train::Trainer trainer(e, o, lead ? observer : nullptr, &gStop);
     const auto folder = trainer.run();
     if (lead && !a->events) std::cout << runSummaryTable(runs::RunFolder::open(folder)) << folder << "\n";
-    if (gStop.load()) std::exit(130);
+    // 130 for a run that a stop ended; a stop asked for during its last step leaves it finished (0).
+    if (trainer.status() != "finished") std::exit(130);
   });
 
   struct RunsArgs {

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,13 +22,19 @@ namespace fw::cli {
 
 namespace {
 
-// Signals the launcher got, to pass on to the workers: a stop (SIGINT, SIGTERM) and, apart from
-// it so that neither hides the other, the latest pause or continue (SIGUSR1, SIGUSR2).
-volatile sig_atomic_t gForward = 0;
+// Signals the launcher got, to pass on to the workers: stops (SIGINT, SIGTERM, SIGHUP), counted
+// so that two quick ones stay two (a second one makes the workers quit at once), and, apart from
+// them so that neither hides the other, the latest pause or continue (SIGUSR1, SIGUSR2).
+volatile sig_atomic_t gStops = 0;
+volatile sig_atomic_t gStopSignal = 0;
 volatile sig_atomic_t gForwardPause = 0;
 void onSignal(int sig) {
-  if (sig == SIGUSR1 || sig == SIGUSR2) gForwardPause = sig;
-  else gForward = sig;
+  if (sig == SIGUSR1 || sig == SIGUSR2) {
+    gForwardPause = sig;
+  } else {
+    gStopSignal = sig == SIGINT ? SIGINT : SIGTERM;
+    gStops = gStops + 1;
+  }
 }
 
 std::vector<std::string> ownArguments() {
@@ -77,7 +84,24 @@ int exitCodeOf(int status) {
   return 1;
 }
 
+// How long the launcher waits, after a stop, for the workers still writing (rank 0: the
+// checkpoint, adapters, summary and index), and after a failure, for the others to end by
+// themselves once told to stop, before it kills them: a hang guard, not a deadline.
+std::chrono::seconds stopGrace(const LaunchOptions& o) { return std::chrono::seconds(600 + int64_t(o.timeoutSeconds)); }
+std::chrono::seconds failureGrace(const LaunchOptions& o) { return std::chrono::seconds(30 + int64_t(o.timeoutSeconds)); }
+
 }  // namespace
+
+void checkLaunchOptions(const LaunchOptions& o) {
+  if (o.nproc < 1)
+    throw Error("--nproc must be at least 1").field("--nproc").got(std::to_string(o.nproc));
+  if (o.nnodes < 1)
+    throw Error("--nnodes must be at least 1").field("--nnodes").got(std::to_string(o.nnodes));
+  if (o.nodeRank < 0 || o.nodeRank >= o.nnodes)
+    throw Error("--node-rank " + std::to_string(o.nodeRank) + " is outside 0.." + std::to_string(o.nnodes - 1))
+        .field("--node-rank")
+        .hint("number the machines of --nnodes " + std::to_string(o.nnodes) + " from 0");
+}
 
 bool isWorker() {
   const char* w = std::getenv("WORLD_SIZE");
@@ -85,11 +109,7 @@ bool isWorker() {
 }
 
 int launchWorkers(const LaunchOptions& o) {
-  if (o.nproc < 1) throw Error("--nproc must be at least 1").field("--nproc");
-  if (o.nnodes < 1) throw Error("--nnodes must be at least 1").field("--nnodes");
-  if (o.nodeRank < 0 || o.nodeRank >= o.nnodes)
-    throw Error("--node-rank " + std::to_string(o.nodeRank) + " is outside 0.." + std::to_string(o.nnodes - 1))
-        .field("--node-rank");
+  checkLaunchOptions(o);
   std::string addr = "127.0.0.1";
   int port = 0;
   if (!o.master.empty()) {
@@ -120,25 +140,41 @@ int launchWorkers(const LaunchOptions& o) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // Each worker runs in a process group of its own, so that what the terminal sends to its
+  // foreground group (Ctrl-C), a shell's `kill %1` and anything else sent to this launcher's group
+  // reach the launcher alone and the workers get each stop exactly once, forwarded from here: a
+  // second copy of one Ctrl-C would make them quit at once, without a checkpoint.
   struct sigaction sa {};
   sa.sa_handler = onSignal;
-  sigaction(SIGINT, &sa, nullptr);  // Ctrl-C reaches the workers too (same process group); wait for them
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // the terminal closed: stop the workers cleanly
   sigaction(SIGUSR1, &sa, nullptr);
   sigaction(SIGUSR2, &sa, nullptr);
 
+  const pid_t launcher = ::getpid();
   std::vector<pid_t> pids(size_t(o.nproc), -1);
   for (int local = 0; local < o.nproc; ++local) {
     const int rank = o.nodeRank * o.nproc + local;
     const pid_t pid = ::fork();
     if (pid < 0) throw Error("cannot start worker " + std::to_string(rank));
     if (pid == 0) {
+      ::setpgid(0, 0);
       ::signal(SIGINT, SIG_DFL);
       ::signal(SIGTERM, SIG_DFL);
+      ::signal(SIGHUP, SIG_DFL);
       // Ignored, not default (which ends the process), until the worker installs its handlers:
       // an ignored disposition survives exec, so an early pause cannot kill a starting worker.
       ::signal(SIGUSR1, SIG_IGN);
       ::signal(SIGUSR2, SIG_IGN);
+      // Outside the terminal's foreground group, a write to the terminal (rank 0's progress)
+      // would stop the worker where `stty tostop` is set, unless SIGTTOU is ignored.
+      ::signal(SIGTTOU, SIG_IGN);
+      // Not in the launcher's group, a worker would outlive a launcher killed outright: it gets
+      // SIGTERM instead (a clean stop), also when the launcher died before this line.
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != launcher) ::_exit(130);
       ::setenv("RANK", std::to_string(rank).c_str(), 1);
       ::setenv("LOCAL_RANK", std::to_string(local).c_str(), 1);
       ::setenv("WORLD_SIZE", std::to_string(world).c_str(), 1);
@@ -148,34 +184,48 @@ int launchWorkers(const LaunchOptions& o) {
       ::execv("/proc/self/exe", argv.data());
       ::_exit(127);
     }
+    ::setpgid(pid, pid);  // as the child does: whichever runs first, no signal finds it in our group
     pids[size_t(local)] = pid;
     std::cerr << "rank " << rank << ": pid " << pid << "\n";
   }
   std::cerr << world << " workers, " << threads << " threads each, group at " << addr << ":" << port << "\n";
 
-  int firstFailure = 0, running = o.nproc;
-  std::chrono::steady_clock::time_point stopSince{};
-  bool stopping = false;
+  // A worker ending with 130 stopped as asked (Ctrl-C, SIGTERM): the others stop at the same step
+  // by themselves and rank 0 still writes the checkpoint, adapters, summary and index, so they
+  // are waited for. Any other end is a failure: the others are told to stop (SIGTERM) and, when
+  // one is stuck on the failed peer past the collective timeout, killed.
+  int firstFailure = 0, running = o.nproc, stopsSeen = 0;
+  bool stopped = false, stopAsked = false;
+  bool killPending = false;
+  std::chrono::steady_clock::time_point killAt{};
+  auto killAtMost = [&](std::chrono::seconds grace) {
+    const auto at = std::chrono::steady_clock::now() + grace;
+    if (!killPending || at < killAt) killAt = at;
+    killPending = true;
+  };
+  auto signalAll = [&](int sig) {
+    for (pid_t p : pids)
+      if (p > 0) ::kill(p, sig);
+  };
   while (running > 0) {
-    if (gForward) {
-      for (pid_t p : pids)
-        if (p > 0) ::kill(p, gForward == SIGINT ? SIGINT : SIGTERM);
-      gForward = 0;
+    // One forwarded signal per stop the launcher got: a second Ctrl-C still quits at once.
+    for (const int stops = gStops; stopsSeen < stops; ++stopsSeen) {
+      signalAll(gStopSignal);
+      stopAsked = true;
     }
     if (gForwardPause) {
       const int sig = gForwardPause;
       gForwardPause = 0;
-      for (pid_t p : pids)
-        if (p > 0) ::kill(p, sig);
+      signalAll(sig);
     }
     int status = 0;
     const pid_t done = ::waitpid(-1, &status, WNOHANG);
     if (done <= 0) {
-      // The others get SIGTERM (a clean stop where they can) and, 5 s later, SIGKILL: a worker
-      // blocked on a dead peer would otherwise wait out the whole timeout.
-      if (stopping && std::chrono::steady_clock::now() - stopSince > std::chrono::seconds(5))
-        for (pid_t p : pids)
-          if (p > 0) ::kill(p, SIGKILL);
+      if (killPending && std::chrono::steady_clock::now() > killAt) {
+        std::cerr << "killing the workers still running (" << running << "): they did not end in time\n";
+        signalAll(SIGKILL);
+        killPending = false;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
@@ -185,21 +235,28 @@ int launchWorkers(const LaunchOptions& o) {
       --running;
       const int rank = o.nodeRank * o.nproc + local;
       const int code = exitCodeOf(status);
-      if (code != 0 && firstFailure == 0) {
+      // Killed by the stop signal itself: stopped before it could handle it (nothing written).
+      const bool stop = code == 130 || (stopAsked && WIFSIGNALED(status) &&
+                                         (WTERMSIG(status) == SIGINT || WTERMSIG(status) == SIGTERM));
+      if (code == 0) continue;
+      if (stop) {
+        stopped = true;
+        if (running > 0) killAtMost(stopGrace(o));
+        continue;
+      }
+      if (firstFailure == 0) {
         firstFailure = code;
         std::cerr << "rank " << rank << " " << describe(status);
+        if (rank != 0) std::cerr << " (its log: rank-" << rank << ".log in the run folder)";
         if (running > 0) std::cerr << "; stopping the other workers";
         std::cerr << "\n";
-        if (code != 130) {  // a Ctrl-C stop ends every rank by itself
-          for (pid_t p : pids)
-            if (p > 0) ::kill(p, SIGTERM);
-        }
-        stopping = true;
-        stopSince = std::chrono::steady_clock::now();
+        signalAll(SIGTERM);
+        if (running > 0) killAtMost(failureGrace(o));
       }
     }
   }
-  return firstFailure;
+  if (firstFailure != 0) return firstFailure;
+  return stopped ? 130 : 0;
 }
 
 }  // namespace fw::cli

@@ -164,8 +164,8 @@ void ProcessRun::onExit(int code, QProcess::ExitStatus status) {
   if (status == QProcess::NormalExit && code == 0) {
     emit finished(runFolder_, finalStatus_.isEmpty() ? QStringLiteral("finished") : finalStatus_);
   } else if (status == QProcess::NormalExit && code == 130 && errors_.isEmpty()) {
-    // fourierft exits 130 whenever a stop was asked for; the trainer's own status says whether it
-    // came in time (a stop during the last step leaves the run finished).
+    // fourierft exits 130 when a stop ended the run (a stop during the last step leaves it finished
+    // and exits 0); the trainer's own status, when it reported one, is the one to show.
     emit finished(runFolder_, finalStatus_.isEmpty() ? QStringLiteral("stopped") : finalStatus_);
   } else {
     QString message = errors_;

@@ -390,6 +390,53 @@ void RunIndex::change(int64_t id, RunStatus status, const std::string& error, co
   tx.commit();
 }
 
+void RunIndex::claim(int64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    sqlite3* db = impl_->db;
+    const std::string& path = impl_->path;
+    WriteTransaction tx(db, path);
+    std::string status, folder;
+    ProcessIdentity owner;
+    {
+      Statement s(db, path,
+                  "SELECT status, owner_pid, owner_start_ticks, owner_boot_id, owner_host, folder FROM runs "
+                  "WHERE id = ?1");
+      s.bind(1, id);
+      if (!s.step()) throw Error("no such run in the run index").file(path).got("id " + std::to_string(id));
+      status = s.text(0);
+      owner = ProcessIdentity{s.int64(1), s.int64(2), s.text(3), s.text(4)};
+      folder = s.text(5);
+    }
+    if (status == statusName(RunStatus::Running)) {
+      const ProcessIdentity me = ProcessIdentity::current();
+      const bool mine = owner.pid == me.pid && owner.host == me.host && owner.startTicks == me.startTicks;
+      if (owner.pid > 0 && !mine) {
+        if (!owner.onThisHost())
+          throw Error("this run is still marked running by pid " + std::to_string(owner.pid) + " on " + owner.host +
+                      ", which cannot be checked from " + me.host)
+              .file(folder)
+              .hint("stop it there, or resume it on " + owner.host + ", where a run whose process is gone is taken over");
+        if (owner.isAlive())
+          throw Error("this run is still running (pid " + std::to_string(owner.pid) + ")")
+              .file(folder)
+              .hint("stop it first (Ctrl-C there, or kill -INT " + std::to_string(owner.pid) +
+                    ") and let it write its checkpoint, then resume");
+      }
+      // Its owner is gone (killed, or the machine restarted) or unknown: the run was interrupted,
+      // and this process takes it over.
+      Statement u(db, path,
+                  "UPDATE runs SET error = '', ended_at = NULL, started_at = COALESCE(started_at, ?2), "
+                  "owner_pid = ?3, owner_start_ticks = ?4, owner_boot_id = ?5, owner_host = ?6 WHERE id = ?1");
+      u.bind(1, id).bind(2, nowUtcIso()).bind(3, me.pid).bind(4, me.startTicks).bind(5, me.bootId).bind(6, me.host);
+      u.run();
+      tx.commit();
+      return;
+    }
+  }
+  change(id, RunStatus::Running, {}, nullptr);
+}
+
 void RunIndex::setStatus(int64_t id, RunStatus status, const std::string& error) {
   change(id, status, error, nullptr);
 }

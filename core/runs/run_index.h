@@ -57,6 +57,12 @@ public:
   // Checks the change with canChangeStatus(). Running records the calling process as owner,
   // sets started_at once and clears ended_at and the error; an end status sets ended_at.
   void setStatus(int64_t id, RunStatus status, const std::string& error = {});
+  // Makes the run "running" with the calling process as its owner, as a run (or a resume) does
+  // before it trains, in one write transaction. A record left "running" by a process that is gone
+  // (as reconcile() tells it, or with no owner recorded) counts as interrupted and is taken over;
+  // one whose owner still runs, or runs on another host where it cannot be checked, throws
+  // fw::Error naming that process. Other changes are checked as setStatus() checks them.
+  void claim(int64_t id);
   // An end status with the final metrics.
   void finish(int64_t id, const nlohmann::json& finalMetrics, RunStatus status,
               const std::string& error = {});

@@ -234,7 +234,9 @@ std::string Trainer::run() {
       for (const auto& m : e_.methods) r.methods.push_back(m.name);
       indexId = index->add(r);
     }
-    index->setStatus(indexId, runs::RunStatus::Running);
+    // A resume after a kill finds the record still "running" with a dead owner: claim() takes it
+    // over, and refuses while the process that runs it is alive.
+    index->claim(indexId);
   }
   json summary = run.readSummary().value_or(json::object());
   if (!summary.contains("methods")) summary["methods"] = json::object();
@@ -378,6 +380,7 @@ std::string Trainer::run() {
     run.log(status);
   });
   if (index) index->finish(indexId, indexMetrics(), status == "finished" ? runs::RunStatus::Finished : runs::RunStatus::Stopped);
+  status_ = status;
   if (observer_) observer_->onFinished(run.path(), status);
   return run.path();
 }

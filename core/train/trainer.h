@@ -37,6 +37,8 @@ public:
   // summary.json. Returns the run folder's path. Throws fw::Error for bad input before training,
   // and after marking the run failed for errors during it.
   std::string run();
+  // How run() ended: "finished" or "stopped" (empty before it returns; it throws on a failure).
+  const std::string& status() const { return status_; }
 
   // The base model every method starts from, as a checkpoint folder or a preset name: runs
   // the pretrain stage first when the experiment asks for one and its cache is empty. Returns ""
@@ -49,6 +51,7 @@ private:
   TrainerOptions opts_;
   TrainObserver* observer_;
   const std::atomic<bool>* stop_;
+  std::string status_;
 };
 
 // Builds a fresh base model for a method (seeded, num_labels from the data, fresh head if asked).

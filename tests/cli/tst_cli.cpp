@@ -1,19 +1,65 @@
 // The fourierft command line as a user runs it: real processes, their output and exit codes.
 #include "io/safetensors.h"
+#include "runs/run_folder.h"
+#include "runs/run_index.h"
 #include "support/cli_process.h"
 #include "support/test_support.h"
 #include "support/tiny_sentencepiece.h"
 #include "util/files.h"
 
 #include <QRegularExpression>
+#include <QThread>
 
 #include <csignal>
+#include <fstream>
+#include <unistd.h>
 
 namespace {
 
 fw::test::CliRun fourierft(const QStringList& args) { return fw::test::runCli(args); }
 
 QString fixture(const char* rel) { return QString::fromStdString(fw::test::sharedPath(std::string("fixtures/hf/") + rel)); }
+
+const char* kImages = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+
+// FourierFT on a one-layer ViT, a checkpoint after every step (32 steps an epoch); with
+// `pretrain`, on a base trained first and cached in <experiment folder>/base, so that the run
+// can be exported.
+nlohmann::json tinyExperiment(int epochs, bool pretrain = false) {
+  const nlohmann::json data = {{"kind", "idx_images"}, {"train", kImages}, {"classes", {0, 1}}, {"train_limit", 256}};
+  nlohmann::json e = {
+      {"schema_version", 1}, {"name", "tiny"},
+      {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}}}},
+      {"dataset", data},
+      {"methods", {{{"type", "fourierft"}, {"n_frequency", 50}, {"scaling", 16.0}, {"lr", 0.1}, {"target_modules", {"query"}}}}},
+      {"trainable_modules", {"classifier"}}, {"batch_size", 8}, {"epochs", epochs}, {"checkpoint_every", 1},
+      {"device", "cpu"}, {"seed", 3}};
+  if (pretrain) e["model"]["pretrain"] = {{"dataset", data}, {"epochs", 1}, {"batch_size", 32}, {"cache", "base"}};
+  return e;
+}
+
+nlohmann::json summaryOf(const QString& run) {
+  std::ifstream in((run + "/summary.json").toStdString());
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
+// The one run folder under `runsDir` once its method has completed checkpoint `step` (empty
+// after a minute without).
+QString runPastCheckpoint(const QString& runsDir, int64_t step, const QString& method = "fourierft") {
+  for (int i = 0; i < 3000; ++i) {
+    const QString run = fw::test::onlyRunFolder(runsDir);
+    if (!run.isEmpty() && QFile::exists(run + "/experiment.json")) {
+      const auto latest = fw::runs::RunFolder::open(run.toStdString()).latestCheckpoint(method.toStdString());
+      if (latest && latest->step >= step) return run;
+    }
+    QThread::msleep(20);
+  }
+  return {};
+}
+
+std::optional<fw::runs::RunRecord> indexRecord(const QString& index, const QString& run) {
+  return fw::runs::RunIndex::open(index.toStdString()).byFolder(run.toStdString());
+}
 
 }  // namespace
 
@@ -31,6 +77,11 @@ private slots:
   void selftestPasses();
   void crashPrintsAReport();
   void trainRunsEvalExport();
+  void trainLaunchOptionsChecked();
+  void resumeTakesOverAKilledRun();
+  void stopWithSeveralProcesses_data();
+  void stopWithSeveralProcesses();
+  void exportRefusesAFolderInUse();
 };
 
 void TestCli::versionAndHelp() {
@@ -201,6 +252,186 @@ void TestCli::trainRunsEvalExport() {
   auto bad = fourierft({"train", dir + "/e.json", "--set", "epochz=2"});
   QCOMPARE(bad.code, 1);
   QVERIFY2(bad.err.contains("field 'epochz'") && bad.err.contains("e.json"), qPrintable(bad.err));
+}
+
+// --nproc, --nnodes and --node-rank are checked also where they would start no workers.
+void TestCli::trainLaunchOptionsChecked() {
+  const QList<QPair<QStringList, QString>> cases{
+      {{"--nproc", "0"}, "--nproc must be at least 1: got 0"},
+      {{"--nproc", "-3"}, "--nproc must be at least 1: got -3"},
+      {{"--nnodes", "0"}, "--nnodes must be at least 1: got 0"},
+      {{"--nnodes", "1", "--node-rank", "5"}, "--node-rank 5 is outside 0..0"},
+      {{"--nnodes", "2", "--node-rank", "-1", "--master", "127.0.0.1:29500"}, "--node-rank -1 is outside 0..1"},
+  };
+  for (const auto& [flags, message] : cases) {
+    auto r = fourierft(QStringList{"train", "/nonexistent/e.json", "--no-index"} + flags);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.startsWith("error: ") && r.err.contains(message), qPrintable(flags.join(' ') + ": " + r.err));
+  }
+}
+
+// A run killed outright stays "running" in the index with a dead owner; --resume takes it over
+// (and finishes it), while a run whose process is alive is refused, naming that process.
+void TestCli::resumeTakesOverAKilledRun() {
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  fw::test::TempDir tmp;
+  fw::test::writeBytes(tmp.file("e.json"), tinyExperiment(2).dump());
+  const auto dir = QString::fromStdString(tmp.path());
+  const auto index = dir + "/runs.sqlite";
+  QProcess p;
+  p.start(FW_CLI_PATH, {"train", dir + "/e.json", "--out", dir + "/runs", "--index", index});
+  QVERIFY(p.waitForStarted());
+  const QString run = runPastCheckpoint(dir + "/runs", 3);
+  QVERIFY2(!run.isEmpty(), qPrintable(QString::fromUtf8(p.readAllStandardError())));
+  const auto killedPid = p.processId();
+  p.kill();
+  QVERIFY(p.waitForFinished(30000));
+  auto before = indexRecord(index, run);
+  QVERIFY(before);
+  QCOMPARE(before->status, fw::runs::RunStatus::Running);
+  QCOMPARE(before->owner.pid, int64_t(killedPid));
+
+  // Another index that names this (live) test process as the run's owner: refused before anything.
+  const auto busyIndex = dir + "/busy.sqlite";
+  {
+    fw::runs::RunRecord r;
+    r.folder = run.toStdString();
+    r.name = "tiny";
+    r.status = fw::runs::RunStatus::Running;
+    r.owner = fw::runs::ProcessIdentity::current();
+    fw::runs::RunIndex::open(busyIndex.toStdString()).add(r);
+  }
+  auto busy = fourierft({"train", "--resume", run, "--index", busyIndex});
+  QCOMPARE(busy.code, 1);
+  QVERIFY2(busy.err.contains("this run is still running (pid " + QString::number(::getpid()) + ")") &&
+               busy.err.contains(run) && !busy.err.contains("step "),
+           qPrintable(busy.err));
+  QCOMPARE(indexRecord(busyIndex, run)->status, fw::runs::RunStatus::Running);
+  QCOMPARE(summaryOf(run).value("status", ""), std::string("running"));  // left as the kill left it
+
+  auto resumed = fourierft({"train", "--resume", run, "--index", index});
+  QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+  const auto after = indexRecord(index, run);
+  QCOMPARE(after->id, before->id);
+  QCOMPARE(after->status, fw::runs::RunStatus::Finished);
+  QVERIFY(after->owner.pid != int64_t(killedPid));
+  QCOMPARE(summaryOf(run)["methods"]["fourierft"]["steps"].get<int64_t>(), int64_t(64));
+  auto listed = fourierft({"runs", "--index", index});
+  QVERIFY2(listed.code == 0 && listed.out.contains("finished") && !listed.out.contains("interrupted"), qPrintable(listed.out));
+}
+
+void TestCli::stopWithSeveralProcesses_data() {
+  QTest::addColumn<int>("sig");
+  QTest::addColumn<bool>("toGroup");
+  // Ctrl-C: the terminal signals its whole foreground group, the launcher and (were they in it)
+  // the workers; each worker must get one stop, not two (a second one quits at once).
+  QTest::newRow("Ctrl-C to the group") << int(SIGINT) << true;
+  // The workbench window's Stop: SIGTERM to the launcher alone, which passes it on.
+  QTest::newRow("SIGTERM to the launcher") << int(SIGTERM) << false;
+}
+
+// One stop of a data-parallel run: every worker stops cleanly at one step, rank 0 writes the
+// checkpoint of that step, the adapters, the summary and the index while the launcher waits for
+// it, and the launcher exits 130. The run then resumes to the end.
+void TestCli::stopWithSeveralProcesses() {
+#ifdef FW_NO_GLOO
+  QSKIP("built without Gloo's headers (libgloo-dev): no data-parallel training to test");
+#endif
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  QFETCH(int, sig);
+  QFETCH(bool, toGroup);
+  fw::test::TempDir tmp;
+  fw::test::writeBytes(tmp.file("e.json"), tinyExperiment(8).dump());  // 256 steps
+  const auto dir = QString::fromStdString(tmp.path());
+  const auto index = dir + "/runs.sqlite";
+  QProcess p;
+  p.setChildProcessModifier([] { ::setpgid(0, 0); });  // a process group of its own, as a shell's job
+  p.start(FW_CLI_PATH, {"train", dir + "/e.json", "--out", dir + "/runs", "--index", index, "--nproc", "2"});
+  QVERIFY(p.waitForStarted());
+  const QString run = runPastCheckpoint(dir + "/runs", 3);
+  QVERIFY2(!run.isEmpty(), qPrintable(QString::fromUtf8(p.readAllStandardError())));
+  const pid_t launcher = pid_t(p.processId());
+  QCOMPARE(::kill(toGroup ? -launcher : launcher, sig), 0);
+  QVERIFY(p.waitForFinished(120000));
+  const QString err = QString::fromUtf8(p.readAllStandardError());
+  QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+  QVERIFY2(p.exitCode() == 130, qPrintable(QString::number(p.exitCode()) + "\n" + err));
+  QVERIFY2(err.contains("stopping after this step") && !err.contains("killing") && !err.contains("exited with") &&
+               !err.contains("killed by signal"),
+           qPrintable(err));
+
+  const auto s = summaryOf(run);
+  QCOMPARE(s.value("status", ""), std::string("stopped"));
+  const int64_t steps = s["methods"]["fourierft"]["steps"].get<int64_t>();
+  QVERIFY2(steps >= 3 && steps < 256, qPrintable(QString::number(steps)));
+  const auto latest = fw::runs::RunFolder::open(run.toStdString()).latestCheckpoint("fourierft");
+  QVERIFY(latest);
+  QCOMPARE(latest->step, steps);  // the stop's own checkpoint, complete
+  QVERIFY(QFile::exists(run + "/adapters/fourierft/peft/adapter_model.safetensors"));
+  QCOMPARE(indexRecord(index, run)->status, fw::runs::RunStatus::Stopped);
+  // Rank 1 stopped by itself too, at the same step (its log: one stop, no error).
+  QFile log(run + "/rank-1.log");
+  QVERIFY(log.open(QIODevice::ReadOnly));
+  const QString rank1 = QString::fromUtf8(log.readAll());
+  QVERIFY2(rank1.count("stopping after this step") == 1 && !rank1.contains("error"), qPrintable(rank1));
+
+  auto resumed = fourierft({"train", "--resume", run, "--index", index, "--nproc", "2"});
+  QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+  QCOMPARE(summaryOf(run).value("status", ""), std::string("finished"));
+  QCOMPARE(indexRecord(index, run)->status, fw::runs::RunStatus::Finished);
+}
+
+// An export goes into a new or empty folder; --force replaces what an earlier export left there.
+void TestCli::exportRefusesAFolderInUse() {
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  fw::test::TempDir tmp;
+  fw::test::writeBytes(tmp.file("e.json"), tinyExperiment(1, true).dump());
+  const auto dir = QString::fromStdString(tmp.path());
+  auto t = fourierft({"train", dir + "/e.json", "--out", dir + "/runs", "--no-index"});
+  QVERIFY2(t.code == 0, qPrintable(t.err));
+  const QString run = fw::test::onlyRunFolder(dir + "/runs");
+  const QString out = dir + "/out";
+
+  auto native = fourierft({"export", run, "--native", out});
+  QVERIFY2(native.code == 0, qPrintable(native.err));
+  QVERIFY(QFile::exists(out + "/workbench.json") && QFile::exists(out + "/workbench_positions.safetensors"));
+  // A second export into it is refused, naming the folder, and writes nothing.
+  const auto before = QFileInfo(out + "/adapter_config.json").lastModified();
+  auto peft = fourierft({"export", run, "--peft", out});
+  QCOMPARE(peft.code, 1);
+  QVERIFY2(peft.err.contains(out + ": field '--peft': the export folder exists and is not empty") &&
+               peft.err.contains("--force"),
+           qPrintable(peft.err));
+  QCOMPARE(QFileInfo(out + "/adapter_config.json").lastModified(), before);
+  // --force: a PEFT folder, none of the native export's files left to make it look native.
+  fw::test::writeBytes((out + "/NOTES.txt").toStdString(), "mine");
+  auto forced = fourierft({"export", run, "--peft", out, "--force"});
+  QVERIFY2(forced.code == 0, qPrintable(forced.err));
+  QVERIFY(!QFile::exists(out + "/workbench.json") && !QFile::exists(out + "/workbench_positions.safetensors"));
+  QVERIFY(QFile::exists(out + "/NOTES.txt"));  // not the export's: left alone
+  auto info = fourierft({"adapter", "info", out});
+  QVERIFY2(info.code == 0 && info.out.contains("(PEFT)") && !info.out.contains("native"), qPrintable(info.out));
+
+  // A merged checkpoint is not written over a base checkpoint folder (the cached base here).
+  const QString base = dir + "/base";
+  const auto baseWeights = QFileInfo(base + "/model.safetensors").lastModified();
+  auto merged = fourierft({"export", run, "--merged", base});
+  QCOMPARE(merged.code, 1);
+  QVERIFY2(merged.err.contains(base + ": field '--merged'"), qPrintable(merged.err));
+  QCOMPARE(QFileInfo(base + "/model.safetensors").lastModified(), baseWeights);
+  // A stale shard of an earlier sharded checkpoint goes with --force (the loader would prefer it).
+  const QString m = dir + "/merged";
+  QVERIFY(QDir().mkpath(m));
+  fw::test::writeBytes((m + "/model.safetensors.index.json").toStdString(), "{}");
+  fw::test::writeBytes((m + "/model-00001-of-00002.safetensors").toStdString(), "stale");
+  auto mergedForced = fourierft({"export", run, "--merged", m, "--force"});
+  QVERIFY2(mergedForced.code == 0, qPrintable(mergedForced.err));
+  QCOMPARE(QDir(m).entryList(QDir::Files), (QStringList{"config.json", "model.safetensors"}));
+  // One folder for two exports is refused before anything is written.
+  auto same = fourierft({"export", run, "--peft", dir + "/both", "--native", dir + "/both/"});
+  QCOMPARE(same.code, 1);
+  QVERIFY2(same.err.contains("--peft and --native name the same folder"), qPrintable(same.err));
+  QVERIFY(!QFile::exists(dir + "/both"));
 }
 
 QTEST_MAIN(TestCli)

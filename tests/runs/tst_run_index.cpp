@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -105,6 +106,7 @@ private slots:
   void concurrentWritersNeverBusy();
   void writerWaitsForALockedDatabase();
   void reconcileMarksDeadRuns();
+  void claimTakesOverOnlyARunWhoseOwnerIsGone();
   void experimentDiffNested();
   void experimentHashIgnoresKeyOrder();
   void runTableText();
@@ -561,6 +563,81 @@ void TestRunIndex::reconcileMarksDeadRuns() {
   QVERIFY(index.reconcile().empty());
   index.setStatus(killed->id, RunStatus::Running);  // an interrupted run can be resumed
   QCOMPARE(index.get(killed->id)->owner.pid, int64_t(getpid()));
+}
+
+// What a resume does before it trains (a killed run's record is still "running"): a dead or
+// unknown owner is taken over, a live one or another host's is refused naming it.
+void TestRunIndex::claimTakesOverOnlyARunWhoseOwnerIsGone() {
+  QTemporaryDir tmp;
+  auto index = RunIndex::open(dbIn(tmp));
+  pid_t dead = fork();
+  QVERIFY(dead >= 0);
+  if (dead == 0) _exit(0);
+  QCOMPARE(waitpid(dead, nullptr, 0), dead);
+  RunRecord killed = record("/r/killed", "killed", "m", "d", {}, RunStatus::Running);
+  killed.owner = {dead, 1, "", ProcessIdentity::thisHost()};
+  const int64_t killedId = index.add(killed);
+  index.claim(killedId);
+  auto after = *index.get(killedId);
+  QCOMPARE(after.status, RunStatus::Running);
+  QCOMPARE(after.owner.pid, int64_t(getpid()));
+  QCOMPARE(after.owner.startTicks, ProcessIdentity::current().startTicks);
+  QVERIFY(after.endedAt.empty() && after.error.empty());
+  index.claim(killedId);  // its own run: nothing to refuse
+  QCOMPARE(index.get(killedId)->owner.pid, int64_t(getpid()));
+
+  // A live owner (a child that waits to be killed) is refused, the record left as it was.
+  pid_t live = fork();
+  QVERIFY(live >= 0);
+  if (live == 0) {
+    pause();
+    _exit(0);
+  }
+  RunRecord busy = record("/r/busy", "busy", "m", "d", {}, RunStatus::Running);
+  busy.owner = ProcessIdentity::of(live);
+  const int64_t busyId = index.add(busy);
+  try {
+    index.claim(busyId);
+    QFAIL("a run whose process is alive was taken over");
+  } catch (const fw::Error& e) {
+    const std::string what = e.what();
+    QVERIFY2(what.find("/r/busy") != std::string::npos &&
+                 what.find("still running (pid " + std::to_string(live) + ")") != std::string::npos,
+             e.what());
+  }
+  kill(live, SIGKILL);
+  QCOMPARE(waitpid(live, nullptr, 0), live);
+  QCOMPARE(index.get(busyId)->owner.pid, int64_t(live));
+  QCOMPARE(index.get(busyId)->status, RunStatus::Running);
+  index.claim(busyId);  // now that it is gone
+  QCOMPARE(index.get(busyId)->owner.pid, int64_t(getpid()));
+
+  // Another host's owner cannot be checked from here: refused, naming the host.
+  RunRecord remote = record("/r/remote", "remote", "m", "d", {}, RunStatus::Running);
+  remote.owner = {dead, 1, "", "gpu-server-17.example"};
+  const int64_t remoteId = index.add(remote);
+  try {
+    index.claim(remoteId);
+    QFAIL("another host's running run was taken over");
+  } catch (const fw::Error& e) {
+    QVERIFY2(std::string(e.what()).find("pid " + std::to_string(dead) + " on gpu-server-17.example") != std::string::npos,
+             e.what());
+  }
+  // No owner recorded (an index older than schema 2): nothing to check, taken over.
+  RunRecord legacy = record("/r/legacy", "legacy", "m", "d", {}, RunStatus::Running);
+  const int64_t legacyId = index.add(legacy);
+  RawDb(dbIn(tmp)).exec("UPDATE runs SET owner_pid = 0 WHERE id = " + std::to_string(legacyId));
+  QCOMPARE(index.get(legacyId)->owner.pid, int64_t(0));
+  index.claim(legacyId);
+  QCOMPARE(index.get(legacyId)->owner.pid, int64_t(getpid()));
+
+  // Other statuses change as setStatus(Running) changes them.
+  const int64_t stopped = index.add(record("/r/stopped", "stopped", "m", "d", {}, RunStatus::Stopped));
+  index.claim(stopped);
+  QCOMPARE(index.get(stopped)->status, RunStatus::Running);
+  const int64_t finished = index.add(record("/r/finished", "finished", "m", "d", {}, RunStatus::Finished));
+  QVERIFY_THROWS_EXCEPTION(fw::Error, index.claim(finished));
+  QCOMPARE(index.get(finished)->status, RunStatus::Finished);
 }
 
 void TestRunIndex::experimentDiffNested() {
