@@ -9,11 +9,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <csignal>
+#include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <vector>
 
 namespace fw::runs {
 
@@ -77,22 +80,66 @@ void removeCheckpoint(const std::string& dir) {
   if (ec) throw Error("cannot remove checkpoint: " + ec.message()).file(dir);
 }
 
+// A folder that a create() killed half-way left behind: ".creating-<pid>-XXXXXX" whose process is
+// gone. One still being filled by a live process is left alone.
+constexpr const char* kStagingPrefix = ".creating-";
+
+void removeAbandonedStaging(const std::string& parent) {
+  std::vector<fs::path> abandoned;
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(kStagingPrefix, 0) != 0) continue;
+    const long pid = std::strtol(name.c_str() + std::strlen(kStagingPrefix), nullptr, 10);
+    if (pid <= 0 || (::kill(pid_t(pid), 0) != 0 && errno == ESRCH)) abandoned.push_back(it->path());
+  }
+  for (const auto& p : abandoned) fs::remove_all(p, ec);
+}
+
+// Moves `from` to `to` unless `to` exists. renameat2(RENAME_NOREPLACE) does it in one step; on a
+// file system without it, mkdir claims the name and rename() replaces that empty folder.
+bool renameNoReplace(const std::string& from, const std::string& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  if (errno != EINVAL && errno != ENOSYS) return false;
+  if (::mkdir(to.c_str(), 0755) != 0) return false;
+  return ::rename(from.c_str(), to.c_str()) == 0;
+}
+
 }  // namespace
 
-RunFolder RunFolder::create(const std::string& parentDir, const std::string& name) {
+RunFolder RunFolder::create(const std::string& parentDir, const std::string& name, const json& experiment) {
   if (!isSegment(name))
     throw Error("a run name must be one folder name").field("name").got("'" + name + "'");
+  if (!experiment.is_object())
+    throw Error("the experiment must be a JSON object").field("experiment").got(experiment.type_name());
   ensureDir(parentDir);
   const std::string parent = absolutePath(parentDir);
-  for (int i = 1; i < 10000; ++i) {
-    const std::string path = parent + "/" + (i == 1 ? name : name + "-" + std::to_string(i));
-    // mkdir either makes the folder or fails with EEXIST: two runs can never share one.
-    if (::mkdir(path.c_str(), 0755) == 0) return RunFolder(path);
-    if (errno != EEXIST)
-      throw Error(std::string("cannot create run folder: ") + std::strerror(errno)).file(path)
-          .hint("check that the output folder is writable");
+  removeAbandonedStaging(parent);
+  // The folder is filled under a hidden name and renamed into place, so a run killed at any
+  // moment leaves either no folder or one with its experiment.json (one that can be resumed).
+  std::string staging = parent + "/" + kStagingPrefix + std::to_string(::getpid()) + "-XXXXXX";
+  if (!::mkdtemp(staging.data()))
+    throw Error(std::string("cannot create run folder: ") + std::strerror(errno)).file(parent + "/" + name)
+        .hint("check that the output folder is writable");
+  try {
+    ::chmod(staging.c_str(), 0755);
+    io::writeFileAtomic(staging + "/" + run_files::kExperiment, jsonText(experiment));
+    for (int i = 1; i < 10000; ++i) {
+      const std::string path = parent + "/" + (i == 1 ? name : name + "-" + std::to_string(i));
+      if (renameNoReplace(staging, path)) {
+        syncPath(parent, true);
+        return RunFolder(path);
+      }
+      if (errno != EEXIST && errno != ENOTEMPTY)
+        throw Error(std::string("cannot create run folder: ") + std::strerror(errno)).file(path)
+            .hint("check that the output folder is writable");
+    }
+    throw Error("no free run folder name").file(parent + "/" + name);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    throw;
   }
-  throw Error("no free run folder name").file(parent + "/" + name);
 }
 
 RunFolder RunFolder::open(const std::string& dir) {
@@ -105,16 +152,6 @@ RunFolder RunFolder::open(const std::string& dir) {
 }
 
 std::string RunFolder::name() const { return fs::path(path_).filename().string(); }
-
-void RunFolder::writeExperiment(const json& experiment) {
-  const std::string path = file(run_files::kExperiment);
-  if (!experiment.is_object())
-    throw Error("the experiment must be a JSON object").file(path).got(experiment.type_name());
-  if (fileExists(path))
-    throw Error("the experiment of a run is written once").file(path)
-        .hint("start a new run folder for a changed experiment");
-  io::writeFileAtomic(path, jsonText(experiment));
-}
 
 json RunFolder::readExperiment() const { return readObject(file(run_files::kExperiment)); }
 

@@ -47,8 +47,11 @@ struct Checkpoint {
 
 class RunFolder {
 public:
-  // Makes parentDir/name, or name-2, name-3, ... when taken; name is one path segment.
-  static RunFolder create(const std::string& parentDir, const std::string& name);
+  // Makes parentDir/name, or name-2, name-3, ... when taken (name is one path segment), with its
+  // experiment.json in place before the folder appears under that name: a process killed at any
+  // moment leaves no run folder that cannot be resumed. The experiment is written once, here, so
+  // a resumed run cannot change it.
+  static RunFolder create(const std::string& parentDir, const std::string& name, const nlohmann::json& experiment);
   // An existing run folder (one with experiment.json).
   static RunFolder open(const std::string& dir);
 
@@ -56,8 +59,6 @@ public:
   std::string name() const;
   std::string file(const std::string& rel) const { return path_ + "/" + rel; }
 
-  // Written once: a second call throws, so a resumed run cannot change its experiment.
-  void writeExperiment(const nlohmann::json& experiment);
   nlohmann::json readExperiment() const;
 
   // Appends to metrics.jsonl; a torn last line left by a killed run is cut and noted in log.txt.

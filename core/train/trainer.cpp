@@ -198,8 +198,7 @@ std::string Trainer::run() {
     e_ = Experiment::fromJson(folder->readExperiment(), folder->file(runs::run_files::kExperiment));
   } else if (lead) {
     runs::checkWritableFolder(opts_.runsDir, 64ull << 20);
-    folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)));
-    folder->writeExperiment(e_.toJson());
+    folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)), e_.toJson());
   }
   if (parallel) {
     const auto path = parallel->shareFromLead("run_folder", lead ? folder->path() : std::string());

@@ -171,7 +171,7 @@ void TestSnapshot::listsByMethodAndStep() {
 
 void TestSnapshot::writesIntoTheRunFolder() {
   fw::test::TempDir dir;
-  auto run = fw::runs::RunFolder::create(dir.path(), "run");
+  auto run = fw::runs::RunFolder::create(dir.path(), "run", nlohmann::json::object());
   const auto path = writeSnapshot(run, sample("fourierft", 7));
   QCOMPARE(path, run.analysisDir() + "/fourierft/step-00000007.json");
   QCOMPARE(int(listSnapshots(run).size()), 1);

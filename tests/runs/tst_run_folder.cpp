@@ -36,9 +36,7 @@ bool exists(const std::string& path) {
 }
 
 RunFolder newRun(const QTemporaryDir& tmp) {
-  auto run = RunFolder::create(tmp.path().toStdString(), "run");
-  run.writeExperiment({{"model", "tiny-vit"}});
-  return run;
+  return RunFolder::create(tmp.path().toStdString(), "run", {{"model", "tiny-vit"}});
 }
 
 }  // namespace
@@ -52,7 +50,8 @@ private slots:
   void createRejectsBadNames();
   void runNameHasTimeAndSlug_data();
   void runNameHasTimeAndSlug();
-  void experimentRoundTripAndWrittenOnce();
+  void experimentRoundTrip();
+  void createLeavesNoFolderWithoutExperiment();
   void openNeedsARunFolder();
   void metricsRoundTrip();
   void metricsTornLastLine_data();
@@ -81,9 +80,9 @@ private slots:
 void TestRunFolder::createMakesUniqueNames() {
   QTemporaryDir tmp;
   const std::string parent = tmp.path().toStdString() + "/runs/nested";  // made on demand
-  auto a = RunFolder::create(parent, "20261125-143000-default");
-  auto b = RunFolder::create(parent, "20261125-143000-default");
-  auto c = RunFolder::create(parent, "20261125-143000-default");
+  auto a = RunFolder::create(parent, "20261125-143000-default", json::object());
+  auto b = RunFolder::create(parent, "20261125-143000-default", json::object());
+  auto c = RunFolder::create(parent, "20261125-143000-default", json::object());
   QCOMPARE(a.path(), parent + "/20261125-143000-default");
   QCOMPARE(b.path(), parent + "/20261125-143000-default-2");
   QCOMPARE(c.name(), std::string("20261125-143000-default-3"));
@@ -103,7 +102,7 @@ void TestRunFolder::createRejectsBadNames() {
   QFETCH(QString, name);
   QTemporaryDir tmp;
   try {
-    RunFolder::create(tmp.path().toStdString(), name.toStdString());
+    RunFolder::create(tmp.path().toStdString(), name.toStdString(), json::object());
     QFAIL("expected fw::Error");
   } catch (const fw::Error& e) {
     QCOMPARE(e.fieldName(), std::string("name"));
@@ -132,23 +131,44 @@ void TestRunFolder::runNameHasTimeAndSlug() {
   QCOMPARE(QString::fromStdString(got), expected);
 }
 
-void TestRunFolder::experimentRoundTripAndWrittenOnce() {
+void TestRunFolder::experimentRoundTrip() {
   QTemporaryDir tmp;
-  auto run = RunFolder::create(tmp.path().toStdString(), "exp");
   const json experiment = {{"model", "roberta-base"},
                            {"dataset", {{"task", "sst2"}}},
                            {"methods", {{{"type", "fourierft"}, {"n_frequency", 1000}, {"scaling", 150.0}},
                                         {{"type", "lora"}, {"r", 8}}}},
                            {"seed", 2024}, {"note", "ΔW \"quoted\"\nnext line"}};
-  run.writeExperiment(experiment);
+  auto run = RunFolder::create(tmp.path().toStdString(), "exp", experiment);
   QCOMPARE(RunFolder::open(run.path()).readExperiment(), experiment);
   try {
-    run.writeExperiment({{"model", "other"}});
+    RunFolder::create(tmp.path().toStdString(), "exp", json::array());
     QFAIL("expected fw::Error");
   } catch (const fw::Error& e) {
-    QCOMPARE(e.filePath(), run.file("experiment.json"));
+    QCOMPARE(e.fieldName(), std::string("experiment"));
   }
-  QCOMPARE(run.readExperiment()["model"], json("roberta-base"));
+  // Nothing but the one run: no half-made folder from the refused call.
+  QCOMPARE(QDir(tmp.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList{"exp"});
+}
+
+void TestRunFolder::createLeavesNoFolderWithoutExperiment() {
+  // A process killed inside create() leaves only its hidden staging folder; the next create()
+  // removes it (its process is gone) and keeps one that a live process is still filling.
+  QTemporaryDir tmp;
+  const std::string parent = tmp.path().toStdString();
+  pid_t child = ::fork();
+  if (child == 0) _exit(0);
+  QVERIFY(child > 0);
+  int wstatus = 0;
+  QCOMPARE(::waitpid(child, &wstatus, 0), child);
+  const std::string dead = parent + "/.creating-" + std::to_string(child) + "-abc123";
+  const std::string alive = parent + "/.creating-" + std::to_string(::getpid()) + "-def456";
+  QVERIFY(::mkdir(dead.c_str(), 0755) == 0 && ::mkdir(alive.c_str(), 0755) == 0);
+  spill(dead + "/experiment.json", "{\"half\": ");
+  auto run = RunFolder::create(parent, "run", {{"model", "tiny-vit"}});
+  QVERIFY(!exists(dead));
+  QVERIFY(exists(alive));
+  QCOMPARE(run.readExperiment(), json({{"model", "tiny-vit"}}));
+  QCOMPARE(QDir(tmp.path()).entryList(QDir::Dirs | QDir::NoDotAndDotDot), QStringList{"run"});
 }
 
 void TestRunFolder::openNeedsARunFolder() {
@@ -456,7 +476,7 @@ void TestRunFolder::unwritableFolderNamed() {
     QCOMPARE(e.filePath(), locked);
   }
   try {
-    RunFolder::create(locked, "run");
+    RunFolder::create(locked, "run", json::object());
     QFAIL("expected fw::Error");
   } catch (const fw::Error& e) {
     QCOMPARE(e.filePath(), locked + "/run");
@@ -482,7 +502,7 @@ void TestRunFolder::folderUnderAFileNamed() {
   } catch (const fw::Error& e) {
     QCOMPARE(e.filePath(), file);
   }
-  QVERIFY_THROWS_EXCEPTION(fw::Error, RunFolder::create(dir, "run"));
+  QVERIFY_THROWS_EXCEPTION(fw::Error, RunFolder::create(dir, "run", json::object()));
 }
 
 void TestRunFolder::notEnoughSpaceNamed() {
@@ -500,8 +520,7 @@ void TestRunFolder::notEnoughSpaceNamed() {
 void TestRunFolder::checkpointsPerMethod() {
   // A run that trains several methods keeps each method's checkpoints apart.
   QTemporaryDir tmp;
-  auto run = RunFolder::create(tmp.path().toStdString(), "multi");
-  run.writeExperiment({{"name", "multi"}});
+  auto run = RunFolder::create(tmp.path().toStdString(), "multi", {{"name", "multi"}});
   const auto lora = run.createCheckpointDir(20, "lora");
   QCOMPARE(QString::fromStdString(lora), QString::fromStdString(run.path() + "/checkpoints/lora/step-00000020"));
   run.markCheckpointComplete(lora);
