@@ -6,10 +6,12 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <thread>
 #include <set>
 #include <utility>
 
@@ -51,6 +53,14 @@ static_assert(sizeof kMigrations / sizeof kMigrations[0] == RunIndex::kSchemaVer
 const char kColumns[] =
     "id, folder, name, experiment, experiment_hash, model, dataset, methods, status, started_at, "
     "ended_at, final_metrics, error, owner_pid, owner_start_ticks, owner_boot_id, owner_host";
+
+// "INSERT INTO runs (folder,", "PRAGMA journal_mode=WAL": which statement an error came from.
+std::string firstWords(const char* sql, int words = 3) {
+  const std::string s = sql ? sql : "";
+  size_t end = 0;
+  while (words-- > 0 && end != std::string::npos) end = s.find(' ', end + 1);
+  return s.substr(0, end);
+}
 
 [[noreturn]] void fail(sqlite3* db, const std::string& path, const std::string& what) {
   const int rc = db ? sqlite3_extended_errcode(db) : SQLITE_CANTOPEN;
@@ -96,7 +106,7 @@ public:
   bool step() {
     int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) fail(db_, path_, "run index query failed");
+    if (rc != SQLITE_DONE) fail(db_, path_, std::string("run index query failed (") + firstWords(sqlite3_sql(stmt_)) + ")");
     return false;
   }
   void run() { while (step()) {} }
@@ -278,6 +288,28 @@ RunIndex::~RunIndex() = default;
 RunIndex::RunIndex(RunIndex&&) noexcept = default;
 RunIndex& RunIndex::operator=(RunIndex&&) noexcept = default;
 
+namespace {
+
+// Switching a new file to WAL needs its exclusive lock, and SQLite answers SQLITE_BUSY at once,
+// without the busy handler, when another connection is opening the same file (two processes
+// starting on a fresh index): so the switch is retried here for the same 5 s.
+void switchToWal(sqlite3* db, const std::string& path) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  for (;;) {
+    Statement wal(db, path, "PRAGMA journal_mode=WAL");
+    try {
+      wal.run();
+      return;
+    } catch (const Error&) {
+      const int rc = sqlite3_errcode(db);
+      if ((rc != SQLITE_BUSY && rc != SQLITE_LOCKED) || std::chrono::steady_clock::now() > deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
 RunIndex RunIndex::open(const std::string& dbPath) {
   auto impl = std::make_unique<Impl>();
   impl->path = dbPath;
@@ -289,10 +321,7 @@ RunIndex RunIndex::open(const std::string& dbPath) {
     fail(impl->db, dbPath, "cannot open the run index");
   sqlite3_extended_result_codes(impl->db, 1);
   sqlite3_busy_timeout(impl->db, 5000);  // before anything that takes a lock
-  {
-    Statement wal(impl->db, dbPath, "PRAGMA journal_mode=WAL");
-    wal.run();
-  }
+  switchToWal(impl->db, dbPath);
   exec(impl->db, dbPath, "PRAGMA synchronous=NORMAL", "cannot configure the run index");
   impl->migrate();
   impl->checkObjects();
