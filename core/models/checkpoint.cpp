@@ -216,7 +216,12 @@ LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& o
   auto config = readJsonFile(configPath);
   if (!config.is_object()) throw Error("model config is not a JSON object").file(configPath);
   for (auto it = overrides.begin(); it != overrides.end(); ++it) config[it.key()] = it.value();
-  if (overrides.contains("num_labels")) config.erase("id2label"), config.erase("label2id");
+  // A new number of labels keeps the checkpoint's names only where they still fit (as
+  // transformers' PretrainedConfig does); names given with it are kept.
+  if (overrides.contains("num_labels") && overrides["num_labels"].is_number_integer() &&
+      !labelNamesFit(config, overrides["num_labels"].get<int64_t>()))
+    for (const char* key : {"id2label", "label2id"})
+      if (!overrides.contains(key)) config.erase(key);
   LoadedModel out;
   out.folder = folder;
   out.model = buildModel(config, configPath, options);

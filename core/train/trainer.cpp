@@ -19,6 +19,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <set>
 
 namespace fw::train {
 
@@ -31,11 +32,26 @@ at::ScalarType dtypeOf(const std::string& s) {
   return s == "bf16" ? at::kBFloat16 : s == "fp16" ? at::kHalf : at::kFloat;
 }
 
-// Overrides that make a base model fit the data: the number of labels, the image shape.
+// Overrides that make a base model fit the data: the number of labels and, as Hugging Face's
+// run_glue.py does, the data's class names (id2label, label2id: what an exported checkpoint's
+// pipeline prints), unless the experiment's model config names its own.
 json fitToData(const Experiment& e, const data::Dataset& train) {
   json o = e.model.config;
-  if (train.kind == data::TaskKind::Classification || train.kind == data::TaskKind::ImageClassification)
+  if (train.kind == data::TaskKind::Classification || train.kind == data::TaskKind::ImageClassification) {
     o["num_labels"] = train.numLabels;
+    const auto& names = train.labelNames;
+    const bool named = int64_t(names.size()) == train.numLabels &&
+                       std::set<std::string>(names.begin(), names.end()).size() == names.size();
+    if (named && !o.contains("id2label") && !o.contains("label2id")) {
+      json id2label = json::object(), label2id = json::object();
+      for (size_t i = 0; i < names.size(); ++i) {
+        id2label[std::to_string(i)] = names[i];
+        label2id[names[i]] = int64_t(i);
+      }
+      o["id2label"] = id2label;
+      o["label2id"] = label2id;
+    }
+  }
   if (train.kind == data::TaskKind::Regression) o["num_labels"] = 1;
   return o;
 }

@@ -76,6 +76,7 @@ private slots:
   void legacyLayerNormNames_data();
   void legacyLayerNormNames();
   void labelNamesSurviveSave();
+  void labelNamesFollowANewLabelCount();
   void tensorInTwoShardsRefused_data();
   void tensorInTwoShardsRefused();
 };
@@ -481,6 +482,23 @@ void TestModelLoading::labelNamesSurviveSave() {
   QVERIFY(!savedFive.contains("id2label"));
   QVERIFY(!savedFive.contains("label2id"));
   QCOMPARE(savedFive["num_labels"], nlohmann::json(5));
+}
+
+void TestModelLoading::labelNamesFollowANewLabelCount() {
+  // The bert fixture names 3 labels. A num_labels override keeps them when it is 3 (they were
+  // dropped for any override), drops them for another count, and keeps names given with it.
+  const auto original = readJsonFile(fixtureModel("bert") + "/config.json");
+  auto same = models::loadPretrained(fixtureModel("bert"), {}, {{"num_labels", 3}});
+  QCOMPARE(same.model->config()["id2label"], original["id2label"]);
+  QCOMPARE(same.model->config()["label2id"], original["label2id"]);
+  auto two = models::loadPretrained(fixtureModel("bert"), {}, {{"num_labels", 2}});
+  QCOMPARE(two.model->numLabels(), int64_t(2));
+  QVERIFY(!two.model->config().contains("id2label"));
+  QVERIFY(!two.model->config().contains("label2id"));
+  const nlohmann::json names = {{"0", "negative"}, {"1", "positive"}}, ids = {{"negative", 0}, {"positive", 1}};
+  auto given = models::loadPretrained(fixtureModel("bert"), {}, {{"num_labels", 2}, {"id2label", names}, {"label2id", ids}});
+  QCOMPARE(given.model->config()["id2label"], names);
+  QCOMPARE(given.model->config()["label2id"], ids);
 }
 
 void TestModelLoading::tensorInTwoShardsRefused_data() {

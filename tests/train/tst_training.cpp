@@ -293,6 +293,9 @@ void TestTraining::pretrainCacheEvalAndMergedExport() {
   models::saveCheckpointFolder(*trained.model, tmp.file("merged"));
   auto merged = models::loadPretrained(tmp.file("merged"));
   QVERIFY(test::maxAbsDiff(merged.model->forward(in), withAdapter) < 1e-5);
+  // It names the classes it was trained on, as run_glue.py's checkpoints do.
+  QCOMPARE(merged.model->config()["id2label"], json({{"0", "Sneaker"}, {"1", "Bag"}, {"2", "Ankle boot"}}));
+  QCOMPARE(merged.model->config()["label2id"], json({{"Sneaker", 0}, {"Bag", 1}, {"Ankle boot", 2}}));
   // A second run finds the base in its cache and does not train it again.
   Recorder rec;
   runExperiment(e, tmp.file("runs"), &rec);
