@@ -77,6 +77,16 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::fromModelFile(co
     t->padId_ = padId ? *padId : t->eosId_ ? *t->eosId_ : 0;
   }
   t->padToken_ = t->sp_->idToPiece(static_cast<int>(t->padId_));
+
+  // As transformers' LlamaTokenizer: its special tokens (<unk>, <s>, </s>: the model's unknown
+  // and control pieces) and the added tokens of tokenizer_config.json are cut out of the text
+  // whole, and SentencePiece encodes the text between them ("a</s>b": a, </s>, b; it gave
+  // "<", "/", "s", ">" pieces).
+  for (int id = 0; id < t->sp_->pieceSize(); ++id)
+    if ((t->sp_->isControl(id) || t->sp_->isUnknown(id)) && !t->sp_->idToPiece(id).empty())
+      t->added_.add(AddedToken{t->sp_->idToPiece(id), id});
+  for (const AddedToken& a : cfg.addedTokens) t->added_.add(a);
+  t->added_.finalize([](std::string_view s) { return std::string(s); });
   return t;
 }
 

@@ -641,6 +641,12 @@ void TstTokenizers::sentencePieceTinyModel() {
   QCOMPARE(toList(e.ids), (QList<qlonglong>{1, 7, 12, 0}));
   QCOMPARE(toStrings(e.tokens), (QStringList{"<s>", "\u2581hello", "\u2581world", "<unk>"}));
   QCOMPARE(tok->decode({1, 12, 7}), std::string("world hello"));
+  // Special tokens in the text are cut out whole, as LlamaTokenizer does; SentencePiece encodes
+  // the text on each side (with its dummy prefix: "world" is "▁world").
+  const Encoding withEos = tok->encode("hello</s>world");
+  QCOMPARE(toList(withEos.ids), (QList<qlonglong>{1, 7, 2, 12}));
+  QCOMPARE(toStrings(withEos.tokens), (QStringList{"<s>", "▁hello", "</s>", "▁world"}));
+  QCOMPARE(toList(tok->encode("<s>hello<unk>").ids), (QList<qlonglong>{1, 1, 7, 0}));
   const std::string b = "world";
   const Encoding pair = tok->encode("hello", &b);
   QCOMPARE(toList(pair.ids), (QList<qlonglong>{1, 7, 1, 12}));
