@@ -28,9 +28,12 @@ namespace {
 volatile sig_atomic_t gStops = 0;
 volatile sig_atomic_t gStopSignal = 0;
 volatile sig_atomic_t gForwardPause = 0;
+volatile sig_atomic_t gSuspend = 0;  // Ctrl-Z (SIGTSTP)
 void onSignal(int sig) {
   if (sig == SIGUSR1 || sig == SIGUSR2) {
     gForwardPause = sig;
+  } else if (sig == SIGTSTP) {
+    gSuspend = 1;
   } else {
     gStopSignal = sig == SIGINT ? SIGINT : SIGTERM;
     gStops = gStops + 1;
@@ -152,6 +155,7 @@ int launchWorkers(const LaunchOptions& o) {
   sigaction(SIGHUP, &sa, nullptr);  // the terminal closed: stop the workers cleanly
   sigaction(SIGUSR1, &sa, nullptr);
   sigaction(SIGUSR2, &sa, nullptr);
+  sigaction(SIGTSTP, &sa, nullptr);
 
   const pid_t launcher = ::getpid();
   std::vector<pid_t> pids(size_t(o.nproc), -1);
@@ -168,6 +172,7 @@ int launchWorkers(const LaunchOptions& o) {
       // an ignored disposition survives exec, so an early pause cannot kill a starting worker.
       ::signal(SIGUSR1, SIG_IGN);
       ::signal(SIGUSR2, SIG_IGN);
+      ::signal(SIGTSTP, SIG_DFL);
       // Outside the terminal's foreground group, a write to the terminal (rank 0's progress)
       // would stop the worker where `stty tostop` is set, unless SIGTTOU is ignored.
       ::signal(SIGTTOU, SIG_IGN);
@@ -197,6 +202,7 @@ int launchWorkers(const LaunchOptions& o) {
   int firstFailure = 0, running = o.nproc, stopsSeen = 0;
   bool stopped = false, stopAsked = false;
   bool killPending = false;
+  bool pausedByUser = false;  // the latest SIGUSR1 / SIGUSR2 forwarded: a Ctrl-Z does not undo a pause
   std::chrono::steady_clock::time_point killAt{};
   auto killAtMost = [&](std::chrono::seconds grace) {
     const auto at = std::chrono::steady_clock::now() + grace;
@@ -216,7 +222,19 @@ int launchWorkers(const LaunchOptions& o) {
     if (gForwardPause) {
       const int sig = gForwardPause;
       gForwardPause = 0;
+      pausedByUser = sig == SIGUSR1;
       signalAll(sig);
+    }
+    // Ctrl-Z reaches the launcher alone (the workers are in groups of their own). Stopping the
+    // workers outright would leave them in a collective whose timeout runs on while they are
+    // stopped; they pause instead, together after the step in flight, and the launcher stops
+    // itself so that the shell has the terminal back. `fg` or `bg` continues it, and them.
+    if (gSuspend) {
+      gSuspend = 0;
+      signalAll(SIGUSR1);
+      std::cerr << "suspended: the workers pause after the step in flight; fg continues them\n";
+      ::kill(::getpid(), SIGSTOP);
+      if (!pausedByUser) signalAll(SIGUSR2);
     }
     int status = 0;
     const pid_t done = ::waitpid(-1, &status, WNOHANG);

@@ -1,7 +1,8 @@
 // Data-parallel training on c10d (Gloo over loopback) as a user starts it: `fourierft train
 // --nproc 2` gives the losses, evaluation metrics and adapters of one process with the same
 // global batch (FourierFT and LoRA, dropout off); a worker killed mid-run stops the other with an error naming it, the
-// run is marked failed and resumes to the same losses; a resume with another world size, a busy
+// run is marked failed and resumes to the same losses; Ctrl-Z pauses the workers and stops the
+// launcher, and continuing it ends the run with the same losses; a resume with another world size, a busy
 // port and a batch that does not split are refused with a message.
 #include "io/safetensors.h"
 #include "support/cli_process.h"
@@ -89,6 +90,7 @@ private slots:
   void initTestCase();
   void twoProcessesEqualOne();
   void killedWorkerStopsTheRunWhichResumes();
+  void ctrlZPausesTheWorkersAndContinues();
   void refusals();
 
 private:
@@ -180,6 +182,49 @@ void TestDistributed::killedWorkerStopsTheRunWhichResumes() {
   QVERIFY2(wrong.err.contains("trained with 2 processes") && wrong.err.contains("--nproc 2"), qPrintable(wrong.err));
   auto resumed = fourierft({"train", "--resume", run, "--no-index", "--nproc", "2"});
   QVERIFY2(resumed.code == 0, qPrintable(resumed.err));
+  QCOMPARE(summary(run)["status"].get<std::string>(), std::string("finished"));
+  compareLosses(losses(run), losses(one_));
+}
+
+// The state letter of /proc/PID/stat: R running, S sleeping, T stopped.
+char processState(qint64 pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto paren = line.rfind(')');
+  return paren == std::string::npos || paren + 2 >= line.size() ? '?' : line[paren + 2];
+}
+
+void TestDistributed::ctrlZPausesTheWorkersAndContinues() {
+  // Ctrl-Z (SIGTSTP) reaches the launcher alone: it used to stop itself while its workers trained
+  // on. Now the workers pause together and the launcher stops; SIGCONT (fg) continues them all
+  // and the run ends with the losses of one process.
+  QProcess p;
+  p.start(FW_CLI_PATH, {"train", dir_ + "/e.json", "--out", dir_ + "/suspended", "--no-index", "--nproc", "2"});
+  QVERIFY(p.waitForStarted());
+  QString run;
+  for (int i = 0; i < 1500; ++i) {
+    run = fw::test::onlyRunFolder(dir_ + "/suspended");
+    if (!run.isEmpty() && losses(run).size() >= 4) break;
+    QThread::msleep(20);
+  }
+  QVERIFY(!run.isEmpty() && losses(run).size() >= 4);
+  QCOMPARE(::kill(pid_t(p.processId()), SIGTSTP), 0);
+  QElapsedTimer clock;
+  clock.start();
+  while (processState(p.processId()) != 'T' && clock.elapsed() < 10000) QThread::msleep(20);
+  QCOMPARE(processState(p.processId()), 'T');
+  // The step in flight ends, then nothing more is trained while the launcher is stopped.
+  QThread::msleep(1500);
+  const size_t paused = losses(run).size();
+  QThread::msleep(1500);
+  QCOMPARE(losses(run).size(), paused);
+  QVERIFY2(paused < size_t(2 * 60), "the run ended before it could be suspended");
+  QCOMPARE(::kill(pid_t(p.processId()), SIGCONT), 0);
+  QVERIFY(p.waitForFinished(240000));
+  const QString err = QString::fromUtf8(p.readAllStandardError());
+  QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, qPrintable(err));
+  QVERIFY2(err.contains("suspended: the workers pause after the step in flight"), qPrintable(err));
   QCOMPARE(summary(run)["status"].get<std::string>(), std::string("finished"));
   compareLosses(losses(run), losses(one_));
 }
