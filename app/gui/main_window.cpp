@@ -230,6 +230,8 @@ void MainWindow::setRunning(bool running) {
   if (!running) {
     pause_->setText(tr("Pause"));
     analysisTimer_->stop();
+  } else {
+    progress_->setFormat("%p%");  // until the first step names its method and ETA
   }
 }
 
@@ -333,6 +335,13 @@ void MainWindow::onLog(const QString& line) { log_->appendPlainText(line); }
 void MainWindow::onFinished(const QString& runFolder, const QString& status) {
   currentRun_ = runFolder;
   setRunning(false);
+  // The bar says how the run ended, not the last method's "100% · ETA 0:00".
+  if (status == "finished") {
+    progress_->setValue(progress_->maximum());
+    progress_->setFormat(tr("Finished"));
+  } else {
+    progress_->setFormat(tr("Stopped at %p%"));
+  }
   status_->setText(tr("Run %1: %2").arg(status, runFolder));
   onLog(tr("run %1: %2").arg(status, runFolder));
   pollAnalysis();
@@ -342,6 +351,7 @@ void MainWindow::onFinished(const QString& runFolder, const QString& status) {
 
 void MainWindow::onFailed(const QString& message) {
   setRunning(false);
+  progress_->setFormat(tr("Failed at %p%"));
   status_->setText(tr("Failed"));
   runs_->refresh();
   showError(tr("Training failed"), message);

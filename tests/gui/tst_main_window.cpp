@@ -21,6 +21,7 @@
 
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QThreadPool>
 #include <QTimer>
 #include <QRegularExpression>
@@ -398,6 +399,9 @@ void TestMainWindow::trainPauseStopResumeReport() {
   window.stop();
   QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
   QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  auto* bar = window.findChild<QProgressBar*>();
+  QVERIFY(bar);
+  QVERIFY2(bar->text().startsWith("Stopped at "), qPrintable(bar->text()));
   const QString run = finished.at(0).at(0).toString();
   auto folder = fw::runs::RunFolder::open(run.toStdString());
   QVERIFY(folder.latestCheckpoint("fourierft").has_value());
@@ -405,6 +409,8 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 2, 180000);
   QCOMPARE(failed.count(), 0);
   QCOMPARE(finished.at(1).at(1).toString(), QString("finished"));
+  QCOMPARE(bar->text(), QString("Finished"));
+  QCOMPARE(bar->value(), bar->maximum());
 
   // Every method has curves; the runs browser lists the run.
   window.plots()->flushNow();
@@ -474,6 +480,9 @@ void TestMainWindow::dataParallelRun() {
   QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 60000);
   QCOMPARE(failed.count(), 0);
   QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  auto* bar = window.findChild<QProgressBar*>();
+  QVERIFY(bar);
+  QVERIFY2(bar->text().startsWith("Stopped at "), qPrintable(bar->text()));
   const QString run = finished.at(0).at(0).toString();
   QCOMPARE(window.currentRun(), run);
   auto folder = fw::runs::RunFolder::open(run.toStdString());
