@@ -126,6 +126,14 @@ bool labelNamesFit(const nlohmann::json& config, int64_t numLabels) {
   return true;
 }
 
+// Removes id2label and label2id unless they name exactly `numLabels` labels; keys in `keep` (names
+// a caller gave with the count) stay.
+void dropLabelNamesUnlessFit(nlohmann::json& config, int64_t numLabels, const nlohmann::json& keep = nlohmann::json::object()) {
+  if (labelNamesFit(config, numLabels)) return;
+  for (const char* key : {"id2label", "label2id"})
+    if (!keep.contains(key)) config.erase(key);
+}
+
 }  // namespace
 
 LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, const std::string& where) {
@@ -218,10 +226,8 @@ LoadedModel loadPretrained(const std::string& folder, const at::TensorOptions& o
   for (auto it = overrides.begin(); it != overrides.end(); ++it) config[it.key()] = it.value();
   // A new number of labels keeps the checkpoint's names only where they still fit (as
   // transformers' PretrainedConfig does); names given with it are kept.
-  if (overrides.contains("num_labels") && overrides["num_labels"].is_number_integer() &&
-      !labelNamesFit(config, overrides["num_labels"].get<int64_t>()))
-    for (const char* key : {"id2label", "label2id"})
-      if (!overrides.contains(key)) config.erase(key);
+  if (overrides.contains("num_labels") && overrides["num_labels"].is_number_integer())
+    dropLabelNamesUnlessFit(config, overrides["num_labels"].get<int64_t>(), overrides);
   LoadedModel out;
   out.folder = folder;
   out.model = buildModel(config, configPath, options);
@@ -248,10 +254,7 @@ void saveCheckpointFolder(PretrainedModel& model, const std::string& folder) {
   if (model.numLabels() > 0) {
     config["num_labels"] = model.numLabels();
     // Label names stay unless the head no longer has as many labels as they name.
-    if (!labelNamesFit(config, model.numLabels())) {
-      config.erase("id2label");
-      config.erase("label2id");
-    }
+    dropLabelNamesUnlessFit(config, model.numLabels());
   }
   config["architectures"] = {model.className()};
   config["model_type"] = model.modelType();
