@@ -147,10 +147,14 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
     } else if (m.type == "full") {
       if (!base) {
         const auto summary = run.readSummary().value_or(nlohmann::json::object());
-        const std::string basePath = !a.base.empty() ? a.base : summary.value("base_model", std::string());
-        if (basePath.empty())
-          throw Error("summary.json does not name the base model").file(run.file(runs::run_files::kSummary))
-              .hint("give the checkpoint full fine-tuning started from with --base");
+        std::string basePath = a.base;
+        if (basePath.empty()) {
+          try {
+            basePath = train::runBaseModel(run);
+          } catch (Error& err) {
+            throw err.hint("give the checkpoint full fine-tuning started from with --base");
+          }
+        }
         if (models::isPreset(basePath))
           throw Error("the run's base model is a preset with random weights, which were not saved").file(run.path())
               .hint("full fine-tuning is compared with its starting weights: give them with --base");

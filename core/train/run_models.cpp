@@ -5,6 +5,7 @@
 #include "models/model_adapters.h"
 #include "models/presets.h"
 #include "util/error.h"
+#include "util/files.h"
 
 #include <filesystem>
 
@@ -14,6 +15,27 @@ namespace fs = std::filesystem;
 
 std::string methodCheckpointDir(const runs::RunFolder& run, const std::string& method) {
   return run.file(std::string(runs::run_files::kAdapters) + "/" + method + "/checkpoint");
+}
+
+std::string runBaseModel(const runs::RunFolder& run) {
+  const auto summary = run.readSummary().value_or(nlohmann::json::object());
+  const auto summaryPath = run.file(runs::run_files::kSummary);
+  const auto* base = summary.contains("base_model") ? &summary["base_model"] : nullptr;
+  if (!base || !base->is_string() || base->get<std::string>().empty())
+    throw Error("summary.json does not name the base model").file(summaryPath).field("base_model");
+  const std::string folder = base->get<std::string>();
+  // Runs on a cached pretrained base record the cache's recipe (runs before that record nothing).
+  if (summary.contains("base_recipe")) {
+    const auto recipePath = (fs::path(folder) / kPretrainRecipeFile).string();
+    if (!fs::exists(recipePath) || readJsonFile(recipePath) != summary["base_recipe"])
+      throw Error("the cached base model was trained again since this run (another run with another preset, seed or "
+                  "pretraining stage shares the cache): the run's adapters were trained on other weights")
+          .file(folder)
+          .field("model.pretrain.cache")
+          .hint("train the run's experiment again (the same recipe remakes the cache, identical where training is "
+                "deterministic), and give each experiment its own model.pretrain.cache");
+  }
+  return folder;
 }
 
 TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
@@ -39,8 +61,7 @@ TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, c
   auto folder = adapters::readAdapterFolder(out.source);
   // The trainer records the base it used and the model overrides that fit it to the data.
   const auto summary = run.readSummary().value_or(nlohmann::json::object());
-  const std::string base = summary.value("base_model", std::string());
-  if (base.empty()) throw Error("summary.json does not name the base model").file(run.file(runs::run_files::kSummary));
+  const std::string base = runBaseModel(run);
   if (models::isPreset(base))
     throw Error("the run's base model is a preset with random weights, which were not saved").file(run.path())
         .hint("only runs on a checkpoint (or a cached pretrained base) can be rebuilt");

@@ -11,6 +11,9 @@
 
 namespace fw::train {
 
+// In a cached pretrained base's folder: the recipe that made it (Trainer::prepareBase).
+inline constexpr const char* kPretrainRecipeFile = "workbench_pretrain.json";
+
 struct TrainedModel {
   std::shared_ptr<models::PretrainedModel> model;
   const MethodSpec* method = nullptr;
@@ -20,6 +23,11 @@ struct TrainedModel {
 // Throws fw::Error naming the run folder when the method is unknown or its files are missing.
 TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
                               const c10::Device& device);
+
+// The base model a run's adapters were trained on (summary.json's base_model). A cached
+// pretrained base that was trained again since (another run with another seed or stage shares
+// the cache) is refused: the run's adapters and a merge would silently use the wrong W0.
+std::string runBaseModel(const runs::RunFolder& run);
 
 // The folder a full or head-only method saves its weights to.
 std::string methodCheckpointDir(const runs::RunFolder& run, const std::string& method);

@@ -145,7 +145,7 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   const json recipe = {{"preset", e.model.preset}, {"config", models::presetConfig(e.model.preset)},
                        {"overrides", e.model.config}, {"pretrain", e.toJson()["model"]["pretrain"]}, {"seed", e.seed},
                        {"dtype", e.model.dtype}};
-  const auto recipePath = (fs::path(p.cache) / "workbench_pretrain.json").string();
+  const auto recipePath = (fs::path(p.cache) / kPretrainRecipeFile).string();
   if (fs::exists(fs::path(p.cache) / "config.json") && fs::exists(fs::path(p.cache) / "model.safetensors")) {
     if (fs::exists(recipePath) && readJsonFile(recipePath) == recipe) {
       if (observer) observer->onLog("base model: " + p.cache + " (cached)");
@@ -299,9 +299,13 @@ std::string Trainer::run() {
       auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
       mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
       asLead([&] {
-        run.updateSummary({{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
-                           {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
-                           {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}});
+        json patch = {{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
+                      {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
+                      {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}};
+        // What made a cached base: eval and export check it (runBaseModel), since a later run
+        // with another recipe trains the shared cache again.
+        if (e_.model.pretrain.enabled) patch["base_recipe"] = readJsonFile((fs::path(base) / kPretrainRecipeFile).string());
+        run.updateSummary(patch);
         if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
       });
       std::optional<runs::MetricsWriter> metrics;

@@ -300,6 +300,18 @@ void TestTraining::pretrainCacheEvalAndMergedExport() {
   Recorder rec;
   runExperiment(e, tmp.file("runs"), &rec);
   QCOMPARE(rec.losses.size(), size_t(2 * 6));  // only the two methods' steps
+  // A run with another seed trains the shared cache again: the first run's adapter no longer
+  // fits the cached weights, and rebuilding it says so instead of evaluating the wrong model.
+  auto other = e;
+  other.seed = e.seed + 1;
+  runExperiment(other, tmp.file("runs"));
+  try {
+    train::loadTrainedModel(folder, exp, "fourierft", at::kCPU);
+    QFAIL("a run whose cached base was trained again was rebuilt");
+  } catch (const Error& err) {
+    QVERIFY2(std::string(err.what()).find("cached base model was trained again since this run") != std::string::npos, err.what());
+    QVERIFY2(std::string(err.what()).find(tmp.file("base")) != std::string::npos, err.what());
+  }
 }
 
 // Unlabelled rows (-100, or a NaN regression target) are left out of the mean; a batch with no
