@@ -7,6 +7,7 @@
 #include "runs/run_folder.h"
 #include "train/data_setup.h"
 #include "train/evaluate.h"
+#include "train/export_folder.h"
 #include "train/run_models.h"
 #include "util/error.h"
 #include "util/runtime.h"
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
-#include <regex>
 
 namespace fw::cli {
 
@@ -26,46 +26,6 @@ std::vector<std::string> methodsOf(const train::Experiment& e, const std::string
     if (only.empty() || m.name == only) out.push_back(m.name);
   if (out.empty()) throw Error("the run has no method '" + only + "'").field("--method");
   return out;
-}
-
-// What an export writes into its folder: an adapter (PEFT or native), or a merged checkpoint
-// (with the shards and index of a sharded one, which the loader would otherwise prefer).
-bool writtenByExport(const std::string& file, bool merged) {
-  if (!merged)
-    return file == "adapter_config.json" || file == "adapter_model.safetensors" || file == "workbench.json" ||
-           file == "workbench_positions.safetensors";
-  static const std::regex shard(R"(model-[0-9]+-of-[0-9]+\.safetensors)");
-  return file == "config.json" || file == "model.safetensors" || file == "model.safetensors.index.json" ||
-         std::regex_match(file, shard);
-}
-
-// An export goes into a new or empty folder: one holding files (an earlier export, a base
-// checkpoint) is refused, naming it, unless `force`, which removes the files this export writes
-// first so none of an earlier export is left to mix with it (other files stay).
-// Checks (clear = false) before anything is loaded, clears (clear = true) just before the write.
-void prepareExportFolder(const std::string& dir, const std::string& flag, bool merged, bool force, bool clear) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const auto st = fs::status(dir, ec);
-  if (!fs::exists(st)) return;
-  if (!fs::is_directory(st))
-    throw Error("the export target is not a folder").file(dir).field(flag).hint("give a new folder");
-  std::vector<fs::path> entries;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) entries.push_back(it->path());
-  if (ec) throw Error("cannot read the export folder: " + ec.message()).file(dir).field(flag);
-  if (entries.empty()) return;
-  if (!force)
-    throw Error("the export folder exists and is not empty (" + std::to_string(entries.size()) + " entr" +
-                (entries.size() == 1 ? "y" : "ies") + ")")
-        .file(dir)
-        .field(flag)
-        .hint("give a new or empty folder, or add --force to replace the files an export writes there");
-  if (!clear) return;
-  for (const auto& e : entries) {
-    if (!writtenByExport(e.filename().string(), merged)) continue;
-    fs::remove(e, ec);
-    if (ec) throw Error("cannot remove the earlier export's file: " + ec.message()).file(e.string()).field("--force");
-  }
 }
 
 }  // namespace
@@ -130,7 +90,7 @@ void addRunToolCommands(CLI::App& app) {
                 .hint("give each export a folder of its own");
       // All of them checked before anything is written: a refusal leaves no export half done.
       for (const auto& [flag, dir] : targets)
-        if (!dir.empty()) prepareExportFolder(dir, flag, flag == "--merged", b->force, false);
+        if (!dir.empty()) train::checkExportFolder(dir, flag, b->force);
     }
     configureThreads();
     auto run = runs::RunFolder::open(b->run);
@@ -145,18 +105,18 @@ void addRunToolCommands(CLI::App& app) {
     if (adapter) {
       auto folder = adapters::readAdapterFolder(trained.source);
       if (!b->peft.empty()) {
-        prepareExportFolder(b->peft, "--peft", false, b->force, true);
+        train::clearExportFolder(b->peft, "--peft", false, b->force);
         adapters::writeAdapterFolder(b->peft, folder, false);
         std::cout << "PEFT adapter: " << b->peft << "\n";
       }
       if (!b->native.empty()) {
-        prepareExportFolder(b->native, "--native", false, b->force, true);
+        train::clearExportFolder(b->native, "--native", false, b->force);
         adapters::writeAdapterFolder(b->native, folder, true);
         std::cout << "native adapter: " << b->native << "\n";
       }
     }
     if (!b->merged.empty()) {
-      prepareExportFolder(b->merged, "--merged", true, b->force, true);
+      train::clearExportFolder(b->merged, "--merged", true, b->force);
       adapters::mergeAdapters(*trained.model);
       models::saveCheckpointFolder(*trained.model, b->merged);
       std::cout << "merged checkpoint: " << b->merged << "\n";

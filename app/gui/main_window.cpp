@@ -7,6 +7,7 @@
 #include "runs/run_folder.h"
 #include "runs/run_index.h"
 #include "train/experiment.h"
+#include "train/export_folder.h"
 #include "train/run_models.h"
 #include "util/error.h"
 
@@ -32,6 +33,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QScopeGuard>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
@@ -44,6 +46,7 @@
 #include <QtConcurrent/QtConcurrent>
 
 #include <filesystem>
+#include <utility>
 
 namespace fw::gui {
 
@@ -283,20 +286,28 @@ void MainWindow::launch(const QString& experimentJson, const QString& resumeDir,
 }
 
 void MainWindow::resumeRun(const QString& runFolder) {
-  if (training()) return;
+  if (training()) {
+    status_->setText(tr("A run is in progress: stop it before resuming another"));
+    return;
+  }
+  // A data-parallel run resumes with the world size it was trained with (its batches depend on it).
+  int processes = 1;
+  try {
+    auto run = runs::RunFolder::open(runFolder.toStdString());
+    if (run.status() == runs::RunStatus::Finished) {
+      showError(tr("Nothing to resume"), tr("%1 finished: every method is trained. Open it to see its results, "
+                                            "or start a new run.").arg(runFolder));
+      return;
+    }
+    if (auto summary = run.readSummary()) processes = std::max(1, summary->value("world_size", 1));
+  } catch (const std::exception& e) {  // fw::Error, or world_size of the wrong type (nlohmann)
+    showError(tr("Cannot resume the run"), q(e.what()));
+    return;
+  }
   plots_->clear();
   resetAnalysisViews();  // the run's own snapshots come back with the next poll
   currentRun_ = runFolder;
   loadMetrics(runFolder, /*quiet=*/true);
-  // A data-parallel run resumes with the world size it was trained with (its batches depend on it).
-  int processes = 1;
-  try {
-    if (auto summary = runs::RunFolder::open(runFolder.toStdString()).readSummary())
-      processes = std::max(1, summary->value("world_size", 1));
-  } catch (const Error& e) {
-    showError(tr("Cannot resume the run"), q(e.what()));
-    return;
-  }
   processes_->setValue(processes);
   setRunning(true);
   launch(QString(), runFolder, processes);
@@ -345,6 +356,8 @@ void MainWindow::onFinished(const QString& runFolder, const QString& status) {
   status_->setText(tr("Run %1: %2").arg(status, runFolder));
   onLog(tr("run %1: %2").arg(status, runFolder));
   pollAnalysis();
+  // No spectrum is computed while training: the layer shown asks for its own now.
+  if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
   runs_->refresh();
   emit runFinished(runFolder, status);
 }
@@ -391,6 +404,13 @@ void MainWindow::pollAnalysis() {
 void MainWindow::showSpectrumFor(const QString& layer) {
   // An opened adapter's spectrum is its own (showInspection): never the current run's.
   if (currentRun_.isEmpty() || training() || layer.isEmpty() || adapterShown_) return;
+  // One computation at a time (each loads the trained model): a request while one runs waits,
+  // replacing any that waited before it, and one for what is being computed is dropped.
+  const QString request = QString("%1\n%2\n%3").arg(currentRun_, layer).arg(analysisGeneration_);
+  if (!spectrumInFlight_.isEmpty()) {
+    spectrumWanted_ = request == spectrumInFlight_ ? QString() : layer;
+    return;
+  }
   // The FourierFT method of the run (else the first adapter method).
   QString method;
   try {
@@ -403,10 +423,14 @@ void MainWindow::showSpectrumFor(const QString& layer) {
   if (method.isEmpty()) return;
   const quint64 generation = analysisGeneration_;
   const QString run = currentRun_;
+  spectrumInFlight_ = request;
   auto* watcher = new QFutureWatcher<SpectrumResult>(this);
   connect(watcher, &QFutureWatcher<SpectrumResult>::finished, this, [this, watcher, generation, run] {
     auto r = watcher->result();
     watcher->deleteLater();
+    spectrumInFlight_.clear();
+    const QString next = std::exchange(spectrumWanted_, QString());
+    if (!next.isEmpty()) showSpectrumFor(next);
     // Computed for views that have moved on (another run, an opened adapter, another layer).
     if (generation != analysisGeneration_ || run != currentRun_ || adapterShown_ || r.layer != rank_->currentLayer()) return;
     if (!r.error.isEmpty()) {
@@ -421,19 +445,22 @@ void MainWindow::showSpectrumFor(const QString& layer) {
 }
 
 void MainWindow::showRun(const QString& runFolder) {
-  if (training()) return;
+  if (training()) {
+    status_->setText(tr("A run is in progress: its views stay until it ends"));
+    return;
+  }
   currentRun_ = runFolder;
   plots_->clear();
   resetAnalysisViews();
   loadMetrics(runFolder);
-  pollAnalysis();
-  if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
+  pollAnalysis();  // the first layer it adds asks for its spectrum (RankView::layerChanged)
   tabs_->setCurrentWidget(plots_);
   status_->setText(tr("Run: %1").arg(runFolder));
 }
 
 void MainWindow::resetAnalysisViews() {
   ++analysisGeneration_;
+  spectrumWanted_.clear();
   adapterShown_ = false;
   lastSnapshotCount_ = -1;
   rank_->clear();
@@ -493,26 +520,51 @@ void MainWindow::exportAdapter() {
   if (folder.isEmpty()) return;
   s.setValue("Folders/exports", folder);
   const QString kind = format.startsWith("PEFT") ? "peft" : format.startsWith("Native") ? "native" : "merged";
-  exportMethod(method, kind, folder);
+  // As `fourierft export --force`: a folder that holds files is used only when the user agrees.
+  bool force = false;
+  if (!QDir(folder).isEmpty()) {
+    const QString files = kind == "merged" ? tr("config.json, model.safetensors and its shards")
+                                           : tr("adapter_config.json, adapter_model.safetensors and the native files");
+    if (QMessageBox::question(this, tr("Export adapter"),
+                              tr("%1 is not empty.\n\nReplace the files an export writes there (%2)? Other files stay.")
+                                  .arg(folder, files)) != QMessageBox::Yes)
+      return;
+    force = true;
+  }
+  exportMethod(method, kind, folder, force);
 }
 
-void MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder) {
+bool MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder, bool force) {
+  const bool merged = format == "merged";
+  const std::string dir = folder.toStdString();
+  // Loading and merging take seconds on a large model: a busy cursor until the slot returns.
+  QApplication::setOverrideCursor(Qt::WaitCursor);
+  auto restoreCursor = qScopeGuard([] { QApplication::restoreOverrideCursor(); });
+  status_->setText(tr("Exporting %1 to %2…").arg(method, folder));
   try {
+    train::checkExportFolder(dir, "export folder", force);
     auto run = runs::RunFolder::open(currentRun_.toStdString());
     auto e = train::Experiment::fromJson(run.readExperiment());
     auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
-    if (format == "merged") {
+    if (!merged && trained.method->type != "fourierft" && trained.method->type != "lora")
+      throw Error("method '" + method.toStdString() + "' has no adapter").hint("export it as a merged checkpoint");
+    // Cleared only now, with everything read: a failure before leaves the folder as it was.
+    train::clearExportFolder(dir, "export folder", merged, force);
+    if (merged) {
       adapters::mergeAdapters(*trained.model);
-      models::saveCheckpointFolder(*trained.model, folder.toStdString());
+      models::saveCheckpointFolder(*trained.model, dir);
     } else {
-      if (trained.method->type != "fourierft" && trained.method->type != "lora")
-        throw Error("method '" + method.toStdString() + "' has no adapter").hint("export it as a merged checkpoint");
-      adapters::writeAdapterFolder(folder.toStdString(), adapters::readAdapterFolder(trained.source), format == "native");
+      adapters::writeAdapterFolder(dir, adapters::readAdapterFolder(trained.source), format == "native");
     }
     onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
     status_->setText(tr("Exported %1 to %2").arg(method, folder));
-  } catch (const Error& err) {
+    return true;
+  } catch (const std::exception& err) {  // fw::Error, and LibTorch's or an allocation's failure alike
+    status_->setText(tr("Export failed"));
+    restoreCursor.dismiss();
+    QApplication::restoreOverrideCursor();  // not a busy cursor over the error dialog
     showError(tr("Cannot export"), q(err.what()));
+    return false;
   }
 }
 
@@ -525,9 +577,15 @@ void MainWindow::openAdapter() {
   if (base.isEmpty()) return;
   status_->setText(tr("Analysing %1…").arg(dir));
   auto* watcher = new QFutureWatcher<AdapterInspection>(this);
-  connect(watcher, &QFutureWatcher<AdapterInspection>::finished, this, [this, watcher] {
+  const quint64 generation = analysisGeneration_;
+  connect(watcher, &QFutureWatcher<AdapterInspection>::finished, this, [this, watcher, generation, dir] {
     auto r = watcher->result();
     watcher->deleteLater();
+    // A run started or shown since owns the views now.
+    if (training() || generation != analysisGeneration_) {
+      onLog(tr("adapter %1: analysed after another run took the views; open it again to see it").arg(dir));
+      return;
+    }
     if (!r.error.isEmpty()) {
       showError(tr("Cannot open the adapter"), r.error);
       return;

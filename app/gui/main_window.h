@@ -56,7 +56,9 @@ public slots:
   void exportReport();
   // Writes a trained method of the current run as a PEFT or native adapter, or merged checkpoint.
   void exportAdapter();
-  void exportMethod(const QString& method, const QString& format, const QString& folder);
+  // A folder that is not empty is refused unless `force` (the user agreed to replace the files an
+  // export writes there). Returns whether it was written; a failure is an error dialog.
+  bool exportMethod(const QString& method, const QString& format, const QString& folder, bool force = false);
   void openAdapter();
   // Shows an analysed adapter in the rank and spectrum views.
   void showInspection(const fw::gui::AdapterInspection& inspection);
@@ -112,6 +114,8 @@ private:
   qint64 lastSnapshotCount_ = -1;
   quint64 analysisGeneration_ = 0;  // bumped by resetAnalysisViews; a spectrum result carries its own
   bool adapterShown_ = false;       // the views hold an opened adapter, not the current run
+  QString spectrumInFlight_;        // run, layer and generation of the spectrum being computed
+  QString spectrumWanted_;          // the layer asked for while it ran, computed next
 };
 
 }  // namespace fw::gui

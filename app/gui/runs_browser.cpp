@@ -19,6 +19,7 @@
 #include <QPushButton>
 #include <QSplitter>
 #include <QTableWidget>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <sstream>
@@ -69,7 +70,13 @@ RunsBrowser::RunsBrowser(const QString& indexPath, QWidget* parent) : QWidget(pa
   layout->addWidget(split, 1);
 
   connect(refreshButton, &QPushButton::clicked, this, &RunsBrowser::refresh);
-  connect(filter_, &QLineEdit::textChanged, this, &RunsBrowser::refresh);
+  // Typing filters once it pauses (each listing is a query on the index, which another process
+  // may hold for a moment), without the reconcile that Refresh does.
+  filterTimer_ = new QTimer(this);
+  filterTimer_->setSingleShot(true);
+  filterTimer_->setInterval(250);
+  connect(filter_, &QLineEdit::textChanged, filterTimer_, qOverload<>(&QTimer::start));
+  connect(filterTimer_, &QTimer::timeout, this, [this] { fill(false); });
   connect(table_, &QTableWidget::itemSelectionChanged, this, &RunsBrowser::selectionChanged);
   connect(table_, &QTableWidget::cellDoubleClicked, this, [this](int row, int) { emit openRun(table_->item(row, kFolder)->text()); });
   connect(open, &QPushButton::clicked, this, [this] {
@@ -91,11 +98,14 @@ void RunsBrowser::setIndexPath(const QString& path) {
 
 int RunsBrowser::rowCount() const { return table_->rowCount(); }
 
-void RunsBrowser::refresh() {
+void RunsBrowser::refresh() { fill(true); }
+
+void RunsBrowser::fill(bool reconcile) {
+  filterTimer_->stop();
   table_->setRowCount(0);
   try {
     auto index = runs::RunIndex::open(indexPath_.toStdString());
-    index.reconcile();
+    if (reconcile) index.reconcile();
     runs::RunFilter f;
     f.text = filter_->text().toStdString();
     f.limit = 500;
@@ -114,12 +124,16 @@ void RunsBrowser::refresh() {
   table_->resizeColumnsToContents();
 }
 
-QStringList RunsBrowser::selectedFolders() const {
+QStringList RunsBrowser::selectedColumn(int column) const {
   QStringList out;
   for (const auto& range : table_->selectedRanges())
-    for (int row = range.topRow(); row <= range.bottomRow(); ++row) out << table_->item(row, kFolder)->text();
+    for (int row = range.topRow(); row <= range.bottomRow(); ++row) out << table_->item(row, column)->text();
   return out;
 }
+
+QStringList RunsBrowser::selectedFolders() const { return selectedColumn(kFolder); }
+
+QStringList RunsBrowser::selectedIds() const { return selectedColumn(kId); }
 
 QString RunsBrowser::differences() const {
   const auto folders = selectedFolders();
@@ -143,27 +157,35 @@ QString RunsBrowser::differences() const {
 
 void RunsBrowser::selectionChanged() {
   const auto folders = selectedFolders();
-  diff_->setPlainText(folders.size() >= 2 ? differences() : QString());
-  // Overlay the selected runs' curves, each method named after its run.
+  QStringList notes;
+  if (folders.size() >= 2) notes << differences();
+  // Overlay the selected runs' curves, each method named after its run's id ("#12 lora"): unique,
+  // as in the table, and without the '/' that separates a series' method from its metric.
   overlay_->clear();
-  for (const auto& folder : folders) {
+  const auto ids = selectedIds();
+  for (int i = 0; i < folders.size(); ++i) {
+    const QString& folder = folders[i];
     try {
       for (const auto& line : runs::RunFolder::open(folder.toStdString()).readMetrics()) {
-        const QString method = QDir(folder).dirName().right(24) + "/" + q(line.value("method", std::string()));
+        const QString method = "#" + ids[i] + " " + q(line.value("method", std::string()));
         if (line.value("event", std::string()) == "step")
           overlay_->onStep(method, line.value("step", 0.0), line.value("loss", NAN), line.value("lr", NAN),
                            line.value("samples_per_s", NAN), line.value("memory_mib", NAN));
         else if (line.value("event", std::string()) == "eval") {
           QMap<QString, double> m;
           m["loss"] = line.value("loss", NAN);
-          for (const auto& [k, v] : line.value("metrics", nlohmann::json::object()).items())
+          // Bound first: items() of the temporary that value() returns would dangle in the loop.
+          const nlohmann::json metrics = line.value("metrics", nlohmann::json::object());
+          for (const auto& [k, v] : metrics.items())
             if (v.is_number()) m[q(k)] = v.get<double>();
           overlay_->onEval(method, line.value("step", 0.0), m);
         }
       }
-    } catch (const Error&) {
+    } catch (const std::exception& e) {  // fw::Error, or a field of the wrong type (nlohmann)
+      notes << tr("Run #%1: curves not shown: %2").arg(ids[i], q(e.what()));
     }
   }
+  diff_->setPlainText(notes.join("\n\n"));
   overlay_->flushNow();
 }
 
@@ -195,7 +217,7 @@ void RunsBrowser::exportSelected() {
   if (path.isEmpty()) return;
   try {
     exportCsv(folders, path);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // fw::Error, or a field of the wrong type (nlohmann)
     QMessageBox::critical(this, tr("Cannot export"), q(e.what()));
   }
 }

@@ -7,6 +7,7 @@
 class QLineEdit;
 class QPlainTextEdit;
 class QTableWidget;
+class QTimer;
 
 namespace fw::widgets {
 class PlotPanel;
@@ -19,6 +20,9 @@ class RunsBrowser : public QWidget {
 public:
   explicit RunsBrowser(const QString& indexPath, QWidget* parent = nullptr);
   QStringList selectedFolders() const;
+  QStringList selectedIds() const;  // the index ids of the same rows
+  // The selected runs' curves, methods named "#<id> <method>".
+  widgets::PlotPanel* overlay() const { return overlay_; }
   int rowCount() const;
   void setIndexPath(const QString& path);
   // The experiment fields that differ between the selected runs, one line per field.
@@ -27,6 +31,7 @@ public:
   static void exportCsv(const QStringList& runFolders, const QString& path);
 
 public slots:
+  // Reconciles the index (runs whose process is gone) and lists it again.
   void refresh();
 
 signals:
@@ -38,9 +43,15 @@ private slots:
   void exportSelected();
 
 private:
+  QStringList selectedColumn(int column) const;
+  // Lists the index's runs that match the filter; `reconcile` first marks runs whose process is
+  // gone (RunIndex::reconcile).
+  void fill(bool reconcile);
+
   QString indexPath_;
   QLineEdit* filter_;
   QTableWidget* table_;
+  QTimer* filterTimer_;
   QPlainTextEdit* diff_;
   widgets::PlotPanel* overlay_;
 };

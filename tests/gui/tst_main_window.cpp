@@ -14,6 +14,7 @@
 #include "process_run.h"
 #include "report.h"
 #include "runs_browser.h"
+#include "widgets/live_plot.h"
 #include "widgets/plot_panel.h"
 #include "widgets/rank_view.h"
 #include "widgets/series_store.h"
@@ -28,8 +29,11 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QComboBox>
+#include <QFileInfo>
 #include <QTableWidget>
 #include <QTabWidget>
+
+#include <qcustomplot.h>
 
 #include <filesystem>
 
@@ -411,6 +415,14 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QCOMPARE(finished.at(1).at(1).toString(), QString("finished"));
   QCOMPARE(bar->text(), QString("Finished"));
   QCOMPARE(bar->value(), bar->maximum());
+  // No spectrum is computed while training; once the run ends, the spectrum tab shows the
+  // FourierFT ΔW of the layer picked, with its 64 frequencies.
+  QTRY_VERIFY_WITH_TIMEOUT(window.spectrumView()->rows() > 0, 60000);
+  QCOMPARE(window.spectrumView()->frequencyCount(), 64);
+  // A finished run has nothing to resume: refused, nothing starts.
+  window.resumeRun(run);
+  QVERIFY(!window.training());
+  QCOMPARE(finished.count(), 2);
 
   // Every method has curves; the runs browser lists the run.
   window.plots()->flushNow();
@@ -418,6 +430,23 @@ void TestMainWindow::trainPauseStopResumeReport() {
   window.runsBrowser()->refresh();
   QVERIFY(window.runsBrowser()->rowCount() >= 1);
   screenshot(&window, "window_training");
+  // Selected in the runs browser, the run's three methods are drawn in the overlay, each named
+  // after the run's id (they were named "<folder>/<method>" and matched no plot).
+  auto* table = window.runsBrowser()->findChild<QTableWidget*>();
+  QVERIFY(table);
+  int row = -1;
+  for (int i = 0; i < table->rowCount(); ++i)
+    if (QFileInfo(table->item(i, 7)->text()).canonicalFilePath() == QFileInfo(run).canonicalFilePath()) row = i;
+  QVERIFY(row >= 0);
+  table->selectRow(row);
+  const QString id = table->item(row, 0)->text();
+  auto* overlayLoss = window.runsBrowser()->overlay()->plot("loss");
+  overlayLoss->pull();
+  QStringList shown = overlayLoss->seriesShown();  // training loss, and evaluation loss as points
+  shown.sort();
+  QCOMPARE(shown, (QStringList{"#" + id + " fourierft/eval_loss", "#" + id + " fourierft/loss", "#" + id + " head-only/eval_loss",
+                               "#" + id + " head-only/loss", "#" + id + " lora/eval_loss", "#" + id + " lora/loss"}));
+  for (const auto& series : shown) QVERIFY2(overlayLoss->rawGraph(series)->dataCount() > 0, qPrintable(series));
 
   // The report: HTML with embedded plots and the run's numbers, and a PDF.
   const auto summary = folder.readSummary().value();
@@ -433,11 +462,18 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(bytes.rfind("%PDF", 0) == 0);
   QVERIFY(QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page\n") + QString::fromLatin1(bytes.data(), int(bytes.size())).count("/Type /Page ") >= 1);
   // The trained FourierFT method exported as a PEFT adapter and as a merged checkpoint.
-  window.exportMethod("fourierft", "peft", QString::fromStdString(tmp_.file("peft")));
+  const QString peftDir = QString::fromStdString(tmp_.file("peft"));
+  QVERIFY(window.exportMethod("fourierft", "peft", peftDir));
   auto peft = fw::adapters::readAdapterFolder(tmp_.file("peft"));
   QCOMPARE(peft.layers.size(), size_t(2));
-  window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged")));
+  QVERIFY(window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged"))));
   QVERIFY(QFile::exists(QString::fromStdString(tmp_.file("merged/model.safetensors"))));
+  // A folder that holds an export is refused unless the user agreed to replace its files, as
+  // `fourierft export --force`; it keeps the earlier export until then.
+  QVERIFY(!window.exportMethod("lora", "peft", peftDir));
+  QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::FourierFT);
+  QVERIFY(window.exportMethod("lora", "peft", peftDir, /*force=*/true));
+  QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::LoRA);
   // Headless, as `fourier-workbench --report RUN --out FILE` does.
   const QString headless = QString::fromStdString(tmp_.file("headless.html"));
   fw::gui::writeReportHeadless(run, headless);
