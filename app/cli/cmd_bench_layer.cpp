@@ -90,16 +90,16 @@ void addBenchLayerCommand(CLI::App& app) {
   cmd->add_option("--method", b->method, "limit (frozen, input gradient only), lora or fourierft")->capture_default_str();
   cmd->add_option("--d-out", b->dOut, "Output features")->capture_default_str();
   cmd->add_option("--d-in", b->dIn, "Input features")->capture_default_str();
-  cmd->add_option("--tokens", b->tokens, "Rows of the input (batch x sequence)")->capture_default_str();
+  cmd->add_option("--tokens", b->tokens, "Rows of the input (batch x sequence)")->capture_default_str()->check(atLeast(1));
   cmd->add_option("--n", b->n, "FourierFT spectral coefficients")->capture_default_str();
   cmd->add_option("--r", b->r, "LoRA rank (alpha = 2r)")->capture_default_str();
   cmd->add_option("--scaling", b->scaling, "FourierFT scaling")->capture_default_str();
   cmd->add_option("--path", b->path, "FourierFT computation: auto, dense, merged or spectral")->capture_default_str();
   cmd->add_option("--device", b->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--dtype", b->dtype, "fp32, bf16 or fp16")->capture_default_str();
-  cmd->add_option("--threads", b->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--steps", b->steps, "Timed steps")->capture_default_str();
-  cmd->add_option("--warmup", b->warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_option("--threads", b->threads, "CPU threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, kMaxThreads));
+  cmd->add_option("--steps", b->steps, "Timed steps")->capture_default_str()->check(atLeast(1));
+  cmd->add_option("--warmup", b->warmup, "Untimed steps first")->capture_default_str()->check(atLeast(0));
   cmd->callback([b] { run(*b); });
 }
 

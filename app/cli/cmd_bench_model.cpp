@@ -118,7 +118,7 @@ void addBenchModelCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Time training steps of a preset's encoder layers; prints one JSON line");
   cmd->add_option("--model", b->model, "Preset (bert-base, roberta-base, roberta-large, vit-base, llama-7b)")->capture_default_str();
   cmd->add_option("--layers", b->layers, "Encoder layers")->capture_default_str();
-  cmd->add_option("--batch", b->batch, "Batch size")->capture_default_str();
+  cmd->add_option("--batch", b->batch, "Batch size")->capture_default_str()->check(atLeast(1));
   cmd->add_option("--seq", b->seq, "Sequence length")->capture_default_str();
   cmd->add_option("--method", b->method, "limit (alias frozen-input-grad), lora, fourierft or full")->capture_default_str();
   cmd->add_option("--n", b->n, "FourierFT coefficients per layer")->capture_default_str();
@@ -128,9 +128,9 @@ void addBenchModelCommand(CLI::App& app) {
   cmd->add_option("--grad", b->grad, "FourierFT merged path off the CPU: spectrum gradient from auto, weight or rows")->capture_default_str();
   cmd->add_option("--device", b->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   cmd->add_option("--dtype", b->dtype, "Weights and hidden states: fp32 or bf16 (adapters stay float32)")->capture_default_str();
-  cmd->add_option("--threads", b->threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--steps", b->steps, "Timed steps")->capture_default_str();
-  cmd->add_option("--warmup", b->warmup, "Untimed steps first")->capture_default_str();
+  cmd->add_option("--threads", b->threads, "CPU threads (0: all cores)")->capture_default_str()->check(CLI::Range(0, kMaxThreads));
+  cmd->add_option("--steps", b->steps, "Timed steps")->capture_default_str()->check(atLeast(1));
+  cmd->add_option("--warmup", b->warmup, "Untimed steps first")->capture_default_str()->check(atLeast(0));
   cmd->callback([b] { run(*b); });
 }
 

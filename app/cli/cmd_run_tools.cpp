@@ -41,7 +41,7 @@ void addRunToolCommands(CLI::App& app) {
   eval->add_option("RUN", a->run, "Run folder")->required();
   eval->add_option("--method", a->method, "Only this method");
   eval->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
-  eval->add_option("--batch", a->batch, "Evaluation batch size (default: the experiment's)");
+  eval->add_option("--batch", a->batch, "Evaluation batch size (default: the experiment's)")->check(atLeast(1));
   eval->callback([a] {
     configureThreads();
     auto run = runs::RunFolder::open(a->run);
@@ -50,13 +50,27 @@ void addRunToolCommands(CLI::App& app) {
     const auto summary = run.readSummary().value_or(nlohmann::json::object());
     auto data = train::loadTrainData(e.dataset, e.model.tokenizer.empty() ? summary.value("base_model", std::string()) : e.model.tokenizer);
     if (data.eval.examples.empty()) throw Error("the experiment has no evaluation set").file(run.file(runs::run_files::kExperiment)).field("dataset.eval");
-    for (const auto& name : methodsOf(e, a->method)) {
+    size_t skipped = 0;
+    const auto names = methodsOf(e, a->method);
+    for (const auto& name : names) {
+      // A stopped run: the methods it did not finish are named and left out, unless asked for.
+      const auto& methods = summary.contains("methods") && summary["methods"].is_object() ? summary["methods"] : nlohmann::json::object();
+      const auto* m = methods.contains(name) && methods[name].is_object() ? &methods[name] : nullptr;
+      const std::string status = m && m->contains("status") && (*m)["status"].is_string() ? (*m)["status"].get<std::string>() : "not started";
+      if (a->method.empty() && status != "finished") {
+        std::cout << std::left << std::setw(20) << name << " not evaluated: " << status
+                  << " (fourierft train --resume " << a->run << " trains it)\n";
+        ++skipped;
+        continue;
+      }
       auto trained = train::loadTrainedModel(run, e, name, device);
       auto r = train::evaluate(*trained.model, data.eval, a->batch > 0 ? a->batch : e.eval_batch_size, data.padId, device, data.glueTask);
       std::cout << std::left << std::setw(20) << name << std::fixed << std::setprecision(4) << " loss " << r.loss;
       for (const auto& [k, v] : r.metrics) std::cout << "  " << k << " " << v;
       std::cout << "  (" << r.examples << " examples)\n";
     }
+    if (skipped == names.size())
+      throw Error("no method of the run finished").file(a->run).hint("fourierft train --resume " + a->run + " trains them");
   });
 
   auto b = std::make_shared<Args>();

@@ -19,7 +19,8 @@ void addTokenizeCommand(CLI::App& app) {
   cmd->add_option("--tokenizer", a->dir, "Folder with tokenizer.json, vocab.txt, vocab.json + merges.txt or tokenizer.model")->required();
   cmd->add_option("TEXT", a->text, "The text")->required();
   cmd->add_option("--pair", a->pair, "A second text (sentence pair)");
-  cmd->add_option("--max-length", a->maxLength, "Truncate to this many tokens, special tokens included");
+  cmd->add_option("--max-length", a->maxLength, "Truncate to this many tokens, special tokens included")
+      ->check(atLeast(0));
   cmd->add_option("--pad-to", a->padTo, "Pad to this many tokens");
   cmd->add_flag("--tokens", a->tokens, "Print ids, tokens, type ids and mask as a JSON object");
   cmd->add_flag("--no-special", a->noSpecial, "Leave out the special tokens ([CLS], <s>, ...)");

@@ -94,7 +94,8 @@ void addTrainCommands(CLI::App& app) {
   train->add_flag("--events", a->events,
                   "Print the run's events as JSON lines on standard output instead of a progress line "
                   "(for a program that follows the run, as the workbench window does)");
-  train->add_option("--threads", a->threads, "CPU threads (0: all cores; with --nproc, the cores divided among the workers)");
+  train->add_option("--threads", a->threads, "CPU threads (0: all cores; with --nproc, the cores divided among the workers)")
+      ->check(CLI::Range(0, kMaxThreads));
   train->add_option("--nproc", a->launch.nproc, "Data-parallel worker processes on this machine (c10d, Gloo on CPU)")
       ->capture_default_str();
   train->add_option("--nnodes", a->launch.nnodes, "Machines taking part (each runs --nproc workers)")->capture_default_str();

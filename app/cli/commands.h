@@ -8,6 +8,25 @@ namespace fw::runs { class RunFolder; }
 
 namespace fw::cli {
 
+// The most --threads a command takes: more only makes LibTorch's pool start threads without end
+// (--threads 99999 hung at start-up, past SIGTERM).
+inline constexpr int kMaxThreads = 1024;
+
+// An integer option of at least `min` ("--batch: must be an integer of at least 1: got -5");
+// CLI11's PositiveNumber names DBL_MAX in its message.
+inline CLI::Validator atLeast(long long min) {
+  return CLI::Validator(
+      [min](std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          if (std::stoll(text, &used) >= min && used == text.size()) return {};
+        } catch (const std::exception&) {
+        }
+        return "must be an integer of at least " + std::to_string(min) + ": got " + text;
+      },
+      "INT>=" + std::to_string(min));
+}
+
 void addAdapterCommands(CLI::App& app);
 void addBenchLayerCommand(CLI::App& app);
 void addSelftestCommand(CLI::App& app);

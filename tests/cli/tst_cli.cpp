@@ -78,6 +78,7 @@ private slots:
   void crashPrintsAReport();
   void trainRunsEvalExport();
   void trainLaunchOptionsChecked();
+  void numericOptionsChecked();
   void resumeTakesOverAKilledRun();
   void stopWithSeveralProcesses_data();
   void stopWithSeveralProcesses();
@@ -248,6 +249,17 @@ void TestCli::trainRunsEvalExport() {
   QCOMPARE(ex.code, 0);
   auto info = fourierft({"adapter", "info", dir + "/peft"});
   QVERIFY2(info.out.contains("vit.encoder.layer.0.attention.attention.query  n=50"), qPrintable(info.out));
+  // A method the run did not finish (a stopped run) is named and left out, not an error about
+  // a missing adapter folder; with none finished, eval fails and says how to go on.
+  auto stopped = summary;
+  stopped["methods"]["ff"]["status"] = "stopped";
+  fw::test::writeBytes((run + "/summary.json").toStdString(), stopped.dump());
+  auto partial = fourierft({"eval", run});
+  QCOMPARE(partial.code, 1);
+  QVERIFY2(partial.out.startsWith("ff") && partial.out.contains("not evaluated: stopped (fourierft train --resume"),
+           qPrintable(partial.out));
+  QVERIFY2(partial.err.contains("no method of the run finished"), qPrintable(partial.err));
+  fw::test::writeBytes((run + "/summary.json").toStdString(), summary.dump());
 
   auto bad = fourierft({"train", dir + "/e.json", "--set", "epochz=2"});
   QCOMPARE(bad.code, 1);
@@ -267,6 +279,24 @@ void TestCli::trainLaunchOptionsChecked() {
     auto r = fourierft(QStringList{"train", "/nonexistent/e.json", "--no-index"} + flags);
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.startsWith("error: ") && r.err.contains(message), qPrintable(flags.join(' ') + ": " + r.err));
+  }
+}
+
+// Counts and sizes out of range are refused before anything runs (--threads 99999 hung at
+// start-up; a negative batch fell back to the default).
+void TestCli::numericOptionsChecked() {
+  const QList<QPair<QStringList, QString>> cases{
+      {{"train", "/nonexistent/e.json", "--no-index", "--threads", "99999"}, "--threads"},
+      {{"train", "/nonexistent/e.json", "--no-index", "--threads", "-1"}, "--threads"},
+      {{"eval", "/nonexistent/run", "--batch", "-5"}, "--batch"},
+      {{"bench-layer", "--steps", "0"}, "--steps"},
+      {{"bench-layer", "--warmup", "-3"}, "--warmup"},
+      {{"tokenize", "--tokenizer", "/nonexistent", "hello", "--max-length", "-1"}, "--max-length"},
+  };
+  for (const auto& [args, option] : cases) {
+    auto r = fourierft(args);
+    QVERIFY2(r.code != 0, qPrintable(args.join(' ')));
+    QVERIFY2(r.err.contains(option) && !r.err.contains("nonexistent"), qPrintable(args.join(' ') + ": " + r.err));
   }
 }
 
