@@ -30,6 +30,7 @@ void run(const LayerBench& b) {
   const int threads = configureThreads(b.threads);
   const auto device = parseDevice(b.device, "--device");
   const auto dtype = parseDtype(b.dtype, "--dtype");
+  checkDtypeOnDevice(dtype, device, "--dtype");
   adapters::FourierPath requested;
   try {
     requested = adapters::pathFromName(b.path);

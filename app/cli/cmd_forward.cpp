@@ -14,6 +14,12 @@
 
 namespace fw::cli {
 
+void checkDtypeOnDevice(c10::ScalarType dtype, const c10::Device& device, const std::string& field) {
+  if (dtype == c10::kHalf && device.is_cpu())
+    throw Error("fp16 runs on CUDA only: LibTorch has no CPU kernels for it").field(field).got("fp16")
+        .hint("use bf16 or fp32 on the CPU, or --device cuda");
+}
+
 namespace {
 
 struct ForwardArgs {
@@ -24,7 +30,9 @@ struct ForwardArgs {
 void run(const ForwardArgs& a) {
   configureThreads();
   const auto device = parseDevice(a.device, "--device");
-  auto loaded = models::openModel(a.model, at::TensorOptions(parseDtype(a.dtype, "--dtype")).device(device));
+  const auto dtype = parseDtype(a.dtype, "--dtype");
+  checkDtypeOnDevice(dtype, device, "--dtype");
+  auto loaded = models::openModel(a.model, at::TensorOptions(dtype).device(device));
   std::cerr << loaded.model->className() << " from " << a.model
             << (loaded.report.loaded ? ": " + loaded.report.summary() : std::string()) << "\n";
   if (!a.adapter.empty()) {

@@ -155,7 +155,7 @@ void addTrainCommands(CLI::App& app) {
   auto* list = app.add_subcommand("runs", "List the runs in the index");
   list->add_option("--index", r->index, "Run index (SQLite)")->capture_default_str();
   list->add_option("--filter", r->filter, "Text to look for in name, model, dataset or methods");
-  list->add_option("--status", r->status, "Only runs with this status (running, finished, failed, stopped, interrupted)");
+  list->add_option("--status", r->status, "Only runs with this status (created, running, finished, failed, stopped, interrupted)");
   list->add_option("--limit", r->limit, "At most this many runs")->capture_default_str();
   list->callback([r] {
     auto index = runs::RunIndex::open(r->index);

@@ -1,6 +1,8 @@
 #pragma once
 // Each verb of `fourierft` registers itself on the app; main() wires them and handles errors.
 #include <CLI/CLI.hpp>
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
 
 #include <string>
 
@@ -36,6 +38,10 @@ void addTrainCommands(CLI::App& app);
 void addRunToolCommands(CLI::App& app);
 void addAnalyzeCommand(CLI::App& app);
 void addBenchModelCommand(CLI::App& app);
+
+// fp16 on the CPU is refused before a model is loaded: LibTorch 1.13 has no CPU kernels for it
+// (LayerNorm and matmul failed half-way with "not implemented for 'Half'").
+void checkDtypeOnDevice(c10::ScalarType dtype, const c10::Device& device, const std::string& field);
 
 // The methods of a run with their trainable parameters, steps, time and final metrics.
 std::string runSummaryTable(const runs::RunFolder& run);

@@ -298,6 +298,14 @@ void TestCli::numericOptionsChecked() {
     QVERIFY2(r.code != 0, qPrintable(args.join(' ')));
     QVERIFY2(r.err.contains(option) && !r.err.contains("nonexistent"), qPrintable(args.join(' ') + ": " + r.err));
   }
+  // fp16 on the CPU: refused before a model is loaded (LibTorch failed half-way, in LayerNorm).
+  for (const auto& args : {QStringList{"forward", "--model", "vit-fmnist", "--device", "cpu", "--dtype", "fp16", "--inputs",
+                                       "/nonexistent/in.safetensors", "--out", "/nonexistent/out.safetensors"},
+                           QStringList{"bench-layer", "--device", "cpu", "--dtype", "fp16"}}) {
+    auto r = fourierft(args);
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("field '--dtype': fp16 runs on CUDA only") && !r.err.contains("Half"), qPrintable(args.join(' ') + ": " + r.err));
+  }
 }
 
 // A run killed outright stays "running" in the index with a dead owner; --resume takes it over
