@@ -150,7 +150,7 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
         std::string basePath = a.base;
         if (basePath.empty()) {
           try {
-            basePath = train::runBaseModel(run);
+            basePath = train::runBaseModel(run, summary);
           } catch (Error& err) {
             throw err.hint("give the checkpoint full fine-tuning started from with --base");
           }

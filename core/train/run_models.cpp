@@ -17,8 +17,7 @@ std::string methodCheckpointDir(const runs::RunFolder& run, const std::string& m
   return run.file(std::string(runs::run_files::kAdapters) + "/" + method + "/checkpoint");
 }
 
-std::string runBaseModel(const runs::RunFolder& run) {
-  const auto summary = run.readSummary().value_or(nlohmann::json::object());
+std::string runBaseModel(const runs::RunFolder& run, const nlohmann::json& summary) {
   const auto summaryPath = run.file(runs::run_files::kSummary);
   const auto* base = summary.contains("base_model") ? &summary["base_model"] : nullptr;
   if (!base || !base->is_string() || base->get<std::string>().empty())
@@ -61,7 +60,7 @@ TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, c
   auto folder = adapters::readAdapterFolder(out.source);
   // The trainer records the base it used and the model overrides that fit it to the data.
   const auto summary = run.readSummary().value_or(nlohmann::json::object());
-  const std::string base = runBaseModel(run);
+  const std::string base = runBaseModel(run, summary);
   if (models::isPreset(base))
     throw Error("the run's base model is a preset with random weights, which were not saved").file(run.path())
         .hint("only runs on a checkpoint (or a cached pretrained base) can be rebuilt");

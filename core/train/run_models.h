@@ -27,7 +27,8 @@ TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, c
 // The base model a run's adapters were trained on (summary.json's base_model). A cached
 // pretrained base that was trained again since (another run with another seed or stage shares
 // the cache) is refused: the run's adapters and a merge would silently use the wrong W0.
-std::string runBaseModel(const runs::RunFolder& run);
+// `summary`: the run's summary.json as the caller read it.
+std::string runBaseModel(const runs::RunFolder& run, const nlohmann::json& summary);
 
 // The folder a full or head-only method saves its weights to.
 std::string methodCheckpointDir(const runs::RunFolder& run, const std::string& method);
