@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <algorithm>
 #include <iomanip>
 #include <iostream>
@@ -106,16 +107,17 @@ void addTrainCommands(CLI::App& app) {
       ->capture_default_str();
   train->callback([a] {
     checkLaunchOptions(a->launch);  // also when they start no workers: a bad value is never ignored
-    if (!isWorker() && (a->launch.nproc > 1 || a->launch.nnodes > 1)) {
-      if (a->experiment.empty() == a->resume.empty())
-        throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
-      a->launch.threadsPerWorker = a->threads;
-      std::exit(launchWorkers(a->launch));
-    }
     if (a->experiment.empty() == a->resume.empty())
       throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
     if (!a->resume.empty() && !a->sets.empty())
       throw Error("--set cannot change a run being resumed").field("--set").hint("start a new run instead");
+    if (!isWorker() && (a->launch.nproc > 1 || a->launch.nnodes > 1)) {
+      // A bad experiment or run folder is told once, here, not by each of the workers.
+      if (!a->experiment.empty()) train::loadExperiment(a->experiment, a->sets);
+      else runs::RunFolder::open(a->resume).readExperiment();
+      a->launch.threadsPerWorker = a->threads;
+      std::exit(launchWorkers(a->launch));
+    }
     train::Experiment e;
     if (!a->experiment.empty()) e = train::loadExperiment(a->experiment, a->sets);
     train::TrainerOptions o;
@@ -157,7 +159,14 @@ void addTrainCommands(CLI::App& app) {
   list->add_option("--filter", r->filter, "Text to look for in name, model, dataset or methods");
   list->add_option("--status", r->status, "Only runs with this status (created, running, finished, failed, stopped, interrupted)");
   list->add_option("--limit", r->limit, "At most this many runs")->capture_default_str();
-  list->callback([r] {
+  list->callback([r, list] {
+    // Listing never makes an index: a mistyped --index would otherwise leave an empty one there.
+    if (!std::filesystem::exists(r->index)) {
+      if (list->count("--index") > 0)
+        throw Error("no run index here").file(r->index).hint("check the path; fourierft train --index PATH makes one");
+      std::cout << "no runs yet (" << r->index << " does not exist; fourierft train makes it)\n";
+      return;
+    }
     auto index = runs::RunIndex::open(r->index);
     index.reconcile();
     runs::RunFilter f;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -104,6 +105,16 @@ void checkLaunchOptions(const LaunchOptions& o) {
     throw Error("--node-rank " + std::to_string(o.nodeRank) + " is outside 0.." + std::to_string(o.nnodes - 1))
         .field("--node-rank")
         .hint("number the machines of --nnodes " + std::to_string(o.nnodes) + " from 0");
+  if (!(o.timeoutSeconds > 0) || o.timeoutSeconds > 86400 * 7) {
+    std::ostringstream got;
+    got << o.timeoutSeconds;
+    throw Error("--timeout must be more than 0 seconds and at most a week").field("--timeout").got(got.str());
+  }
+  // A worker started by torchrun (WORLD_SIZE set) may be given anything; a run on its own
+  // would silently ignore --master.
+  if (!o.master.empty() && o.nproc == 1 && o.nnodes == 1 && !isWorker())
+    throw Error("--master is the rendezvous of several workers; this run starts none").field("--master")
+        .hint("add --nproc N (and --nnodes, --node-rank on each machine), or leave --master out");
 }
 
 bool isWorker() {

@@ -43,7 +43,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; a mistyped option or argument exits 2, as getopt tools do
+    // (CLI11's own codes are 105 to 109), other errors 1.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const fw::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

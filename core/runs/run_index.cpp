@@ -313,6 +313,9 @@ void switchToWal(sqlite3* db, const std::string& path) {
 RunIndex RunIndex::open(const std::string& dbPath) {
   auto impl = std::make_unique<Impl>();
   impl->path = dbPath;
+  if (std::filesystem::is_directory(dbPath))
+    throw Error("the run index is a file, not a folder").file(dbPath).hint("give a file in it, such as " +
+                                                                         (std::filesystem::path(dbPath) / "runs.sqlite").string());
   const auto parent = std::filesystem::path(dbPath).parent_path();
   if (!parent.empty()) ensureDir(parent.string());
   if (sqlite3_open_v2(dbPath.c_str(), &impl->db,

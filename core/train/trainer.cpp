@@ -208,6 +208,10 @@ std::string Trainer::run() {
   // Rank 0 alone writes the run folder, the index and the adapters; the others read it.
   const bool lead = !parallel || parallel->lead();
   const bool resuming = !opts_.resumeDir.empty();
+  // Opened before the run folder is made: an --index that cannot be used (a folder, no
+  // permission, not a run index) leaves no run folder behind.
+  std::optional<runs::RunIndex> index;
+  if (lead && !opts_.indexPath.empty()) index = runs::RunIndex::open(opts_.indexPath);
   std::optional<runs::RunFolder> folder;
   if (resuming) {
     folder = runs::RunFolder::open(opts_.resumeDir);
@@ -231,12 +235,34 @@ std::string Trainer::run() {
           .hint("resume with --nproc " + std::to_string(before));
   }
   auto& run = *folder;
+  // Resuming a finished run has nothing to train: it changes nothing and ends "finished" (a kill
+  // after the summary's "finished" resumes here). Only an index record that does not say so yet
+  // (interrupted by that kill, or none) takes the normal path, which skips every finished method
+  // and finishes the record.
+  if (resuming) {
+    std::string done;
+    if (lead && run.readSummary().value_or(json::object()).value("status", json()) == json("finished")) {
+      done = "1";
+      if (index) {
+        const auto rec = index->byFolder(run.path());
+        if (!rec || rec->status != runs::RunStatus::Finished) done.clear();
+      }
+    }
+    if (parallel) done = parallel->shareFromLead("resume_finished", done);
+    if (!done.empty()) {
+      if (observer_ && lead) {
+        observer_->onRunFolder(run.path());
+        observer_->onLog("this run has finished: nothing to resume");
+        observer_->onFinished(run.path(), "finished");
+      }
+      status_ = "finished";
+      return run.path();
+    }
+  }
   if (opts_.onRunFolder) opts_.onRunFolder(run.path(), parallel ? parallel->rank() : 0);
   if (observer_ && lead) observer_->onRunFolder(run.path());
-  std::optional<runs::RunIndex> index;
   int64_t indexId = 0;
-  if (lead && !opts_.indexPath.empty()) {
-    index = runs::RunIndex::open(opts_.indexPath);
+  if (index) {
     if (auto rec = index->byFolder(run.path())) {
       indexId = rec->id;
     } else {

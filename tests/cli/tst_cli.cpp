@@ -79,6 +79,7 @@ private slots:
   void trainRunsEvalExport();
   void trainLaunchOptionsChecked();
   void numericOptionsChecked();
+  void badPathsToldBeforeAnything();
   void resumeTakesOverAKilledRun();
   void stopWithSeveralProcesses_data();
   void stopWithSeveralProcesses();
@@ -292,12 +293,21 @@ void TestCli::numericOptionsChecked() {
       {{"bench-layer", "--steps", "0"}, "--steps"},
       {{"bench-layer", "--warmup", "-3"}, "--warmup"},
       {{"tokenize", "--tokenizer", "/nonexistent", "hello", "--max-length", "-1"}, "--max-length"},
+      {{"train", "/nonexistent/e.json", "--no-index", "--timeout", "-5"}, "--timeout"},
+      {{"train", "/nonexistent/e.json", "--no-index", "--master", "127.0.0.1:29500"}, "--master"},
   };
   for (const auto& [args, option] : cases) {
     auto r = fourierft(args);
     QVERIFY2(r.code != 0, qPrintable(args.join(' ')));
     QVERIFY2(r.err.contains(option) && !r.err.contains("nonexistent"), qPrintable(args.join(' ') + ": " + r.err));
   }
+  // A mistyped or out-of-range option exits 2 (CLI11's codes were 105 to 109), --help 0.
+  for (const auto& args : {QStringList{"eval", "/nonexistent/run", "--batchh", "3"},
+                           QStringList{"train", "/nonexistent/e.json", "--threads", "-1"}}) {
+    auto r = fourierft(args);
+    QVERIFY2(r.code == 2, qPrintable(args.join(' ') + ": " + QString::number(r.code) + " " + r.err));
+  }
+  QCOMPARE(fourierft({"eval", "--help"}).code, 0);
   // fp16 on the CPU: refused before a model is loaded (LibTorch failed half-way, in LayerNorm).
   for (const auto& args : {QStringList{"forward", "--model", "vit-fmnist", "--device", "cpu", "--dtype", "fp16", "--inputs",
                                        "/nonexistent/in.safetensors", "--out", "/nonexistent/out.safetensors"},
@@ -306,6 +316,28 @@ void TestCli::numericOptionsChecked() {
     QCOMPARE(r.code, 1);
     QVERIFY2(r.err.contains("field '--dtype': fp16 runs on CUDA only") && !r.err.contains("Half"), qPrintable(args.join(' ') + ": " + r.err));
   }
+}
+
+// A mistyped --index: listing does not make an empty index there, and a run whose index cannot
+// be opened stops before it makes its run folder; a bad experiment with --nproc is told once.
+void TestCli::badPathsToldBeforeAnything() {
+  fw::test::TempDir tmp;
+  const auto dir = QString::fromStdString(tmp.path());
+  auto listed = fourierft({"runs", "--index", dir + "/typo.sqlite"});
+  QCOMPARE(listed.code, 1);
+  QVERIFY2(listed.err.contains("no run index here") && listed.err.contains(dir + "/typo.sqlite"), qPrintable(listed.err));
+  QVERIFY(!QFile::exists(dir + "/typo.sqlite"));
+  // With --nproc, a missing experiment is told once by the launcher, not by each worker.
+  auto launched = fourierft({"train", dir + "/missing.json", "--nproc", "2", "--no-index"});
+  QCOMPARE(launched.code, 1);
+  QVERIFY2(launched.err.count("error:") == 1 && launched.err.contains(dir + "/missing.json"), qPrintable(launched.err));
+
+  if (!QFile::exists(kImages)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  fw::test::writeBytes(tmp.file("e.json"), tinyExperiment(2).dump());
+  auto r = fourierft({"train", dir + "/e.json", "--out", dir + "/runs", "--index", dir});
+  QCOMPARE(r.code, 1);
+  QVERIFY2(r.err.contains("the run index is a file, not a folder") && r.err.contains(dir + "/runs.sqlite"), qPrintable(r.err));
+  QVERIFY2(fw::test::onlyRunFolder(dir + "/runs").isEmpty(), "a run folder was left behind");
 }
 
 // A run killed outright stays "running" in the index with a dead owner; --resume takes it over
@@ -356,6 +388,23 @@ void TestCli::resumeTakesOverAKilledRun() {
   QCOMPARE(summaryOf(run)["methods"]["fourierft"]["steps"].get<int64_t>(), int64_t(64));
   auto listed = fourierft({"runs", "--index", index});
   QVERIFY2(listed.code == 0 && listed.out.contains("finished") && !listed.out.contains("interrupted"), qPrintable(listed.out));
+
+  // Resuming it again, with the index or without: nothing to train, nothing changed, exit 0 (it
+  // failed with the index's "invalid run status change", and rewrote summary.json without).
+  auto summaryBytes = [&] {
+    QFile f(run + "/summary.json");
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+  };
+  const QByteArray finishedSummary = summaryBytes();
+  QVERIFY(!finishedSummary.isEmpty());
+  for (const QStringList& indexArgs : {QStringList{"--index", index}, QStringList{"--no-index"}}) {
+    auto again = fourierft(QStringList{"train", "--resume", run} + indexArgs);
+    QVERIFY2(again.code == 0 && again.err.contains("this run has finished: nothing to resume"),
+             qPrintable(indexArgs.join(' ') + ": " + again.err));
+    QVERIFY2(again.out.contains("fourierft") && again.out.contains(run), qPrintable(again.out));
+    QCOMPARE(summaryBytes(), finishedSummary);
+    QCOMPARE(indexRecord(index, run)->status, fw::runs::RunStatus::Finished);
+  }
 }
 
 void TestCli::stopWithSeveralProcesses_data() {
