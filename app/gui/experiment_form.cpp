@@ -347,10 +347,11 @@ json ExperimentForm::experiment() const {
   json j = base_;
   j["name"] = name_->text().toStdString();
   const QString preset = model_->currentData().toString();
-  if (!j["model"].contains("pretrain") || preset.isEmpty()) {
-    j["model"]["preset"] = preset.toStdString();
-    j["model"]["checkpoint"] = preset.isEmpty() ? checkpoint_->text().toStdString() : "";
-  }
+  // A pretrain stage trains the chosen preset's shape first; a checkpoint folder is pretrained
+  // already, so choosing one drops the stage (the experiment would otherwise be refused).
+  if (preset.isEmpty()) j["model"].erase("pretrain");
+  j["model"]["preset"] = preset.toStdString();
+  j["model"]["checkpoint"] = preset.isEmpty() ? checkpoint_->text().toStdString() : "";
   j["model"]["tokenizer"] = tokenizer_->text().toStdString();
   auto& d = j["dataset"];
   d["kind"] = datasetKind_->currentData().toString().toStdString();

@@ -200,6 +200,23 @@ void TestMainWindow::formCountsParameters() {
   QCOMPARE(e["methods"].size(), size_t(4));
   QCOMPARE(e["methods"][0]["scaling"].get<double>(), 16.0);
   QVERIFY(e["model"].contains("pretrain"));  // fields the form does not show are kept
+  // The model combo is obeyed with a pretrain stage (it was ignored): another preset is pretrained
+  // instead; a checkpoint folder, pretrained already, drops the stage.
+  QComboBox* model = nullptr;
+  for (auto* box : form.findChildren<QComboBox*>())
+    if (box->findData("vit-base") >= 0) model = box;
+  QVERIFY(model);
+  model->setCurrentIndex(model->findData("vit-base"));
+  QCOMPARE(form.experiment()["model"]["preset"].get<std::string>(), std::string("vit-base"));
+  QVERIFY(form.experiment()["model"].contains("pretrain"));
+  model->setCurrentIndex(model->count() - 1);
+  for (auto* edit : form.findChildren<QLineEdit*>())
+    if (edit->placeholderText().startsWith("Hugging Face folder")) edit->setText("/data/bert-base-uncased");
+  QVERIFY(!form.experiment()["model"].contains("pretrain"));
+  QCOMPARE(form.experiment()["model"]["checkpoint"].get<std::string>(), std::string("/data/bert-base-uncased"));
+  QCOMPARE(form.experiment()["model"]["preset"].get<std::string>(), std::string());
+  form.setExperiment(e);
+  QCOMPARE(model->currentData().toString(), QString("vit-fmnist"));
   // Bad rows: what a failed load's message points to ("set the dataset's bad_rows to skip").
   QCOMPARE(e["dataset"]["bad_rows"].get<std::string>(), std::string("fail"));
   QComboBox* badRows = nullptr;
