@@ -43,19 +43,16 @@ int main(int argc, char** argv) {
   cli.addVersionOption();
   cli.addPositionalArgument("experiment", "Experiment file to load (default: the default experiment)");
   QCommandLineOption report("report", "Write the report of run folder RUN and exit (no window).", "RUN");
-  QCommandLineOption out("out", "Report file (.html or .pdf) for --report.", "FILE");
+  QCommandLineOption out("out", "Report file (.html or .pdf) for --report (default: RUN/report/report.html).", "FILE");
   QCommandLineOption startNow("start", "Start training the loaded experiment at once.");
   cli.addOptions({report, out, startNow});
   cli.process(app);
 
   if (cli.isSet(report)) {
-    if (!cli.isSet(out)) {
-      std::cerr << "error: --report needs --out FILE (.html or .pdf)\n";
-      return 1;
-    }
+    const QString path = cli.isSet(out) ? cli.value(out) : fw::gui::defaultReportPath(cli.value(report));
     try {
-      fw::gui::writeReportHeadless(cli.value(report), cli.value(out));
-      std::cout << cli.value(out).toStdString() << "\n";
+      fw::gui::writeReportHeadless(cli.value(report), path);
+      std::cout << path.toStdString() << "\n";
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "error: " << e.what() << "\n";

@@ -482,11 +482,10 @@ void MainWindow::exportReport() {
     showError(tr("No run to report"), tr("Train, or open a run from the Runs tab, first."));
     return;
   }
-  QSettings s;
-  const auto path = QFileDialog::getSaveFileName(this, tr("Export report"), s.value("Folders/reports", QDir::homePath()).toString(),
+  // The run keeps its report in its own folder unless the user picks another place.
+  const auto path = QFileDialog::getSaveFileName(this, tr("Export report"), defaultReportPath(currentRun_),
                                                  tr("HTML (*.html);;PDF (*.pdf)"));
   if (path.isEmpty()) return;
-  s.setValue("Folders/reports", QFileInfo(path).absolutePath());
   try {
     // The views may hold an opened adapter instead of the run: then the report has neither.
     writeReport(currentRun_, path, plots_, adapterShown_ ? nullptr : rank_, adapterShown_ ? nullptr : spectrum_);

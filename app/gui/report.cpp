@@ -125,6 +125,8 @@ void writeReport(const QString& runFolder, const QString& path, widgets::PlotPan
   if (rank && !rank->layers().isEmpty()) figures.push_back({"rank", "Singular values of ΔW: " + rank->currentLayer(), rank->grab().toImage()});
   if (spectrum && spectrum->rows() > 0) figures.push_back({"spectrum", "Fourier magnitude of ΔW", spectrum->grab().toImage()});
 
+  if (!QDir().mkpath(QFileInfo(path).absolutePath()))
+    throw Error("cannot make the report's folder").file(QFileInfo(path).absolutePath().toStdString());
   if (path.endsWith(".pdf", Qt::CaseInsensitive)) {
     QTextDocument doc;
     for (const auto& f : figures) doc.addResource(QTextDocument::ImageResource, QUrl(f.id + ".png"), f.image);
@@ -147,6 +149,10 @@ void writeReport(const QString& runFolder, const QString& path, widgets::PlotPan
     return "data:image/png;base64," + QString::fromLatin1(png(f.image).toBase64());
   });
   io::writeFileAtomic(path.toStdString(), html.toStdString());
+}
+
+QString defaultReportPath(const QString& runFolder) {
+  return QDir(runFolder).filePath(QString::fromLatin1(runs::run_files::kReport) + "/report.html");
 }
 
 void writeReportHeadless(const QString& runFolder, const QString& path) {

@@ -13,12 +13,16 @@ class SpectrumView;
 
 namespace fw::gui {
 
-// Writes `path` (.html or .pdf by extension). The panel and views are drawn as they are; pass
+// Where a run keeps its report (the run folder's report/, DESIGN.md's contract): the export
+// dialog proposes it, and --report writes it when no --out is given.
+QString defaultReportPath(const QString& runFolder);
+
+// Writes `path` (.html or .pdf by extension), making its folder if needed. The panel and views are drawn as they are; pass
 // null views to leave them out. Throws fw::Error naming the file.
 void writeReport(const QString& runFolder, const QString& path, widgets::PlotPanel* plots, widgets::RankView* rank,
                  widgets::SpectrumView* spectrum);
 
-// For `fourier-workbench --report RUN --out FILE`: loads the run into fresh (hidden) widgets
+// For `fourier-workbench --report RUN [--out FILE]`: loads the run into fresh (hidden) widgets
 // and writes the report.
 void writeReportHeadless(const QString& runFolder, const QString& path);
 

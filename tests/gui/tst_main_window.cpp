@@ -491,8 +491,10 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::FourierFT);
   QVERIFY(window.exportMethod("lora", "peft", peftDir, /*force=*/true));
   QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::LoRA);
-  // Headless, as `fourier-workbench --report RUN --out FILE` does.
-  const QString headless = QString::fromStdString(tmp_.file("headless.html"));
+  // Headless, as `fourier-workbench --report RUN` does: into the run folder's report/ (made here).
+  const QString headless = fw::gui::defaultReportPath(run);
+  QCOMPARE(headless, run + "/report/report.html");
+  QVERIFY(!QFile::exists(run + "/report"));
   fw::gui::writeReportHeadless(run, headless);
   QVERIFY(QString::fromStdString(fw::readTextFile(headless.toStdString())).contains(QString::number(acc, 'f', 4)));
 }
