@@ -360,6 +360,7 @@ void MainWindow::onFinished(const QString& runFolder, const QString& status) {
   if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
   runs_->refresh();
   emit runFinished(runFolder, status);
+  if (closeWhenStopped_) QTimer::singleShot(0, this, &QWidget::close);
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -369,6 +370,7 @@ void MainWindow::onFailed(const QString& message) {
   runs_->refresh();
   showError(tr("Training failed"), message);
   emit runFailed(message);
+  if (closeWhenStopped_) QTimer::singleShot(0, this, &QWidget::close);
 }
 
 void MainWindow::pollAnalysis() {
@@ -612,9 +614,31 @@ void MainWindow::showInspection(const AdapterInspection& r) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  // Closing during a run stops it first and closes once it has written its checkpoint (a run of
+  // several processes was killed 30 s after the window went, mid-write on a large model). A
+  // second close while it stops may close at once: the last complete checkpoint stays.
   if (training()) {
-    active_->requestStop();
-    onLog(tr("stopping the run before closing"));
+    const bool ask = QGuiApplication::platformName() != "offscreen";
+    if (!closeWhenStopped_) {
+      if (ask && QMessageBox::question(this, tr("Close the workbench"),
+                                       tr("A run is training. Stop it (it writes a checkpoint that Resume continues) "
+                                          "and close when it has stopped?")) != QMessageBox::Yes) {
+        event->ignore();
+        return;
+      }
+      closeWhenStopped_ = true;
+      active_->requestStop();
+      onLog(tr("stopping the run: the window closes when it has stopped"));
+      status_->setText(tr("Stopping; the window closes when the checkpoint is written…"));
+      event->ignore();
+      return;
+    }
+    if (!ask || QMessageBox::question(this, tr("Close the workbench"),
+                                      tr("The run has not stopped yet. Close now? Resume continues from its last "
+                                         "complete checkpoint.")) != QMessageBox::Yes) {
+      event->ignore();
+      return;
+    }
   }
   analysisTimer_->stop();
   QSettings s;

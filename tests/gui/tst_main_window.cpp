@@ -172,6 +172,7 @@ private slots:
   void analysisViewsFollowTheirSource();
   void earlyStopWaitsForTheWorkers();
   void trainPauseStopResumeReport();
+  void closingStopsTheRunFirst();
   void dataParallelRun();
   void opensFixtureAdapter();
   void crashedRunSaysWhy();
@@ -497,6 +498,25 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(!QFile::exists(run + "/report"));
   fw::gui::writeReportHeadless(run, headless);
   QVERIFY(QString::fromStdString(fw::readTextFile(headless.toStdString())).contains(QString::number(acc, 'f', 4)));
+}
+
+// Closing the window during a run stops the run, and the window closes once the run has written
+// its checkpoint (it was left to the process's destructor, which killed it after 30 s).
+void TestMainWindow::closingStopsTheRunFirst() {
+  fw::gui::MainWindow window;
+  window.show();
+  window.form()->setExperiment(smallExperiment(tmp_.file("base"), 480, 2));
+  window.processesBox()->setValue(1);
+  QSignalSpy finished(&window, &fw::gui::MainWindow::runFinished);
+  window.start();
+  QTRY_VERIFY_WITH_TIMEOUT(window.plots()->store()->count("fourierft/loss") >= 2, 120000);
+  QVERIFY(!window.close());  // refused for now: the run stops first
+  QVERIFY(window.isVisible() && window.training());
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60000);
+  QCOMPARE(finished.at(0).at(1).toString(), QString("stopped"));
+  QTRY_VERIFY_WITH_TIMEOUT(!window.isVisible(), 10000);
+  auto folder = fw::runs::RunFolder::open(finished.at(0).at(0).toString().toStdString());
+  QVERIFY(folder.latestCheckpoint("fourierft").has_value());
 }
 
 // Processes > 1: the window starts `fourierft train --nproc 2 --events` and follows it like an
