@@ -268,6 +268,8 @@ void MainWindow::start() {
   status_->setText(tr("Starting…"));
   progress_->setValue(0);
   QSettings().setValue("Run/processes", processes_->value());  // a new run's choice; a resume's is the run's
+  methodOrder_.clear();
+  for (const auto& m : e["methods"]) methodOrder_ << q(m.value("name", std::string()));
   launch(q(e.dump()), QString(), processes_->value());
 }
 
@@ -300,6 +302,9 @@ void MainWindow::resumeRun(const QString& runFolder) {
       return;
     }
     if (auto summary = run.readSummary()) processes = std::max(1, summary->value("world_size", 1));
+    methodOrder_.clear();
+    for (const auto& m : train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment)).methods)
+      methodOrder_ << q(m.name);
   } catch (const std::exception& e) {  // fw::Error, or world_size of the wrong type (nlohmann)
     showError(tr("Cannot resume the run"), q(e.what()));
     return;
@@ -330,7 +335,12 @@ void MainWindow::onStep(const StepRow& r) {
   plots_->onStep(r.method, double(r.step), r.loss, r.lr, r.samplesPerSecond, r.memoryMiB);
   progress_->setMaximum(int(std::min<qint64>(r.totalSteps, INT_MAX)));
   progress_->setValue(int(r.step));
-  progress_->setFormat(QString("%1 %p% · ETA %2").arg(r.method, formatDuration(r.etaSeconds)));
+  // Which method of how many, and its ETA (the later methods' speed is not known yet).
+  const int i = int(methodOrder_.indexOf(r.method));
+  const QString which = i >= 0 && methodOrder_.size() > 1
+                            ? tr("%1 (%2 of %3)").arg(r.method).arg(i + 1).arg(methodOrder_.size())
+                            : r.method;
+  progress_->setFormat(QString("%1 %p% · ETA %2").arg(which, formatDuration(r.etaSeconds)));
   status_->setText(tr("%1: step %2 of %3, loss %4, %5 samples/s").arg(r.method).arg(r.step).arg(r.totalSteps)
                        .arg(r.loss, 0, 'f', 4).arg(r.samplesPerSecond, 0, 'f', 1));
 }

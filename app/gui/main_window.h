@@ -116,6 +116,7 @@ private:
   bool adapterShown_ = false;       // the views hold an opened adapter, not the current run
   QString spectrumInFlight_;        // run, layer and generation of the spectrum being computed
   QString spectrumWanted_;          // the layer asked for while it ran, computed next
+  QStringList methodOrder_;         // the run's methods in training order: the bar says which of them runs
   bool closeWhenStopped_ = false;   // closed while training: the run stops first, then the window closes
 };
 

@@ -403,6 +403,9 @@ void TestMainWindow::trainPauseStopResumeReport() {
   window.start();
   QVERIFY(window.training());
   QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") >= 3, 120000);
+  // The bar names the method and which of the run's methods it is.
+  QTRY_VERIFY2(window.findChild<QProgressBar*>()->text().startsWith("fourierft (1 of 3) "),
+               qPrintable(window.findChild<QProgressBar*>()->text()));
   window.togglePause();
   // The loop says after which step it paused; the curve ends at that step and stays there. (How
   // many step events the GUI still had queued when pause was pressed depends on the machine's load.)
