@@ -285,7 +285,7 @@ std::vector<std::string> SnapshotPolicy::chooseLayers(const std::vector<std::str
       std::string some;
       for (size_t i = 0; i < adapted.size() && i < 4; ++i) some += (i ? ", " : "") + adapted[i];
       if (adapted.size() > 4) some += ", ...";
-      throw Error("no adapted layer matches '" + pattern + "'").field("analysis.layers")
+      throw Error("no adapted layer matches '" + pattern + "'").field("analysis_layers")
           .expected(some.empty() ? "an adapted layer (the model has none)" : some);
     }
   }

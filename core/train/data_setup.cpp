@@ -9,6 +9,7 @@
 #include "tokenizers/tokenizer.h"
 #include "util/error.h"
 
+#include <map>
 #include <memory>
 
 namespace fw::train {
@@ -28,9 +29,26 @@ void limit(data::Dataset& d, int64_t n) {
   if (n > 0 && int64_t(d.examples.size()) > n) d.examples.resize(size_t(n));
 }
 
+TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir);
+
 }  // namespace
 
-TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir) {
+TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir, const std::string& fieldPrefix) {
+  try {
+    return loadTrainDataAs(d, tokenizerDir);
+  } catch (Error& err) {
+    // The readers name their own options ("classes", "size"); the user wrote the experiment's.
+    static const std::map<std::string, std::string> experimentField{
+        {"classes", "classes"}, {"text", "text"}, {"std", "std"}, {"channels", "channels"}, {"size", "image_size"}};
+    if (auto it = experimentField.find(err.fieldName()); it != experimentField.end())
+      err.field(fieldPrefix + "." + it->second);
+    throw;
+  }
+}
+
+namespace {
+
+TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir) {
   TrainData out;
   const auto policy = d.bad_rows == "skip" ? data::BadRows::Skip : data::BadRows::Fail;
   std::unique_ptr<tokenizers::Tokenizer> tok;
@@ -94,5 +112,7 @@ TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir) {
   if (d.kind == "glue") out.glueTask = data::glueTask(d.task).name;
   return out;
 }
+
+}  // namespace
 
 }  // namespace fw::train

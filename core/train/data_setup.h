@@ -6,7 +6,10 @@
 
 namespace fw::train {
 
-// `tokenizerDir`: the folder to read the tokenizer from (text datasets only).
-TrainData loadTrainData(const DatasetSpec& spec, const std::string& tokenizerDir);
+// `tokenizerDir`: the folder to read the tokenizer from (text datasets only). An error about a
+// reader's option names the experiment's field, under `fieldPrefix` ("dataset", or
+// "model.pretrain.dataset" for a pretrain stage).
+TrainData loadTrainData(const DatasetSpec& spec, const std::string& tokenizerDir,
+                        const std::string& fieldPrefix = "dataset");
 
 }  // namespace fw::train

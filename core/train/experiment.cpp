@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <limits>
 #include <filesystem>
+#include <iomanip>
+#include <sstream>
+#include <vector>
 #include <set>
 
 namespace fw::train {
@@ -14,6 +17,29 @@ namespace fw::train {
 using nlohmann::json;
 
 namespace {
+
+// A number as it appears in an error message: 0, -5, 0.3, 1e-05 (std::to_string gave 0.000000).
+std::string number(double v) {
+  std::ostringstream o;
+  o << std::setprecision(10) << v;
+  return o.str();
+}
+
+// Edits (insert, delete, replace a character) from a to b, for "did you mean".
+size_t editDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
 
 // A value as it appears in an error message. Invalid UTF-8 (a --set value is not checked by any
 // parser) is replaced: nlohmann's dump() would throw its own type_error instead (found by fuzzing).
@@ -52,13 +78,34 @@ public:
   }
 
   void finish() const {
-    for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (!seen_.count(it.key()))
-        throw Error("unknown field").file(file_).field(name(it.key().c_str()))
-            .hint("check the spelling; fourierft train --help lists the experiment fields in README.md");
+    for (auto it = j_.begin(); it != j_.end(); ++it) {
+      if (seen_.count(it.key())) continue;
+      // The fields read here are the ones this level has: name the nearest (a typo), or all.
+      std::string nearest, all;
+      size_t best = 3;  // at most two edits away
+      for (const auto& known : seen_) {
+        all += (all.empty() ? "" : ", ") + known;
+        const size_t d = editDistance(it.key().size() > 64 ? it.key().substr(0, 64) : it.key(), known);
+        if (d < best) best = d, nearest = known;
+      }
+      auto err = Error("unknown field").file(file_).field(name(it.key().c_str()));
+      if (!nearest.empty()) err.hint("did you mean '" + name(nearest.c_str()) + "'?");
+      else err.expected(all.empty() ? "no fields here" : all);
+      throw err;
+    }
   }
 
   std::string name(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  // A required field that is absent; when the object holds a key a typo away ("modle"), the
+  // hint names it (that key's own "unknown field" would come only after this error).
+  Error missing(const char* key, const std::string& what = "missing field") const {
+    auto err = Error(what).file(file_).field(name(key));
+    for (auto it = j_.begin(); it != j_.end(); ++it)
+      if (!seen_.count(it.key()) && it.key().size() <= 64 && editDistance(it.key(), key) <= 2)
+        return err.hint("the file has '" + name(it.key().c_str()) + "': misspelt?");
+    return err;
+  }
 
 private:
   // An integer JSON value that T holds. A float is refused (converting 7.9e19 to int64 is
@@ -112,7 +159,7 @@ void oneOf(const std::string& value, std::initializer_list<const char*> allowed,
 
 void positive(double v, const std::string& file, const std::string& field, bool allowZero = false) {
   if (v < 0 || (!allowZero && v == 0))
-    throw Error(allowZero ? "must not be negative" : "must be positive").file(file).field(field).got(std::to_string(v));
+    throw Error(allowZero ? "must not be negative" : "must be positive").file(file).field(field).got(number(v));
 }
 
 DatasetSpec readDataset(const json& j, const std::string& path, const std::string& file) {
@@ -140,8 +187,8 @@ DatasetSpec readDataset(const json& j, const std::string& path, const std::strin
   f.finish();
   oneOf(d.kind, {"glue", "table", "instructions", "idx_images", "image_folder"}, file, f.name("kind"));
   oneOf(d.bad_rows, {"fail", "skip"}, file, f.name("bad_rows"));
-  if (d.train.empty()) throw Error("missing field").file(file).field(f.name("train"));
-  if (d.kind == "glue" && d.task.empty()) throw Error("missing field (the GLUE task)").file(file).field(f.name("task"));
+  if (d.train.empty()) throw f.missing("train");
+  if (d.kind == "glue" && d.task.empty()) throw f.missing("task", "missing field (the GLUE task)");
   if (d.kind == "table" && (d.text.empty() || d.label.empty()))
     throw Error("a table dataset needs the text and label columns").file(file).field(f.name(d.text.empty() ? "text" : "label"));
   positive(double(d.max_length), file, f.name("max_length"));
@@ -178,11 +225,11 @@ MethodSpec readMethod(const json& j, const std::string& path, const std::string&
   if (m.name.empty()) m.name = m.type;
   oneOf(m.path, {"auto", "dense", "merged", "spectral"}, file, f.name("path"));
   const bool adapter = m.type == "fourierft" || m.type == "lora";
-  if (adapter && m.target_modules.empty()) throw Error("missing field (modules to adapt)").file(file).field(f.name("target_modules"));
+  if (adapter && m.target_modules.empty()) throw f.missing("target_modules", "missing field (modules to adapt)");
   if (m.type != "head-only") positive(m.lr, file, f.name("lr"));
   positive(double(m.n_frequency), file, f.name("n_frequency"));
   positive(double(m.r), file, f.name("r"));
-  if (m.dropout < 0 || m.dropout >= 1) throw Error("must be in [0, 1)").file(file).field(f.name("dropout")).got(std::to_string(m.dropout));
+  if (m.dropout < 0 || m.dropout >= 1) throw Error("must be in [0, 1)").file(file).field(f.name("dropout")).got(number(m.dropout));
   return m;
 }
 
@@ -231,7 +278,7 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
       auto& pt = e.model.pretrain;
       pt.enabled = true;
       if (const json* d = pf.object("dataset")) pt.dataset = readDataset(*d, "model.pretrain.dataset", file);
-      else throw Error("missing field").file(file).field("model.pretrain.dataset");
+      else throw pf.missing("dataset");
       pf.get("epochs", pt.epochs);
       pf.get("batch_size", pt.batch_size);
       pf.get("lr", pt.lr);
@@ -239,13 +286,13 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
       pf.get("warmup_ratio", pt.warmup_ratio);
       pf.get("cache", pt.cache);
       pf.finish();
-      if (pt.cache.empty()) throw Error("missing field (folder for the trained base model)").file(file).field("model.pretrain.cache");
+      if (pt.cache.empty()) throw pf.missing("cache", "missing field (folder for the trained base model)");
       positive(double(pt.epochs), file, pf.name("epochs"));
       positive(double(pt.batch_size), file, pf.name("batch_size"));
       positive(pt.lr, file, pf.name("lr"));
       positive(pt.weight_decay, file, pf.name("weight_decay"), true);
       if (!(pt.warmup_ratio >= 0 && pt.warmup_ratio < 1))
-        throw Error("must be in [0, 1)").file(file).field(pf.name("warmup_ratio")).got(std::to_string(pt.warmup_ratio));
+        throw Error("must be in [0, 1)").file(file).field(pf.name("warmup_ratio")).got(number(pt.warmup_ratio));
     }
     mf.finish();
     if (e.model.pretrain.enabled && (e.model.preset.empty() || !e.model.checkpoint.empty()))
@@ -255,10 +302,10 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
       throw Error("give exactly one of model.preset and model.checkpoint").file(file).field("model");
     oneOf(e.model.dtype, {"fp32", "bf16", "fp16"}, file, "model.dtype");
   } else {
-    throw Error("missing field").file(file).field("model");
+    throw f.missing("model");
   }
   if (const json* d = f.object("dataset")) e.dataset = readDataset(*d, "dataset", file);
-  else throw Error("missing field").file(file).field("dataset");
+  else throw f.missing("dataset");
   if (const json* ms = f.object("methods")) {
     if (!ms->is_array() || ms->empty()) throw Error("must be a non-empty list").file(file).field("methods");
     std::set<std::string> names;
@@ -269,7 +316,7 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
             .field("methods." + std::to_string(i) + ".name").hint("give each method its own name");
     }
   } else {
-    throw Error("missing field").file(file).field("methods");
+    throw f.missing("methods");
   }
   f.get("trainable_modules", e.trainable_modules);
   f.get("head_lr", e.head_lr);
@@ -294,7 +341,7 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
   f.get("analysis_budget", e.analysis_budget);
   f.finish();
   if (e.analysis_budget < 0 || e.analysis_budget > 0.5)
-    throw Error("must be between 0 and 0.5").file(file).field("analysis_budget").got(std::to_string(e.analysis_budget));
+    throw Error("must be between 0 and 0.5").file(file).field("analysis_budget").got(number(e.analysis_budget));
   positive(double(e.batch_size), file, "batch_size");
   positive(double(e.eval_batch_size), file, "eval_batch_size");
   positive(double(e.epochs), file, "epochs");
@@ -308,7 +355,7 @@ Experiment Experiment::fromJson(const json& j, const std::string& file) {
   positive(e.weight_decay, file, "weight_decay", true);
   positive(e.adam_eps, file, "adam_eps");
   for (const auto& [name, beta] : {std::pair{"adam_beta1", e.adam_beta1}, std::pair{"adam_beta2", e.adam_beta2}})
-    if (!(beta >= 0 && beta < 1)) throw Error("must be in [0, 1)").file(file).field(name).got(std::to_string(beta));
+    if (!(beta >= 0 && beta < 1)) throw Error("must be in [0, 1)").file(file).field(name).got(number(beta));
   if (e.warmup_ratio < 0 || e.warmup_ratio >= 1) throw Error("must be in [0, 1)").file(file).field("warmup_ratio");
   oneOf(e.precision, {"fp32", "bf16"}, file, "precision");
   if (e.device != "auto" && e.device != "cpu" && e.device.rfind("cuda", 0) != 0)

@@ -5,10 +5,37 @@
 #include "models/model_adapters.h"
 #include "util/error.h"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
 namespace fw::train {
+
+namespace {
+
+// Every trainable_modules entry must name a module (PEFT's modules_to_save matches the end of a
+// module's name): a misspelt head would otherwise stay frozen, and the run learn nothing.
+void checkTrainableModules(torch::nn::Module& net, const std::vector<std::string>& names) {
+  const auto modules = net.named_modules("", false);
+  for (const auto& name : names) {
+    adapters::AdapterConfig one;
+    one.modules_to_save = {name};
+    bool found = false;
+    std::set<std::string> lastParts;  // what could be named: the last part of each module's name
+    for (const auto& item : modules) {
+      found = found || one.savesModule(item.key());
+      const auto last = item.key().substr(item.key().rfind('.') + 1);
+      if (!last.empty() && last.find_first_not_of("0123456789") != std::string::npos) lastParts.insert(last);
+    }
+    if (found) continue;
+    std::string known;
+    for (const auto& n : lastParts) known += (known.empty() ? "" : ", ") + n;
+    throw Error("trainable_modules names no module of the model: '" + name + "'").field("trainable_modules")
+        .expected("a module name or the end of one: " + known);
+  }
+}
+
+}  // namespace
 
 adapters::AdapterConfig adapterConfigFor(const MethodSpec& m, const Experiment& e) {
   nlohmann::json j = {{"target_modules", m.target_modules}, {"modules_to_save", e.trainable_modules}};
@@ -38,9 +65,18 @@ PreparedMethod prepareMethod(std::shared_ptr<models::PretrainedModel> model, con
   p.model = std::move(model);
   auto& net = *p.model;
   std::ostringstream summary;
+  const auto at = std::find_if(e.methods.begin(), e.methods.end(), [&](const MethodSpec& x) { return x.name == m.name; });
+  const std::string field = "methods." + std::to_string(at == e.methods.end() ? 0 : at - e.methods.begin());
+  checkTrainableModules(net, e.trainable_modules);
   if (m.type == "fourierft" || m.type == "lora") {
     p.adapterConfig = adapterConfigFor(m, e);
-    auto s = models::attachNewAdapters(net, *p.adapterConfig);
+    adapters::AdapterSummary s;
+    try {
+      s = models::attachNewAdapters(net, *p.adapterConfig);
+    } catch (Error& err) {
+      if (err.fieldName() == "target_modules") err.field(field + ".target_modules");  // the experiment's field
+      throw;
+    }
     p.adapterParameters = s.adapterParameters;
     summary << s.table();
   } else if (m.type == "head-only") {

@@ -117,6 +117,31 @@ std::string tokenizerDirFor(const Experiment& e, const std::string& base) {
   return models::isPreset(base) ? std::string() : base;
 }
 
+// What can be checked before a run folder is made: a misspelt preset or path would otherwise
+// leave a failed run behind, in the runs folder and the index, for a typo.
+void checkBeforeRun(const Experiment& e) {
+  if (!e.model.preset.empty() && !models::isPreset(e.model.preset)) {
+    try {
+      models::presetConfig(e.model.preset);  // throws, naming the presets
+    } catch (Error& err) {
+      err.field("model.preset");
+      throw;
+    }
+  }
+  auto folder = [](const std::string& path, const char* field, const char* hint) {
+    if (!path.empty() && !fs::is_directory(path)) throw Error("folder not found").file(path).field(field).hint(hint);
+  };
+  folder(e.model.checkpoint, "model.checkpoint", "a Hugging Face folder: config.json and model.safetensors");
+  folder(e.model.tokenizer, "model.tokenizer", "a folder with tokenizer.json, vocab.txt or vocab.json and merges.txt");
+  auto data = [](const DatasetSpec& d, const std::string& prefix) {
+    for (const auto& [path, name] : {std::pair{d.train, "train"}, std::pair{d.eval, "eval"}})
+      if (!path.empty() && !fs::exists(path))
+        throw Error("dataset file or folder not found").file(path).field(prefix + "." + name);
+  };
+  data(e.dataset, "dataset");
+  if (e.model.pretrain.enabled) data(e.model.pretrain.dataset, "model.pretrain.dataset");
+}
+
 }  // namespace
 
 std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
@@ -155,7 +180,7 @@ std::string Trainer::prepareBase(const Experiment& e, TrainObserver* observer, c
   }
   if (observer) observer->onLog("base model: training " + e.model.preset + " in full first; it is cached in " + p.cache);
   const auto device = parseDevice(e.device);
-  auto data = loadTrainData(p.dataset, e.model.tokenizer);
+  auto data = loadTrainData(p.dataset, e.model.tokenizer, "model.pretrain.dataset");
   Experiment stage = e;
   stage.model.pretrain.enabled = false;
   stage.model.fresh_head = false;
@@ -217,6 +242,7 @@ std::string Trainer::run() {
     folder = runs::RunFolder::open(opts_.resumeDir);
     e_ = Experiment::fromJson(folder->readExperiment(), folder->file(runs::run_files::kExperiment));
   } else if (lead) {
+    checkBeforeRun(e_);
     runs::checkWritableFolder(opts_.runsDir, 64ull << 20);
     folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)), e_.toJson());
   }

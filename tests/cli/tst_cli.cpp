@@ -338,6 +338,31 @@ void TestCli::badPathsToldBeforeAnything() {
   QCOMPARE(r.code, 1);
   QVERIFY2(r.err.contains("the run index is a file, not a folder") && r.err.contains(dir + "/runs.sqlite"), qPrintable(r.err));
   QVERIFY2(fw::test::onlyRunFolder(dir + "/runs").isEmpty(), "a run folder was left behind");
+
+  // A misspelt preset or path: told with the experiment's field before a run folder is made.
+  const QList<QPair<QStringList, QString>> early{
+      {{"model.preset=\"vit-fmnst\""}, "field 'model.preset': unknown model preset 'vit-fmnst'"},
+      {{"model.tokenizer=\"/nonexistent/tok\""}, "/nonexistent/tok: field 'model.tokenizer': folder not found"},
+      {{"dataset.train=\"/nonexistent/train.gz\""}, "/nonexistent/train.gz: field 'dataset.train': dataset file or folder not found"},
+  };
+  for (const auto& [sets, expected] : early) {
+    QStringList args{"train", dir + "/e.json", "--out", dir + "/runs", "--no-index"};
+    for (const auto& s : sets) args << "--set" << s;
+    auto bad = fourierft(args);
+    QVERIFY2(bad.code == 1 && bad.err.contains(expected), qPrintable(sets.join(' ') + ": " + bad.err));
+    QVERIFY2(fw::test::onlyRunFolder(dir + "/runs").isEmpty(), qPrintable(sets.join(' ') + ": a run folder was left behind"));
+  }
+  // Found while the model and data are made: the error names the experiment's field, not the
+  // reader's option ("classes", "target_modules" of the adapter config, "analysis.layers").
+  const QList<QPair<QString, QString>> late{
+      {"trainable_modules=[\"clasifier\"]", "field 'trainable_modules': trainable_modules names no module of the model: 'clasifier'"},
+      {"methods.0.target_modules=[\"qeury\"]", "field 'methods.0.target_modules': target_modules match no linear module"},
+      {"dataset.classes=[1,1]", "field 'dataset.classes': class filter names a class twice"},
+  };
+  for (const auto& [set, expected] : late) {
+    auto bad = fourierft({"train", dir + "/e.json", "--out", dir + "/late", "--no-index", "--set", set});
+    QVERIFY2(bad.code == 1 && bad.err.contains(expected), qPrintable(set + ": " + bad.err));
+  }
 }
 
 // A run killed outright stays "running" in the index with a dead owner; --resume takes it over

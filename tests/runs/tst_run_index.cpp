@@ -531,12 +531,13 @@ void TestRunIndex::writerWaitsForALockedDatabase() {
   auto index = RunIndex::open(path);
   RawDb other(path);
   QVERIFY(other.exec("BEGIN IMMEDIATE"));  // another process holds the write lock...
+  // Timed from before the release is scheduled: on a loaded machine this thread may run late.
+  QElapsedTimer timer;
+  timer.start();
   std::thread release([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
     other.exec("COMMIT");  // ...for 0.4 s, well within the 5 s busy timeout
   });
-  QElapsedTimer timer;
-  timer.start();
   const int64_t id = index.add(record("/r/a", "a", "m", "d", {}));
   const qint64 waited = timer.elapsed();
   release.join();

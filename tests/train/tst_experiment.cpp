@@ -122,9 +122,14 @@ void TestExperiment::boundariesAccepted() {
 void TestExperiment::mistakesNameFieldAndFile_data() {
   QTest::addColumn<QString>("patch");  // JSON merge patch applied to minimal()
   QTest::addColumn<QStringList>("parts");
-  QTest::newRow("unknown top-level field") << R"({"epochz":3})" << QStringList{"field 'epochz'", "unknown field"};
+  QTest::newRow("unknown top-level field") << R"({"epochz":3})"
+                                           << QStringList{"field 'epochz'", "unknown field", "did you mean 'epochs'?"};
   QTest::newRow("unknown method field") << R"({"methods":[{"type":"lora","r":2,"lr":0.1,"target_modules":["q"],"rank":4}]})"
-                                        << QStringList{"field 'methods.0.rank'", "unknown field"};
+                                        << QStringList{"field 'methods.0.rank'", "unknown field", "expected ", "target_modules"};
+  QTest::newRow("misspelt required field") << R"({"model":null,"modle":{"preset":"vit-fmnist"}})"
+                                           << QStringList{"field 'model': missing field", "the file has 'modle': misspelt?"};
+  QTest::newRow("misspelt dataset field") << R"({"dataset":{"kind":"idx_images","train":"x","clases":[1]}})"
+                                          << QStringList{"field 'dataset.clases'", "did you mean 'dataset.classes'?"};
   QTest::newRow("wrong type") << R"({"batch_size":"32"})" << QStringList{"field 'batch_size'", "wrong type", "got \"32\""};
   QTest::newRow("unknown method type") << R"({"methods":[{"type":"vera","lr":0.1}]})"
                                        << QStringList{"field 'methods.0.type'", "unknown value 'vera'", "fourierft, lora, full, head-only"};
@@ -135,7 +140,9 @@ void TestExperiment::mistakesNameFieldAndFile_data() {
   QTest::newRow("both preset and checkpoint") << R"({"model":{"preset":"gpt2","checkpoint":"/x"}})"
                                               << QStringList{"exactly one of model.preset and model.checkpoint"};
   QTest::newRow("schema version") << R"({"schema_version":2})" << QStringList{"field 'schema_version'", "expected 1"};
-  QTest::newRow("negative lr") << R"({"methods":[{"type":"full","lr":-1}]})" << QStringList{"field 'methods.0.lr'", "must be positive"};
+  QTest::newRow("negative lr") << R"({"methods":[{"type":"full","lr":-1}]})"
+                               << QStringList{"field 'methods.0.lr'", "must be positive: got -1"};
+  QTest::newRow("zero epochs") << R"({"epochs":0})" << QStringList{"field 'epochs'", "must be positive: got 0"};
   QTest::newRow("warmup ratio") << R"({"warmup_ratio":1.5})" << QStringList{"field 'warmup_ratio'"};
   QTest::newRow("precision") << R"({"precision":"fp8"})" << QStringList{"field 'precision'", "fp32, bf16"};
   // Fields that were accepted unchecked (review): each refused at parse time, named.
@@ -176,6 +183,7 @@ void TestExperiment::mistakesNameFieldAndFile() {
     const QString msg = e.what();
     QVERIFY2(msg.startsWith(QString::fromStdString(path)), qPrintable(msg));
     for (const auto& p : parts) QVERIFY2(msg.contains(p), qPrintable(msg + "  -- lacks: " + p));
+    QVERIFY2(!msg.contains(".000000"), qPrintable(msg));  // numbers as written, not std::to_string's
   }
 }
 
