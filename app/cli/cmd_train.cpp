@@ -113,7 +113,7 @@ void addTrainCommands(CLI::App& app) {
       throw Error("--set cannot change a run being resumed").field("--set").hint("start a new run instead");
     if (!isWorker() && (a->launch.nproc > 1 || a->launch.nnodes > 1)) {
       // A bad experiment or run folder is told once, here, not by each of the workers.
-      if (!a->experiment.empty()) train::loadExperiment(a->experiment, a->sets);
+      if (!a->experiment.empty()) train::checkBeforeRun(train::loadExperiment(a->experiment, a->sets));
       else runs::RunFolder::open(a->resume).readExperiment();
       a->launch.threadsPerWorker = a->threads;
       std::exit(launchWorkers(a->launch));
@@ -160,6 +160,13 @@ void addTrainCommands(CLI::App& app) {
   list->add_option("--status", r->status, "Only runs with this status (created, running, finished, failed, stopped, interrupted)");
   list->add_option("--limit", r->limit, "At most this many runs")->capture_default_str();
   list->callback([r, list] {
+    runs::RunFilter f;
+    f.text = r->filter;
+    f.limit = r->limit;
+    if (!r->status.empty()) {
+      f.status = runs::parseStatus(r->status);
+      if (!f.status) throw Error("unknown status '" + r->status + "'").field("--status").expected(runs::allStatusNames());
+    }
     // Listing never makes an index: a mistyped --index would otherwise leave an empty one there.
     if (!std::filesystem::exists(r->index)) {
       if (list->count("--index") > 0)
@@ -169,13 +176,6 @@ void addTrainCommands(CLI::App& app) {
     }
     auto index = runs::RunIndex::open(r->index);
     index.reconcile();
-    runs::RunFilter f;
-    f.text = r->filter;
-    f.limit = r->limit;
-    if (!r->status.empty()) {
-      f.status = runs::parseStatus(r->status);
-      if (!f.status) throw Error("unknown status '" + r->status + "'").field("--status").expected(runs::allStatusNames());
-    }
     std::cout << runs::formatRunTable(index.list(f));
   });
 }

@@ -105,10 +105,10 @@ void checkLaunchOptions(const LaunchOptions& o) {
     throw Error("--node-rank " + std::to_string(o.nodeRank) + " is outside 0.." + std::to_string(o.nnodes - 1))
         .field("--node-rank")
         .hint("number the machines of --nnodes " + std::to_string(o.nnodes) + " from 0");
-  if (!(o.timeoutSeconds > 0) || o.timeoutSeconds > 86400 * 7) {
+  if (!(o.timeoutSeconds >= 0.001) || o.timeoutSeconds > 86400 * 7) {  // whole milliseconds are used
     std::ostringstream got;
     got << o.timeoutSeconds;
-    throw Error("--timeout must be more than 0 seconds and at most a week").field("--timeout").got(got.str());
+    throw Error("--timeout must be from 0.001 seconds to a week").field("--timeout").got(got.str());
   }
   // A worker started by torchrun (WORLD_SIZE set) may be given anything; a run on its own
   // would silently ignore --master.

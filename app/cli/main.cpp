@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
     }
     if (!known) {
       std::cerr << "error: unknown command '" << argv[1] << "' (commands: " << verbs << "; see fourierft --help)\n";
-      return 1;
+      return 2;  // a usage error, as a mistyped option
     }
   }
   try {

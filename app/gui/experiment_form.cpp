@@ -350,6 +350,17 @@ json ExperimentForm::experiment() const {
   // A pretrain stage trains the chosen preset's shape first; a checkpoint folder is pretrained
   // already, so choosing one drops the stage (the experiment would otherwise be refused).
   if (preset.isEmpty()) j["model"].erase("pretrain");
+  // Another preset gets a cache folder of its own: sharing the loaded one would train it again
+  // for the new shape, and the runs made with the old base could no longer be evaluated.
+  const std::string loaded = base_["model"].value("preset", std::string());
+  if (j["model"].contains("pretrain") && !loaded.empty() && preset.toStdString() != loaded &&
+      j["model"]["pretrain"].value("cache", json()).is_string()) {
+    const std::filesystem::path cache = j["model"]["pretrain"]["cache"].get<std::string>();
+    std::string name = cache.filename().string();
+    const auto at = name.find(loaded);
+    name = at != std::string::npos ? name.replace(at, loaded.size(), preset.toStdString()) : name + "-" + preset.toStdString();
+    j["model"]["pretrain"]["cache"] = (cache.parent_path() / name).string();
+  }
   j["model"]["preset"] = preset.toStdString();
   j["model"]["checkpoint"] = preset.isEmpty() ? checkpoint_->text().toStdString() : "";
   j["model"]["tokenizer"] = tokenizer_->text().toStdString();

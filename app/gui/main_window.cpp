@@ -282,6 +282,7 @@ void MainWindow::launch(const QString& experimentJson, const QString& resumeDir,
     processRun_->start(experimentJson, runsDir_, resumeDir, indexPath_, processes);
   } else {
     active_ = train_->worker();
+    train_->worker()->resetForNextRun();
     QMetaObject::invokeMethod(train_->worker(), "run", Qt::QueuedConnection, Q_ARG(QString, experimentJson),
                               Q_ARG(QString, runsDir_), Q_ARG(QString, resumeDir), Q_ARG(QString, indexPath_));
   }
@@ -365,12 +366,16 @@ void MainWindow::onFinished(const QString& runFolder, const QString& status) {
   }
   status_->setText(tr("Run %1: %2").arg(status, runFolder));
   onLog(tr("run %1: %2").arg(status, runFolder));
+  if (closeWhenStopped_) {  // closing: no analysis or spectrum (it loads the model) to wait for
+    emit runFinished(runFolder, status);
+    QTimer::singleShot(0, this, &QWidget::close);
+    return;
+  }
   pollAnalysis();
   // No spectrum is computed while training: the layer shown asks for its own now.
   if (!rank_->layers().isEmpty()) showSpectrumFor(rank_->currentLayer());
   runs_->refresh();
   emit runFinished(runFolder, status);
-  if (closeWhenStopped_) QTimer::singleShot(0, this, &QWidget::close);
 }
 
 void MainWindow::onFailed(const QString& message) {
@@ -495,6 +500,7 @@ void MainWindow::exportReport() {
     return;
   }
   // The run keeps its report in its own folder unless the user picks another place.
+  QDir().mkpath(QFileInfo(defaultReportPath(currentRun_)).absolutePath());  // the dialog opens a folder that exists
   const auto path = QFileDialog::getSaveFileName(this, tr("Export report"), defaultReportPath(currentRun_),
                                                  tr("HTML (*.html);;PDF (*.pdf)"));
   if (path.isEmpty()) return;

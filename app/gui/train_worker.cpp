@@ -34,8 +34,6 @@ void TrainWorker::setPaused(bool paused) { paused_ = paused; }
 
 void TrainWorker::run(const QString& experimentJson, const QString& runsDir, const QString& resumeDir,
                       const QString& indexPath) {
-  stop_ = false;
-  paused_ = false;  // a run stopped while paused must not leave the next one paused
   StatusObserver observer(this);
   try {
     train::Experiment e;

@@ -21,6 +21,12 @@ public:
   void requestStop() override;
   void setPaused(bool paused) override;
   bool paused() const override { return paused_; }
+  // Called on the window's thread before run() is queued: a stop (or a close) pressed before the
+  // queued run() starts must not be lost, so run() itself no longer clears the flags.
+  void resetForNextRun() {
+    stop_ = false;
+    paused_ = false;  // a run stopped while paused must not leave the next one paused
+  }
 
 public slots:
   // experimentJson: the resolved experiment; resumeDir: a run folder to continue instead.

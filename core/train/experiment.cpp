@@ -41,6 +41,9 @@ size_t editDistance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+// How many edits still make a typo: one for a name of up to 3 letters ("r", "lr"), else two.
+size_t typoLimit(const std::string& name) { return name.size() <= 3 ? 1 : 2; }
+
 // A value as it appears in an error message. Invalid UTF-8 (a --set value is not checked by any
 // parser) is replaced: nlohmann's dump() would throw its own type_error instead (found by fuzzing).
 std::string shown(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -81,10 +84,12 @@ public:
     for (auto it = j_.begin(); it != j_.end(); ++it) {
       if (seen_.count(it.key())) continue;
       // The fields read here are the ones this level has: name the nearest (a typo), or all.
+      // A known field already in the file is not suggested ({"epochs": 3, "epoch": 3}).
       std::string nearest, all;
-      size_t best = 3;  // at most two edits away
+      size_t best = typoLimit(it.key()) + 1;
       for (const auto& known : seen_) {
         all += (all.empty() ? "" : ", ") + known;
+        if (j_.contains(known)) continue;
         const size_t d = editDistance(it.key().size() > 64 ? it.key().substr(0, 64) : it.key(), known);
         if (d < best) best = d, nearest = known;
       }
@@ -102,7 +107,7 @@ public:
   Error missing(const char* key, const std::string& what = "missing field") const {
     auto err = Error(what).file(file_).field(name(key));
     for (auto it = j_.begin(); it != j_.end(); ++it)
-      if (!seen_.count(it.key()) && it.key().size() <= 64 && editDistance(it.key(), key) <= 2)
+      if (!seen_.count(it.key()) && it.key().size() <= 64 && editDistance(it.key(), key) <= typoLimit(key))
         return err.hint("the file has '" + name(it.key().c_str()) + "': misspelt?");
     return err;
   }

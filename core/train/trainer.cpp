@@ -117,8 +117,8 @@ std::string tokenizerDirFor(const Experiment& e, const std::string& base) {
   return models::isPreset(base) ? std::string() : base;
 }
 
-// What can be checked before a run folder is made: a misspelt preset or path would otherwise
-// leave a failed run behind, in the runs folder and the index, for a typo.
+}  // namespace
+
 void checkBeforeRun(const Experiment& e) {
   if (!e.model.preset.empty() && !models::isPreset(e.model.preset)) {
     try {
@@ -132,17 +132,14 @@ void checkBeforeRun(const Experiment& e) {
     if (!path.empty() && !fs::is_directory(path)) throw Error("folder not found").file(path).field(field).hint(hint);
   };
   folder(e.model.checkpoint, "model.checkpoint", "a Hugging Face folder: config.json and model.safetensors");
-  folder(e.model.tokenizer, "model.tokenizer", "a folder with tokenizer.json, vocab.txt or vocab.json and merges.txt");
-  auto data = [](const DatasetSpec& d, const std::string& prefix) {
-    for (const auto& [path, name] : {std::pair{d.train, "train"}, std::pair{d.eval, "eval"}})
-      if (!path.empty() && !fs::exists(path))
-        throw Error("dataset file or folder not found").file(path).field(prefix + "." + name);
-  };
-  data(e.dataset, "dataset");
-  if (e.model.pretrain.enabled) data(e.model.pretrain.dataset, "model.pretrain.dataset");
+  // The tokenizer is read for a text dataset only (an image experiment may keep an old path).
+  if (e.dataset.kind == "glue" || e.dataset.kind == "table" || e.dataset.kind == "instructions")
+    folder(e.model.tokenizer, "model.tokenizer", "a folder with tokenizer.json, vocab.txt or vocab.json and merges.txt");
+  // The pretrain stage's data is not checked: a cached base never reads it.
+  for (const auto& [path, name] : {std::pair{e.dataset.train, "train"}, std::pair{e.dataset.eval, "eval"}})
+    if (!path.empty() && !fs::exists(path))
+      throw Error("dataset file or folder not found").file(path).field(std::string("dataset.") + name);
 }
-
-}  // namespace
 
 std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
                                                         const data::Dataset& train, const c10::Device& device) {
@@ -233,16 +230,18 @@ std::string Trainer::run() {
   // Rank 0 alone writes the run folder, the index and the adapters; the others read it.
   const bool lead = !parallel || parallel->lead();
   const bool resuming = !opts_.resumeDir.empty();
-  // Opened before the run folder is made: an --index that cannot be used (a folder, no
-  // permission, not a run index) leaves no run folder behind.
-  std::optional<runs::RunIndex> index;
-  if (lead && !opts_.indexPath.empty()) index = runs::RunIndex::open(opts_.indexPath);
   std::optional<runs::RunFolder> folder;
   if (resuming) {
     folder = runs::RunFolder::open(opts_.resumeDir);
     e_ = Experiment::fromJson(folder->readExperiment(), folder->file(runs::run_files::kExperiment));
-  } else if (lead) {
-    checkBeforeRun(e_);
+  } else {
+    checkBeforeRun(e_);  // on every rank (it only reads): each says what is wrong, none waits on rank 0
+  }
+  // Opened before a new run folder is made: an --index that cannot be used (a folder, no
+  // permission, not a run index) leaves no run folder behind.
+  std::optional<runs::RunIndex> index;
+  if (lead && !opts_.indexPath.empty()) index = runs::RunIndex::open(opts_.indexPath);
+  if (!resuming && lead) {
     runs::checkWritableFolder(opts_.runsDir, 64ull << 20);
     folder = runs::RunFolder::create(opts_.runsDir, runs::runName(e_.name, std::time(nullptr)), e_.toJson());
   }
@@ -251,31 +250,38 @@ std::string Trainer::run() {
     if (!lead && !resuming) folder = runs::RunFolder::open(path);
     parallel->checkSame("experiment", dist::fingerprint(e_.toJson().dump()));
   }
-  if (resuming) {
-    const int before = folder->readSummary().value_or(json::object()).value("world_size", 1);
-    const int now = parallel ? parallel->worldSize() : 1;
-    if (before != now)
-      throw Error("this run was trained with " + std::to_string(before) + " process" + (before == 1 ? "" : "es") +
-                  "; resuming it with " + std::to_string(now) + " would change its batches")
-          .file(folder->path())
-          .hint("resume with --nproc " + std::to_string(before));
-  }
   auto& run = *folder;
-  // Resuming a finished run has nothing to train: it changes nothing and ends "finished" (a kill
-  // after the summary's "finished" resumes here). Only an index record that does not say so yet
-  // (interrupted by that kill, or none) takes the normal path, which skips every finished method
-  // and finishes the record.
+  // The run's record in the index, added when it has none (a run made with --no-index).
+  auto recordId = [&]() -> int64_t {
+    if (auto rec = index->byFolder(run.path())) return rec->id;
+    runs::RunRecord r;
+    r.folder = run.path();
+    r.name = e_.name;
+    r.experiment = e_.toJson();
+    r.model = e_.model.checkpoint.empty() ? e_.model.preset : e_.model.checkpoint;
+    r.dataset = e_.dataset.kind == "glue" ? e_.dataset.task : e_.dataset.train;
+    for (const auto& m : e_.methods) r.methods.push_back(m.name);
+    return index->add(r);
+  };
   if (resuming) {
-    std::string done;
-    if (lead && run.readSummary().value_or(json::object()).value("status", json()) == json("finished")) {
-      done = "1";
-      if (index) {
-        const auto rec = index->byFolder(run.path());
-        if (!rec || rec->status != runs::RunStatus::Finished) done.clear();
-      }
-    }
+    const json before = run.readSummary().value_or(json::object());
+    // A finished run has nothing to train: it changes nothing but its index record, which is
+    // made to say "finished" (a kill after the summary's "finished" left it running, or the run
+    // was made without an index), and ends "finished" whatever the number of processes.
+    std::string done = lead && before.value("status", json()) == json("finished") ? "1" : "";
     if (parallel) done = parallel->shareFromLead("resume_finished", done);
     if (!done.empty()) {
+      if (index) {
+        const int64_t id = recordId();
+        if (index->get(id)->status != runs::RunStatus::Finished) {
+          json metrics = json::object();
+          if (before.contains("methods") && before["methods"].is_object())
+            for (const auto& [name, m] : before["methods"].items())
+              if (m.is_object() && m.contains("final_metrics") && m["final_metrics"].is_object()) metrics[name] = m["final_metrics"];
+          index->claim(id);
+          index->finish(id, metrics, runs::RunStatus::Finished);
+        }
+      }
       if (observer_ && lead) {
         observer_->onRunFolder(run.path());
         observer_->onLog("this run has finished: nothing to resume");
@@ -284,23 +290,19 @@ std::string Trainer::run() {
       status_ = "finished";
       return run.path();
     }
+    const int trainedWith = before.value("world_size", 1);
+    const int now = parallel ? parallel->worldSize() : 1;
+    if (trainedWith != now)
+      throw Error("this run was trained with " + std::to_string(trainedWith) + " process" + (trainedWith == 1 ? "" : "es") +
+                  "; resuming it with " + std::to_string(now) + " would change its batches")
+          .file(run.path())
+          .hint("resume with --nproc " + std::to_string(trainedWith));
   }
   if (opts_.onRunFolder) opts_.onRunFolder(run.path(), parallel ? parallel->rank() : 0);
   if (observer_ && lead) observer_->onRunFolder(run.path());
   int64_t indexId = 0;
   if (index) {
-    if (auto rec = index->byFolder(run.path())) {
-      indexId = rec->id;
-    } else {
-      runs::RunRecord r;
-      r.folder = run.path();
-      r.name = e_.name;
-      r.experiment = e_.toJson();
-      r.model = e_.model.checkpoint.empty() ? e_.model.preset : e_.model.checkpoint;
-      r.dataset = e_.dataset.kind == "glue" ? e_.dataset.task : e_.dataset.train;
-      for (const auto& m : e_.methods) r.methods.push_back(m.name);
-      indexId = index->add(r);
-    }
+    indexId = recordId();
     // A resume after a kill finds the record still "running" with a dead owner: claim() takes it
     // over, and refuses while the process that runs it is alive.
     index->claim(indexId);

@@ -55,6 +55,11 @@ private:
 };
 
 // Builds a fresh base model for a method (seeded, num_labels from the data, fresh head if asked).
+// What can be checked before a run folder is made (the preset's name, the checkpoint, tokenizer
+// and dataset paths): a typo would otherwise leave a failed run behind, in the runs folder and
+// the index. Throws fw::Error naming the experiment's field.
+void checkBeforeRun(const Experiment& e);
+
 std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
                                                         const data::Dataset& train, const c10::Device& device);
 

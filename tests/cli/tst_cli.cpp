@@ -97,9 +97,12 @@ void TestCli::versionAndHelp() {
 
 void TestCli::unknownCommandFails() {
   auto r = fourierft({"frobnicate"});
-  QVERIFY(r.code != 0);
+  QCOMPARE(r.code, 2);  // a usage error
   QVERIFY2((r.out + r.err).contains("frobnicate"), qPrintable(r.out + r.err));
-  QVERIFY(fourierft({}).code != 0);  // a command is required
+  QCOMPARE(fourierft({}).code, 2);  // a command is required
+  // An unknown --status is refused even when there is no index to list.
+  auto status = fourierft({"runs", "--index", "/nonexistent/runs.sqlite", "--status", "bogus"});
+  QVERIFY2(status.code == 1 && status.err.contains("unknown status 'bogus'"), qPrintable(status.err));
 }
 
 void TestCli::adapterInfo() {
@@ -342,7 +345,7 @@ void TestCli::badPathsToldBeforeAnything() {
   // A misspelt preset or path: told with the experiment's field before a run folder is made.
   const QList<QPair<QStringList, QString>> early{
       {{"model.preset=\"vit-fmnst\""}, "field 'model.preset': unknown model preset 'vit-fmnst'"},
-      {{"model.tokenizer=\"/nonexistent/tok\""}, "/nonexistent/tok: field 'model.tokenizer': folder not found"},
+      {{"model.preset=\"\"", "model.checkpoint=\"/nonexistent/ckpt\""}, "/nonexistent/ckpt: field 'model.checkpoint': folder not found"},
       {{"dataset.train=\"/nonexistent/train.gz\""}, "/nonexistent/train.gz: field 'dataset.train': dataset file or folder not found"},
   };
   for (const auto& [sets, expected] : early) {
@@ -415,14 +418,17 @@ void TestCli::resumeTakesOverAKilledRun() {
   QVERIFY2(listed.code == 0 && listed.out.contains("finished") && !listed.out.contains("interrupted"), qPrintable(listed.out));
 
   // Resuming it again, with the index or without: nothing to train, nothing changed, exit 0 (it
-  // failed with the index's "invalid run status change", and rewrote summary.json without).
+  // failed with the index's "invalid run status change", and rewrote summary.json without). An
+  // index that lacks the run gets its record, finished, without training anything again.
+  const auto otherIndex = dir + "/other.sqlite";
   auto summaryBytes = [&] {
     QFile f(run + "/summary.json");
     return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
   };
   const QByteArray finishedSummary = summaryBytes();
   QVERIFY(!finishedSummary.isEmpty());
-  for (const QStringList& indexArgs : {QStringList{"--index", index}, QStringList{"--no-index"}}) {
+  for (const QStringList& indexArgs :
+       {QStringList{"--index", index}, QStringList{"--no-index"}, QStringList{"--index", otherIndex}}) {
     auto again = fourierft(QStringList{"train", "--resume", run} + indexArgs);
     QVERIFY2(again.code == 0 && again.err.contains("this run has finished: nothing to resume"),
              qPrintable(indexArgs.join(' ') + ": " + again.err));
@@ -430,6 +436,7 @@ void TestCli::resumeTakesOverAKilledRun() {
     QCOMPARE(summaryBytes(), finishedSummary);
     QCOMPARE(indexRecord(index, run)->status, fw::runs::RunStatus::Finished);
   }
+  QCOMPARE(indexRecord(otherIndex, run)->status, fw::runs::RunStatus::Finished);
 }
 
 void TestCli::stopWithSeveralProcesses_data() {

@@ -210,6 +210,11 @@ void TestMainWindow::formCountsParameters() {
   model->setCurrentIndex(model->findData("vit-base"));
   QCOMPARE(form.experiment()["model"]["preset"].get<std::string>(), std::string("vit-base"));
   QVERIFY(form.experiment()["model"].contains("pretrain"));
+  // ...into a cache of its own: the loaded one holds the vit-fmnist base that earlier runs used.
+  const auto cache = e["model"]["pretrain"]["cache"].get<std::string>();
+  QCOMPARE(QString::fromStdString(form.experiment()["model"]["pretrain"]["cache"].get<std::string>()),
+           QString::fromStdString(cache).replace("vit-fmnist", "vit-base"));
+  QVERIFY(QString::fromStdString(cache).contains("vit-fmnist"));
   model->setCurrentIndex(model->count() - 1);
   for (auto* edit : form.findChildren<QLineEdit*>())
     if (edit->placeholderText().startsWith("Hugging Face folder")) edit->setText("/data/bert-base-uncased");
@@ -508,7 +513,7 @@ void TestMainWindow::trainPauseStopResumeReport() {
 void TestMainWindow::closingStopsTheRunFirst() {
   fw::gui::MainWindow window;
   window.show();
-  window.form()->setExperiment(smallExperiment(tmp_.file("base"), 480, 2));
+  window.form()->setExperiment(smallExperiment(tmp_.file("base"), 480, 20));  // far longer than the test
   window.processesBox()->setValue(1);
   QSignalSpy finished(&window, &fw::gui::MainWindow::runFinished);
   window.start();

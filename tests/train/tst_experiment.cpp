@@ -128,6 +128,8 @@ void TestExperiment::mistakesNameFieldAndFile_data() {
                                         << QStringList{"field 'methods.0.rank'", "unknown field", "expected ", "target_modules"};
   QTest::newRow("misspelt required field") << R"({"model":null,"modle":{"preset":"vit-fmnist"}})"
                                            << QStringList{"field 'model': missing field", "the file has 'modle': misspelt?"};
+  QTest::newRow("typo of a field already there") << R"({"epochs":3,"epoch":3})"
+                                                << QStringList{"field 'epoch'", "unknown field: expected ", "epochs"};
   QTest::newRow("misspelt dataset field") << R"({"dataset":{"kind":"idx_images","train":"x","clases":[1]}})"
                                           << QStringList{"field 'dataset.clases'", "did you mean 'dataset.classes'?"};
   QTest::newRow("wrong type") << R"({"batch_size":"32"})" << QStringList{"field 'batch_size'", "wrong type", "got \"32\""};
