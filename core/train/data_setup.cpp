@@ -33,6 +33,8 @@ TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir)
 
 }  // namespace
 
+bool isTextDataset(const DatasetSpec& d) { return d.kind == "glue" || d.kind == "table" || d.kind == "instructions"; }
+
 TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir, const std::string& fieldPrefix) {
   try {
     return loadTrainDataAs(d, tokenizerDir);
@@ -52,7 +54,7 @@ TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir)
   TrainData out;
   const auto policy = d.bad_rows == "skip" ? data::BadRows::Skip : data::BadRows::Fail;
   std::unique_ptr<tokenizers::Tokenizer> tok;
-  const bool text = d.kind == "glue" || d.kind == "table" || d.kind == "instructions";
+  const bool text = isTextDataset(d);
   if (text) {
     if (tokenizerDir.empty())
       throw Error("a text dataset needs a tokenizer").field("model.tokenizer")

@@ -6,6 +6,9 @@
 
 namespace fw::train {
 
+// GLUE, tables and instructions: datasets read with a tokenizer.
+bool isTextDataset(const DatasetSpec& spec);
+
 // `tokenizerDir`: the folder to read the tokenizer from (text datasets only). An error about a
 // reader's option names the experiment's field, under `fieldPrefix` ("dataset", or
 // "model.pretrain.dataset" for a pretrain stage).

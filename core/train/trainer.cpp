@@ -117,6 +117,18 @@ std::string tokenizerDirFor(const Experiment& e, const std::string& base) {
   return models::isPreset(base) ? std::string() : base;
 }
 
+// What the run index keeps of the results (runs::formatRunTable's METRIC column): each method's
+// final metrics from summary.json's `methods`, and the metric the task is ranked by when known.
+json indexMetricsOf(const json& methods, const std::string& mainMetric) {
+  json out = json::object();
+  if (!mainMetric.empty()) out["main_metric"] = mainMetric;
+  if (methods.is_object())
+    for (const auto& [name, m] : methods.items())
+      if (m.is_object() && m.contains("final_metrics") && m["final_metrics"].is_object() && !m["final_metrics"].empty())
+        out[name] = m["final_metrics"];
+  return out;
+}
+
 }  // namespace
 
 void checkBeforeRun(const Experiment& e) {
@@ -133,7 +145,7 @@ void checkBeforeRun(const Experiment& e) {
   };
   folder(e.model.checkpoint, "model.checkpoint", "a Hugging Face folder: config.json and model.safetensors");
   // The tokenizer is read for a text dataset only (an image experiment may keep an old path).
-  if (e.dataset.kind == "glue" || e.dataset.kind == "table" || e.dataset.kind == "instructions")
+  if (isTextDataset(e.dataset))
     folder(e.model.tokenizer, "model.tokenizer", "a folder with tokenizer.json, vocab.txt or vocab.json and merges.txt");
   // The pretrain stage's data is not checked: a cached base never reads it.
   for (const auto& [path, name] : {std::pair{e.dataset.train, "train"}, std::pair{e.dataset.eval, "eval"}})
@@ -274,12 +286,8 @@ std::string Trainer::run() {
       if (index) {
         const int64_t id = recordId();
         if (index->get(id)->status != runs::RunStatus::Finished) {
-          json metrics = json::object();
-          if (before.contains("methods") && before["methods"].is_object())
-            for (const auto& [name, m] : before["methods"].items())
-              if (m.is_object() && m.contains("final_metrics") && m["final_metrics"].is_object()) metrics[name] = m["final_metrics"];
           index->claim(id);
-          index->finish(id, metrics, runs::RunStatus::Finished);
+          index->finish(id, indexMetricsOf(before.value("methods", json()), ""), runs::RunStatus::Finished);
         }
       }
       if (observer_ && lead) {
@@ -322,14 +330,7 @@ std::string Trainer::run() {
   // What the run index keeps of the results (runs::formatRunTable's METRIC column): each method's
   // final metrics and the metric the task is ranked by, once the data says which.
   std::string mainMetric;
-  auto indexMetrics = [&] {
-    json out = json::object();
-    if (!mainMetric.empty()) out["main_metric"] = mainMetric;
-    for (const auto& [name, m] : summary["methods"].items())
-      if (m.is_object() && m.contains("final_metrics") && m["final_metrics"].is_object() && !m["final_metrics"].empty())
-        out[name] = m["final_metrics"];
-    return out;
-  };
+  auto indexMetrics = [&] { return indexMetricsOf(summary["methods"], mainMetric); };
   auto fail = [&](const std::string& message) {
     asLead([&] {
       run.log("failed: " + message);
