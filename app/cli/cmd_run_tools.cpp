@@ -112,7 +112,9 @@ void addRunToolCommands(CLI::App& app) {
     auto run = runs::RunFolder::open(b->run);
     auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
     const std::string name = b->method.empty() ? e.methods.front().name : b->method;
-    auto trained = train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
+    // An adapter export reads only the adapter: the base model is loaded for --merged alone.
+    auto trained = b->merged.empty() ? train::locateTrainedMethod(run, e, name)
+                                     : train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
     const bool adapter = trained.method->type == "fourierft" || trained.method->type == "lora";
     if ((!b->peft.empty() || !b->native.empty()) && !adapter)
       throw Error("method '" + name + "' (" + trained.method->type + ") has no adapter to export").field("--peft")

@@ -562,7 +562,9 @@ bool MainWindow::exportMethod(const QString& method, const QString& format, cons
     train::checkExportFolder(dir, "export folder", force);
     auto run = runs::RunFolder::open(currentRun_.toStdString());
     auto e = train::Experiment::fromJson(run.readExperiment());
-    auto trained = train::loadTrainedModel(run, e, method.toStdString(), at::kCPU);
+    // An adapter export reads only the adapter; the base model is loaded for a merge alone.
+    auto trained = merged ? train::loadTrainedModel(run, e, method.toStdString(), at::kCPU)
+                          : train::locateTrainedMethod(run, e, method.toStdString());
     if (!merged && trained.method->type != "fourierft" && trained.method->type != "lora")
       throw Error("method '" + method.toStdString() + "' has no adapter").hint("export it as a merged checkpoint");
     // Cleared only now, with everything read: a failure before leaves the folder as it was.

@@ -23,6 +23,11 @@ std::string runBaseModel(const runs::RunFolder& run, const nlohmann::json& summa
   if (!base || !base->is_string() || base->get<std::string>().empty())
     throw Error("summary.json does not name the base model").file(summaryPath).field("base_model");
   const std::string folder = base->get<std::string>();
+  if (!models::isPreset(folder) && !fs::is_directory(folder))
+    throw Error("the run's base model is not there (moved or deleted since the run?)")
+        .file(folder)
+        .hint("put the checkpoint back at this path, or train the run's experiment again; an adapter export "
+              "(--peft, --native) does not need it");
   // Runs on a cached pretrained base record the cache's recipe (runs before that record nothing).
   if (summary.contains("base_recipe")) {
     const auto recipePath = (fs::path(folder) / kPretrainRecipeFile).string();
@@ -37,8 +42,7 @@ std::string runBaseModel(const runs::RunFolder& run, const nlohmann::json& summa
   return folder;
 }
 
-TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
-                              const c10::Device& device) {
+TrainedModel locateTrainedMethod(const runs::RunFolder& run, const Experiment& e, const std::string& method) {
   TrainedModel out;
   std::string known;
   for (const auto& m : e.methods) {
@@ -46,17 +50,26 @@ TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, c
     known += (known.empty() ? "" : ", ") + m.name;
   }
   if (!out.method) throw Error("the run has no method '" + method + "'").file(run.path()).expected(known);
-  const auto options = at::TensorOptions(at::kFloat).device(device);
   if (out.method->type == "full" || out.method->type == "head-only") {
     out.source = methodCheckpointDir(run, method);
     if (!fs::exists(out.source + "/model.safetensors"))
       throw Error("the method's trained weights are missing").file(out.source).hint("did the method finish?");
-    out.model = models::loadPretrained(out.source, options).model;
     return out;
   }
   out.source = run.adapterDir(method, runs::AdapterFormat::Native);
   if (!fs::exists(out.source + "/adapter_config.json"))
     throw Error("the method's adapter is missing").file(out.source).hint("did the method finish?");
+  return out;
+}
+
+TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
+                              const c10::Device& device) {
+  TrainedModel out = locateTrainedMethod(run, e, method);
+  const auto options = at::TensorOptions(at::kFloat).device(device);
+  if (out.method->type == "full" || out.method->type == "head-only") {
+    out.model = models::loadPretrained(out.source, options).model;
+    return out;
+  }
   auto folder = adapters::readAdapterFolder(out.source);
   // The trainer records the base it used and the model overrides that fit it to the data.
   const auto summary = run.readSummary().value_or(nlohmann::json::object());

@@ -20,7 +20,13 @@ struct TrainedModel {
   std::string source;  // the folder the trained weights came from
 };
 
+// The method and the folder of its trained weights (an adapter, or a full or head-only
+// checkpoint), checked to exist; `model` stays empty. What an adapter export needs: the base
+// model is not read, so a large one costs nothing and one moved away since does not matter.
 // Throws fw::Error naming the run folder when the method is unknown or its files are missing.
+TrainedModel locateTrainedMethod(const runs::RunFolder& run, const Experiment& e, const std::string& method);
+
+// locateTrainedMethod, then the model: the base with the adapter attached, or the checkpoint.
 TrainedModel loadTrainedModel(const runs::RunFolder& run, const Experiment& e, const std::string& method,
                               const c10::Device& device);
 

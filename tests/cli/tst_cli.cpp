@@ -551,6 +551,19 @@ void TestCli::exportRefusesAFolderInUse() {
   QCOMPARE(same.code, 1);
   QVERIFY2(same.err.contains("--peft and --native name the same folder"), qPrintable(same.err));
   QVERIFY(!QFile::exists(dir + "/both"));
+
+  // An adapter export reads the adapter alone: with the base model moved away it still works,
+  // and the same adapter comes out; a merge needs the base and says where it looked.
+  QVERIFY(QDir().rename(base, dir + "/base-moved"));
+  auto alone = fourierft({"export", run, "--peft", dir + "/alone"});
+  QVERIFY2(alone.code == 0, qPrintable(alone.err));
+  QCOMPARE(fw::readTextFile((dir + "/alone/adapter_model.safetensors").toStdString()),
+           fw::readTextFile((out + "/adapter_model.safetensors").toStdString()));
+  auto noBase = fourierft({"export", run, "--merged", dir + "/merged2"});
+  QCOMPARE(noBase.code, 1);
+  QVERIFY2(noBase.err.contains(base + ": the run's base model is not there (moved or deleted since the run?)"),
+           qPrintable(noBase.err));
+  QVERIFY(!QFile::exists(dir + "/merged2/model.safetensors"));
 }
 
 QTEST_MAIN(TestCli)
