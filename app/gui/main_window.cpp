@@ -26,6 +26,7 @@
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFutureWatcher>
 #include <QInputDialog>
@@ -33,7 +34,7 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
-#include <QScopeGuard>
+#include <QProgressDialog>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
@@ -514,6 +515,7 @@ void MainWindow::exportReport() {
 }
 
 void MainWindow::exportAdapter() {
+  if (exporting_) return;  // the action clicked again before the progress dialog showed
   if (currentRun_.isEmpty() || training()) {
     showError(tr("No finished run"), tr("Train, or open a run from the Runs tab, first."));
     return;
@@ -551,16 +553,17 @@ void MainWindow::exportAdapter() {
   exportMethod(method, kind, folder, force);
 }
 
-bool MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder, bool force) {
+namespace {
+
+// The export itself, off the GUI thread (a merge of a large model reads, adds and writes
+// gigabytes). Returns the error's text, empty when the folder was written.
+QString exportWork(const QString& runFolder, const QString& method, const QString& format, const QString& folder,
+                   bool force) {
   const bool merged = format == "merged";
   const std::string dir = folder.toStdString();
-  // Loading and merging take seconds on a large model: a busy cursor until the slot returns.
-  QApplication::setOverrideCursor(Qt::WaitCursor);
-  auto restoreCursor = qScopeGuard([] { QApplication::restoreOverrideCursor(); });
-  status_->setText(tr("Exporting %1 to %2…").arg(method, folder));
   try {
     train::checkExportFolder(dir, "export folder", force);
-    auto run = runs::RunFolder::open(currentRun_.toStdString());
+    auto run = runs::RunFolder::open(runFolder.toStdString());
     auto e = train::Experiment::fromJson(run.readExperiment());
     // An adapter export reads only the adapter; the base model is loaded for a merge alone.
     auto trained = merged ? train::loadTrainedModel(run, e, method.toStdString(), at::kCPU)
@@ -575,16 +578,39 @@ bool MainWindow::exportMethod(const QString& method, const QString& format, cons
     } else {
       adapters::writeAdapterFolder(dir, adapters::readAdapterFolder(trained.source), format == "native");
     }
-    onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
-    status_->setText(tr("Exported %1 to %2").arg(method, folder));
-    return true;
+    return {};
   } catch (const std::exception& err) {  // fw::Error, and LibTorch's or an allocation's failure alike
+    return q(err.what());
+  }
+}
+
+}  // namespace
+
+bool MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder, bool force) {
+  status_->setText(tr("Exporting %1 to %2…").arg(method, folder));
+  // The window keeps drawing (a run beside it keeps plotting) while a worker exports; the modal
+  // progress dialog keeps the user from starting another export or closing the window meanwhile.
+  QProgressDialog progress(tr("Exporting %1 (%2) to %3…").arg(method, format, folder), QString(), 0, 0, this);
+  progress.setWindowTitle(tr("Export adapter"));
+  progress.setWindowModality(Qt::WindowModal);
+  QTimer::singleShot(300, &progress, &QProgressDialog::show);  // a small adapter is written before
+  QFutureWatcher<QString> watcher;
+  QEventLoop wait;
+  connect(&watcher, &QFutureWatcher<QString>::finished, &wait, &QEventLoop::quit);
+  exporting_ = true;
+  watcher.setFuture(QtConcurrent::run(exportWork, currentRun_, method, format, folder, force));
+  if (!watcher.isFinished()) wait.exec();
+  exporting_ = false;
+  progress.reset();
+  const QString error = watcher.result();
+  if (!error.isEmpty()) {
     status_->setText(tr("Export failed"));
-    restoreCursor.dismiss();
-    QApplication::restoreOverrideCursor();  // not a busy cursor over the error dialog
-    showError(tr("Cannot export"), q(err.what()));
+    showError(tr("Cannot export"), error);
     return false;
   }
+  onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
+  status_->setText(tr("Exported %1 to %2").arg(method, folder));
+  return true;
 }
 
 void MainWindow::openAdapter() {

@@ -118,6 +118,7 @@ private:
   QString spectrumWanted_;          // the layer asked for while it ran, computed next
   QStringList methodOrder_;         // the run's methods in training order: the bar says which of them runs
   bool closeWhenStopped_ = false;   // closed while training: the run stops first, then the window closes
+  bool exporting_ = false;          // an export's worker runs (exportMethod waits for it)
 };
 
 }  // namespace fw::gui

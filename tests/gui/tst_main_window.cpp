@@ -492,7 +492,12 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(window.exportMethod("fourierft", "peft", peftDir));
   auto peft = fw::adapters::readAdapterFolder(tmp_.file("peft"));
   QCOMPARE(peft.layers.size(), size_t(2));
+  // The merge runs in a worker: the window handles its events meanwhile (a run beside it keeps
+  // plotting), where the export used to hold the GUI thread until it was written.
+  bool eventsHandled = false;
+  QTimer::singleShot(0, &window, [&] { eventsHandled = true; });
   QVERIFY(window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged"))));
+  QVERIFY(eventsHandled);
   QVERIFY(QFile::exists(QString::fromStdString(tmp_.file("merged/model.safetensors"))));
   // A folder that holds an export is refused unless the user agreed to replace its files, as
   // `fourierft export --force`; it keeps the earlier export until then.
