@@ -2,7 +2,8 @@
 // ../shared/bench/peft_cpu_anchor.py's `model` case: the encoder layers (or a LLaMA's decoder layers
 // and final norm) on random hidden states [batch, seq, hidden], loss = mean(y²), forward + backward
 // + AdamW on what the method trains (limit, alias frozen-input-grad: nothing, the input's gradient
-// only). Query and value (q_proj, v_proj) carry the adapters. On a GPU it also reports the caching
+// only). Query and value (q_proj, v_proj) carry the adapters; GPT-2's blocks (causal attention, then
+// ln_f) carry them on c_attn, its query, key and value in one projection. On a GPU it also reports the caching
 // allocator's peak, and bench/gpu-vs-peft runs the same cases through transformers and PEFT.
 #include "adapters/adapted_linear.h"
 #include "adapters/fourierft_ops.h"
@@ -10,6 +11,8 @@
 #include "commands.h"
 #include "step_timer.h"
 #include "models/bert.h"
+#include "models/gpt2.h"
+#include "models/layers.h"
 #include "models/llama.h"
 #include "models/model_adapters.h"
 #include "models/presets.h"
@@ -44,8 +47,16 @@ std::pair<std::function<at::Tensor(const at::Tensor&)>, int64_t> encoderOf(model
     return {[enc = v->vit->encoder](const at::Tensor& x) mutable { return enc->forward(x); }, v->config().value("hidden_size", 768)};
   if (auto* l = dynamic_cast<models::LlamaForCausalLM*>(&m))
     return {[dec = l->model](const at::Tensor& x) mutable { return dec->forwardEmbeddings(x, {}); }, l->config().value("hidden_size", 4096)};
-  throw Error("bench needs an encoder or LLaMA preset").field("--model")
-      .expected("bert-base, roberta-base, roberta-large, vit-base or llama-7b");
+  if (auto* g = dynamic_cast<models::GPT2LMHeadModel*>(&m))
+    return {[gpt = g->transformer](const at::Tensor& x) mutable {
+              auto h = x;
+              const auto mask = models::causalMask(x.size(1), {}, x.scalar_type(), x.device());
+              for (const auto& block : *gpt->h) h = block->as<models::GPT2BlockImpl>()->forward(h, mask);
+              return gpt->ln_f(h);
+            },
+            g->config().value("n_embd", 768)};
+  throw Error("bench needs an encoder, GPT-2 or LLaMA preset").field("--model")
+      .expected("bert-base, roberta-base, roberta-large, vit-base, gpt2 or llama-7b");
 }
 
 at::ScalarType benchDtype(const std::string& s) {
@@ -67,19 +78,21 @@ void run(const ModelBench& b) {
                                   at::TensorOptions(dtype).device(device));
   models::initWeights(*model);
   model->eval();  // no dropout: the anchor has none
+  // Not a structured binding: the step lambda captures the encoder (C++17 forbids capturing one).
+  // Taken before the adapters: a preset without a layer stack to time is refused first.
+  auto encoderAndHidden = encoderOf(*model);
+  auto& encoder = encoderAndHidden.first;
+  const int64_t hidden = encoderAndHidden.second;
   for (auto& p : model->parameters()) p.set_requires_grad(b.method == "full");
   if (b.method == "fourierft" || b.method == "lora") {
-    nlohmann::json cfg = {{"target_modules", {"query", "value", "q_proj", "v_proj"}}};
+    nlohmann::json cfg = {{"target_modules", model->modelType() == "gpt2" ? nlohmann::json{"c_attn"}
+                                                                          : nlohmann::json{"query", "value", "q_proj", "v_proj"}}};
     if (b.method == "fourierft") cfg.update({{"peft_type", "FOURIERFT"}, {"n_frequency", b.n}, {"scaling", b.scaling}, {"random_loc_seed", 777}});
     else cfg.update({{"peft_type", "LORA"}, {"r", b.r}, {"lora_alpha", 2 * b.r}, {"init_lora_weights", false}});
     auto config = adapters::AdapterConfig::fromJson(cfg, "bench");
     config.fourierft.path = adapters::pathFromName(b.path);
     models::attachNewAdapters(*model, config);
   }
-  // Not a structured binding: the step lambda captures the encoder (C++17 forbids capturing one).
-  auto encoderAndHidden = encoderOf(*model);
-  auto& encoder = encoderAndHidden.first;
-  const int64_t hidden = encoderAndHidden.second;
   std::vector<at::Tensor> params;
   int64_t trainable = 0;
   for (auto& p : model->parameters())
@@ -116,7 +129,7 @@ void run(const ModelBench& b) {
 void addBenchModelCommand(CLI::App& app) {
   auto b = std::make_shared<ModelBench>();
   auto* cmd = app.add_subcommand("bench", "Time training steps of a preset's encoder layers; prints one JSON line");
-  cmd->add_option("--model", b->model, "Preset (bert-base, roberta-base, roberta-large, vit-base, llama-7b)")->capture_default_str();
+  cmd->add_option("--model", b->model, "Preset (bert-base, roberta-base, roberta-large, vit-base, gpt2, llama-7b)")->capture_default_str();
   cmd->add_option("--layers", b->layers, "Encoder layers")->capture_default_str();
   cmd->add_option("--batch", b->batch, "Batch size")->capture_default_str()->check(atLeast(1));
   cmd->add_option("--seq", b->seq, "Sequence length")->capture_default_str();

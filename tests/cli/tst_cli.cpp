@@ -74,6 +74,7 @@ private slots:
   void tokenizeMissingFolder();
   void forwardMatchesTransformers();
   void benchLayerPrintsJson();
+  void benchModelPrintsJson();
   void selftestPasses();
   void crashPrintsAReport();
   void trainRunsEvalExport();
@@ -181,6 +182,27 @@ void TestCli::benchLayerPrintsJson() {
   auto bad = fourierft({"bench-layer", "--path", "fast"});
   QCOMPARE(bad.code, 1);
   QVERIFY2(bad.err.contains("field '--path'"), qPrintable(bad.err));
+}
+
+// `bench` times a preset's layer stack with the adapters where a user of that architecture puts
+// them: query and value of an encoder, c_attn of GPT-2 (which has no "query"), with their counts.
+void TestCli::benchModelPrintsJson() {
+  const QStringList small{"--layers", "1", "--batch", "1", "--seq", "16", "--steps", "1", "--warmup", "0"};
+  auto ff = fourierft(QStringList{"bench", "--model", "gpt2", "--n", "100"} + small);
+  QVERIFY2(ff.code == 0, qPrintable(ff.err));
+  auto j = nlohmann::json::parse(ff.out.toStdString());
+  QCOMPARE(j["trainable"].get<int64_t>(), int64_t(100));
+  QVERIFY2(j["paths"].contains("transformer.h.0.attn.c_attn") && j["paths"].size() == 1, j.dump().c_str());
+  QVERIFY(j["ms_median"].get<double>() > 0);
+  auto lora = fourierft(QStringList{"bench", "--model", "gpt2", "--method", "lora", "--r", "4"} + small);
+  QVERIFY2(lora.code == 0, qPrintable(lora.err));
+  QCOMPARE(nlohmann::json::parse(lora.out.toStdString())["trainable"].get<int64_t>(), int64_t(4 * (768 + 3 * 768)));
+  auto bert = fourierft(QStringList{"bench", "--model", "bert-base", "--n", "100"} + small);
+  QVERIFY2(bert.code == 0, qPrintable(bert.err));
+  QCOMPARE(nlohmann::json::parse(bert.out.toStdString())["trainable"].get<int64_t>(), int64_t(200));  // query, value
+  auto unknown = fourierft(QStringList{"bench", "--model", "nosuch"} + small);
+  QCOMPARE(unknown.code, 1);
+  QVERIFY2(unknown.err.contains("field 'model': unknown model preset 'nosuch'"), qPrintable(unknown.err));
 }
 
 void TestCli::selftestPasses() {
