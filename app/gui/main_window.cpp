@@ -127,6 +127,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   progress_->setMaximumWidth(360);
   progress_->setFormat("%p%");
   status_ = new QLabel(tr("Ready"));
+  status_->setObjectName("status");
   statusBar()->addWidget(status_, 1);
   statusBar()->addPermanentWidget(progress_);
 
@@ -255,6 +256,10 @@ void MainWindow::openExperimentFile(const QString& path) {
 
 void MainWindow::start() {
   if (training()) return;
+  if (exporting_) {  // the export reads the current run's files
+    status_->setText(tr("An export is in progress: start when it has finished"));
+    return;
+  }
   nlohmann::json e;
   try {
     e = form_->experiment();
@@ -292,6 +297,10 @@ void MainWindow::launch(const QString& experimentJson, const QString& resumeDir,
 void MainWindow::resumeRun(const QString& runFolder) {
   if (training()) {
     status_->setText(tr("A run is in progress: stop it before resuming another"));
+    return;
+  }
+  if (exporting_) {
+    status_->setText(tr("An export is in progress: resume when it has finished"));
     return;
   }
   // A data-parallel run resumes with the world size it was trained with (its batches depend on it).
@@ -593,23 +602,29 @@ bool MainWindow::exportMethod(const QString& method, const QString& format, cons
   QProgressDialog progress(tr("Exporting %1 (%2) to %3…").arg(method, format, folder), QString(), 0, 0, this);
   progress.setWindowTitle(tr("Export adapter"));
   progress.setWindowModality(Qt::WindowModal);
-  QTimer::singleShot(300, &progress, &QProgressDialog::show);  // a small adapter is written before
+  QTimer showLater;  // a small adapter is written before the dialog would show
+  showLater.setSingleShot(true);
+  connect(&showLater, &QTimer::timeout, &progress, &QProgressDialog::show);
+  showLater.start(300);
   QFutureWatcher<QString> watcher;
   QEventLoop wait;
   connect(&watcher, &QFutureWatcher<QString>::finished, &wait, &QEventLoop::quit);
   exporting_ = true;
   watcher.setFuture(QtConcurrent::run(exportWork, currentRun_, method, format, folder, force));
-  if (!watcher.isFinished()) wait.exec();
+  wait.exec();  // the watcher reports "finished" through the event queue, also for work already done
   exporting_ = false;
+  showLater.stop();  // not over the error dialog below
   progress.reset();
   const QString error = watcher.result();
   if (!error.isEmpty()) {
     status_->setText(tr("Export failed"));
     showError(tr("Cannot export"), error);
+    if (closeAfterExport_) QTimer::singleShot(0, this, &QWidget::close);
     return false;
   }
   onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
   status_->setText(tr("Exported %1 to %2").arg(method, folder));
+  if (closeAfterExport_) QTimer::singleShot(0, this, &QWidget::close);
   return true;
 }
 
@@ -658,6 +673,13 @@ void MainWindow::showInspection(const AdapterInspection& r) {
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+  // An export's worker is writing files: the window closes when it is done (exportMethod).
+  if (exporting_) {
+    closeAfterExport_ = true;
+    status_->setText(tr("Closing when the export has finished…"));
+    event->ignore();
+    return;
+  }
   // Closing during a run stops it first and closes once it has written its checkpoint (a run of
   // several processes was killed 30 s after the window went, mid-write on a large model). A
   // second close while it stops may close at once: the last complete checkpoint stays.

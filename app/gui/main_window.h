@@ -119,6 +119,7 @@ private:
   QStringList methodOrder_;         // the run's methods in training order: the bar says which of them runs
   bool closeWhenStopped_ = false;   // closed while training: the run stops first, then the window closes
   bool exporting_ = false;          // an export's worker runs (exportMethod waits for it)
+  bool closeAfterExport_ = false;   // closed during an export: the window closes when it ends
 };
 
 }  // namespace fw::gui

@@ -354,7 +354,10 @@ std::string Trainer::run() {
       auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
       mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
       asLead([&] {
-        json patch = {{"base_model", base}, {"model_overrides", fitToData(e_, data.train)},
+        // Absolute: eval and export read it later from another working folder (the window's
+        // in-process runs keep the experiment's paths as typed).
+        const std::string recorded = models::isPreset(base) ? base : fs::absolute(base).lexically_normal().string();
+        json patch = {{"base_model", recorded}, {"model_overrides", fitToData(e_, data.train)},
                       {"train_examples", data.train.examples.size()}, {"eval_examples", data.eval.examples.size()},
                       {"skipped_rows", data.train.skippedRows + data.eval.skippedRows}};
         // What made a cached base: eval and export check it (runBaseModel), since a later run

@@ -20,6 +20,7 @@
 #include "widgets/series_store.h"
 #include "widgets/spectrum_view.h"
 
+#include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -494,10 +495,19 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QCOMPARE(peft.layers.size(), size_t(2));
   // The merge runs in a worker: the window handles its events meanwhile (a run beside it keeps
   // plotting), where the export used to hold the GUI thread until it was written.
-  bool eventsHandled = false;
-  QTimer::singleShot(0, &window, [&] { eventsHandled = true; });
+  // A run is not started meanwhile: the export reads this run's files.
+  bool eventsHandled = false, startedDuringExport = true;
+  QString statusDuringExport;
+  QTimer::singleShot(0, &window, [&] {
+    eventsHandled = true;
+    window.start();
+    startedDuringExport = window.training();
+    statusDuringExport = window.findChild<QLabel*>("status")->text();
+  });
   QVERIFY(window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged"))));
   QVERIFY(eventsHandled);
+  QVERIFY(!startedDuringExport);
+  QCOMPARE(statusDuringExport, QString("An export is in progress: start when it has finished"));
   QVERIFY(QFile::exists(QString::fromStdString(tmp_.file("merged/model.safetensors"))));
   // A folder that holds an export is refused unless the user agreed to replace its files, as
   // `fourierft export --force`; it keeps the earlier export until then.
