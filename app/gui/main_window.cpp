@@ -597,8 +597,8 @@ QString exportWork(const QString& runFolder, const QString& method, const QStrin
 
 bool MainWindow::exportMethod(const QString& method, const QString& format, const QString& folder, bool force) {
   status_->setText(tr("Exporting %1 to %2…").arg(method, folder));
-  // The window keeps drawing (a run beside it keeps plotting) while a worker exports; the modal
-  // progress dialog keeps the user from starting another export or closing the window meanwhile.
+  // The window keeps drawing (a run beside it keeps plotting) while a worker exports; meanwhile
+  // `exporting_` refuses another export, a start or resume, and defers a close to the end.
   QProgressDialog progress(tr("Exporting %1 (%2) to %3…").arg(method, format, folder), QString(), 0, 0, this);
   progress.setWindowTitle(tr("Export adapter"));
   progress.setWindowModality(Qt::WindowModal);
@@ -616,16 +616,15 @@ bool MainWindow::exportMethod(const QString& method, const QString& format, cons
   showLater.stop();  // not over the error dialog below
   progress.reset();
   const QString error = watcher.result();
-  if (!error.isEmpty()) {
+  if (error.isEmpty()) {
+    onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
+    status_->setText(tr("Exported %1 to %2").arg(method, folder));
+  } else {
     status_->setText(tr("Export failed"));
     showError(tr("Cannot export"), error);
-    if (closeAfterExport_) QTimer::singleShot(0, this, &QWidget::close);
-    return false;
   }
-  onLog(tr("exported %1 (%2) to %3").arg(method, format, folder));
-  status_->setText(tr("Exported %1 to %2").arg(method, folder));
-  if (closeAfterExport_) QTimer::singleShot(0, this, &QWidget::close);
-  return true;
+  if (closeAfterExport_) QTimer::singleShot(0, this, &QWidget::close);  // closed meanwhile
+  return error.isEmpty();
 }
 
 void MainWindow::openAdapter() {
