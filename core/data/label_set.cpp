@@ -8,12 +8,17 @@
 
 namespace fw::data {
 
-LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {}
+LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {
+  for (size_t i = 0; i < names_.size() && plainIndices_; ++i) plainIndices_ = names_[i] == std::to_string(i);
+  // Plain indices need no map: a field equal to a name is that index, which find() parses.
+  if (plainIndices_) return;
+  index_.reserve(names_.size());
+  for (size_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], static_cast<int64_t>(i));  // keeps the first of equal names
+}
 
 std::optional<int64_t> LabelSet::find(std::string_view field) const {
   field = trim(field);
-  for (size_t i = 0; i < names_.size(); ++i)
-    if (names_[i] == field) return static_cast<int64_t>(i);
+  if (const auto it = index_.find(std::string(field)); it != index_.end()) return it->second;
   const auto index = parseIntegral(field);
   if (index && *index >= 0 && *index < size()) return index;
   return std::nullopt;
@@ -26,9 +31,7 @@ std::string LabelSet::describe() const {
                   : n == 2 ? std::string("0 or 1")
                            : "0 to " + std::to_string(n - 1);
   // Names that are just the indices add nothing.
-  bool plainIndices = true;
-  for (int64_t i = 0; i < n; ++i) plainIndices = plainIndices && names_[static_cast<size_t>(i)] == std::to_string(i);
-  if (n > 0 && !plainIndices) {
+  if (n > 0 && !plainIndices_) {
     constexpr size_t kShown = 10;
     std::vector<std::string> shown(names_.begin(), names_.begin() + static_cast<long>(std::min(kShown, names_.size())));
     if (names_.size() > kShown) shown.push_back("...");

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace fw::data {
@@ -25,6 +26,11 @@ public:
 
 private:
   std::vector<std::string> names_;
+  // Whether the names are just "0", "1", ..., and otherwise name -> first index with that name:
+  // both computed once, so that find() and describe() cost nothing per row. An inferred integer
+  // set can hold a million names, and a table as many rows.
+  std::unordered_map<std::string, int64_t> index_;
+  bool plainIndices_ = true;
 };
 
 // Gives an evaluation set the training set's class numbering, as Hugging Face fixes label2id
