@@ -136,8 +136,9 @@ private:
         if (it != object.end() && !it->is_null()) {
           if (it->is_string()) row.label = it->get<std::string>();
           else if (it->is_boolean()) row.label = it->get<bool>() ? "1" : "0";
-          else if (it->is_number_integer()) row.label = std::to_string(it->get<int64_t>());
-          else if (it->is_number()) row.label = it->dump();  // shortest round-trip form
+          // Integers as written (get<int64_t> would wrap one above 2^63 to a negative, -1 being
+          // "no label"), other numbers in their shortest round-trip form.
+          else if (it->is_number()) row.label = it->dump();
           else {
             rejectRow(ds_, options_.badRows, bad(line, "non-numeric label", columns_.label).got(it->dump()));
             continue;

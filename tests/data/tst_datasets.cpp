@@ -495,6 +495,12 @@ private slots:
     const Dataset r = loadTable(scores, {"t", "", "y"}, *toy_, regression);
     QCOMPARE(r.examples[0].target, 0.25);
     QCOMPARE(r.examples[1].target, 4.0);
+    // An integer above 2^63 is read as written, not wrapped to -1 ("no label") or a negative.
+    const std::string huge = write("huge.jsonl", "{\"t\": \"a\", \"y\": 18446744073709551615}\n{\"t\": \"b\", \"y\": 9223372036854775809}\n");
+    QCOMPARE(loadTable(huge, {"t", "", "y"}, *toy_, regression).examples[0].target, 18446744073709551615.0);
+    const Dataset named = loadTable(huge, {"t", "", "y"}, *toy_);
+    QCOMPARE(toStrings(named.labelNames), (QStringList{"18446744073709551615", "9223372036854775809"}));
+    QCOMPARE(labelsOf(named), (QList<int>{0, 1}));
   }
 
   // Train and eval files read apart infer their own sorted label names: train negative, neutral,
