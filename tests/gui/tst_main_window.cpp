@@ -515,6 +515,20 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::FourierFT);
   QVERIFY(window.exportMethod("lora", "peft", peftDir, /*force=*/true));
   QVERIFY(fw::adapters::readAdapterFolder(tmp_.file("peft")).config.peft_type == fw::adapters::PeftType::LoRA);
+  // With the base model moved away since the run, an adapter export still works (it reads the
+  // adapter alone, the same bytes); a merge says which folder is missing, and nothing is written.
+  QVERIFY(window.exportMethod("fourierft", "peft", QString::fromStdString(tmp_.file("peft_before_move"))));
+  std::filesystem::rename(tmp_.file("base"), tmp_.file("base_moved"));
+  QVERIFY(window.exportMethod("fourierft", "peft", QString::fromStdString(tmp_.file("peft_after_move"))));
+  QCOMPARE(fw::readTextFile(tmp_.file("peft_after_move/adapter_model.safetensors")),
+           fw::readTextFile(tmp_.file("peft_before_move/adapter_model.safetensors")));
+  QVERIFY(!window.exportMethod("fourierft", "merged", QString::fromStdString(tmp_.file("merged_after_move"))));
+  QCOMPARE(window.findChild<QLabel*>("status")->text(), QString("Export failed"));
+  const QString log = window.findChild<QPlainTextEdit*>("log")->toPlainText();
+  QVERIFY2(log.contains("the run's base model is not there (moved or deleted since the run?)"), qPrintable(log.right(600)));
+  QVERIFY2(log.contains(QString::fromStdString(tmp_.file("base"))), qPrintable(log.right(600)));
+  QVERIFY(!QFile::exists(QString::fromStdString(tmp_.file("merged_after_move/model.safetensors"))));
+  std::filesystem::rename(tmp_.file("base_moved"), tmp_.file("base"));
   // Headless, as `fourier-workbench --report RUN` does: into the run folder's report/ (made here).
   const QString headless = fw::gui::defaultReportPath(run);
   QCOMPARE(headless, run + "/report/report.html");
