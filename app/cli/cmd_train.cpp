@@ -115,6 +115,9 @@ void addTrainCommands(CLI::App& app) {
       // A bad experiment or run folder is told once, here, not by each of the workers.
       if (!a->experiment.empty()) train::checkBeforeRun(train::loadExperiment(a->experiment, a->sets));
       else runs::RunFolder::open(a->resume).readExperiment();
+      // Rank 0 alone opens the index: an unusable --index would stop it, and the other workers
+      // would only report that rank 0 went away. Opened (made, migrated) here first, on its machine.
+      if (!a->noIndex && a->launch.nodeRank == 0) (void)runs::RunIndex::open(a->index);
       a->launch.threadsPerWorker = a->threads;
       std::exit(launchWorkers(a->launch));
     }

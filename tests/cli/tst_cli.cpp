@@ -363,6 +363,13 @@ void TestCli::badPathsToldBeforeAnything() {
   QCOMPARE(r.code, 1);
   QVERIFY2(r.err.contains("the run index is a file, not a folder") && r.err.contains(dir + "/runs.sqlite"), qPrintable(r.err));
   QVERIFY2(fw::test::onlyRunFolder(dir + "/runs").isEmpty(), "a run folder was left behind");
+  // With --nproc too, told once, by the launcher: rank 0 opens the index, and the other workers
+  // said only that rank 0 had gone away ("sharing run_folder failed").
+  auto parallel = fourierft({"train", dir + "/e.json", "--out", dir + "/runs", "--index", dir, "--nproc", "2"});
+  QCOMPARE(parallel.code, 1);
+  QVERIFY2(parallel.err.count("error:") == 1 && parallel.err.contains("the run index is a file, not a folder") &&
+               !parallel.err.contains("rank 1"), qPrintable(parallel.err));
+  QVERIFY2(fw::test::onlyRunFolder(dir + "/runs").isEmpty(), "a run folder was left behind");
 
   // A misspelt preset or path: told with the experiment's field before a run folder is made.
   const QList<QPair<QStringList, QString>> early{
