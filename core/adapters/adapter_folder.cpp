@@ -3,6 +3,7 @@
 #include "io/atomic_file.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_depth.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -79,6 +80,7 @@ AdapterFolder readAdapterFolder(const std::string& dir) {
     readJsonFile(configPath);  // throws the error with the line
     throw;
   }
+  if (jsonDeeperThan(configJson)) throw Error(jsonTooDeepReason()).file(configPath).hint("the file is damaged");
   f.config = AdapterConfig::fromJson(configJson, configPath);
 
   const std::string weightsPath = (fs::path(dir) / "adapter_model.safetensors").string();

@@ -4,6 +4,7 @@
 #include "data/text_fields.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_depth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -124,8 +125,8 @@ Dataset loadInstructions(const std::string& path, const tokenizers::Tokenizer& t
       ++line;
       if (content.empty()) continue;
       nlohmann::json record = nlohmann::json::parse(content.begin(), content.end(), nullptr, false);
-      if (record.is_discarded()) {
-        rejectRow(ds, options.badRows, Error("invalid JSON").file(path).line(line));
+      if (record.is_discarded() || jsonDeeperThan(record)) {
+        rejectRow(ds, options.badRows, Error(record.is_discarded() ? "invalid JSON" : jsonTooDeepReason()).file(path).line(line));
         continue;
       }
       records.emplace_back(std::move(record), line);

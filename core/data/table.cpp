@@ -6,6 +6,7 @@
 #include "data/text_fields.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_depth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -123,6 +124,10 @@ private:
       ++line;
       if (content.empty()) continue;
       const nlohmann::json object = nlohmann::json::parse(content.begin(), content.end(), nullptr, false);
+      if (!object.is_discarded() && jsonDeeperThan(object)) {  // its message would print it
+        rejectRow(ds_, options_.badRows, bad(line, jsonTooDeepReason()));
+        continue;
+      }
       if (object.is_discarded() || !object.is_object()) {
         rejectRow(ds_, options_.badRows, bad(line, object.is_discarded() ? "invalid JSON" : "not a JSON object"));
         continue;

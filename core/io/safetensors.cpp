@@ -2,6 +2,7 @@
 
 #include "io/atomic_file.h"
 #include "util/error.h"
+#include "util/json_depth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -154,6 +155,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("safetensors header is not valid JSON: ") + e.what()).file(path);
   }
+  if (jsonDeeperThan(header)) throw Error("safetensors header: " + jsonTooDeepReason()).file(path).hint("the file is corrupt");
   if (!header.is_object()) throw Error("safetensors header is not a JSON object").file(path);
 
   for (auto it = header.begin(); it != header.end(); ++it) {

@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_depth.h"
 
 #include <cerrno>
 #include <cstring>
@@ -22,7 +23,9 @@ bool isBlank(const std::string& s) {
 // The parsed object, or a discarded value when `text` is not one JSON object.
 json parseObject(const std::string& text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_object() ? j : json(json::value_t::discarded);
+  // Too deep counts as not parsed: the copies made of it later recurse once per level.
+  if (!j.is_object() || jsonDeeperThan(j)) return json(json::value_t::discarded);
+  return j;
 }
 
 [[noreturn]] void fail(const std::string& what, const std::string& path, int err) {

@@ -3,6 +3,7 @@
 #include "runs/run_folder.h"
 #include "runs/time_text.h"
 #include "util/error.h"
+#include "util/json_depth.h"
 
 #include <sqlite3.h>
 
@@ -209,7 +210,7 @@ struct RunIndex::Impl {
     r.folder = s.text(1);
     r.name = s.text(2);
     r.experiment = json::parse(s.text(3), nullptr, false);
-    if (r.experiment.is_discarded())
+    if (r.experiment.is_discarded() || jsonDeeperThan(r.experiment))
       throw Error("damaged experiment text in the run index").file(path).field("experiment")
           .got("run " + std::to_string(r.id));
     r.experimentHash = s.text(4);
@@ -224,7 +225,7 @@ struct RunIndex::Impl {
     r.startedAt = s.text(9);
     r.endedAt = s.text(10);
     if (!s.isNull(11)) r.finalMetrics = json::parse(s.text(11), nullptr, false);
-    if (r.finalMetrics.is_discarded()) r.finalMetrics = nullptr;
+    if (r.finalMetrics.is_discarded() || jsonDeeperThan(r.finalMetrics)) r.finalMetrics = nullptr;
     r.error = s.text(12);
     r.owner.pid = s.int64(13);
     r.owner.startTicks = s.int64(14);

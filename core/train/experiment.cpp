@@ -2,6 +2,7 @@
 
 #include "util/error.h"
 #include "util/files.h"
+#include "util/json_depth.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -428,6 +429,7 @@ json applyOverrides(json resolved, const std::vector<std::string>& overrides, co
     } catch (const json::exception&) {
       value = text;  // a bare word is a string
     }
+    if (jsonDeeperThan(value)) throw Error(jsonTooDeepReason()).field("--set " + key);
     try {
       (void)value.dump();
     } catch (const json::exception&) {

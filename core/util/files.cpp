@@ -1,6 +1,7 @@
 #include "util/files.h"
 
 #include "util/error.h"
+#include "util/json_depth.h"
 
 #include <ftw.h>
 #include <sys/stat.h>
@@ -31,7 +32,10 @@ std::string readTextFile(const std::string& path) {
 nlohmann::json readJsonFile(const std::string& path) {
   const std::string text = readTextFile(path);
   try {
-    return nlohmann::json::parse(text);
+    nlohmann::json value = nlohmann::json::parse(text);
+    if (jsonDeeperThan(value))
+      throw Error(jsonTooDeepReason()).file(path).hint("the file is damaged or not the JSON file expected here");
+    return value;
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann reports a byte offset; a line number is what an editor can jump to.
     const size_t at = std::min<size_t>(e.byte, text.size());

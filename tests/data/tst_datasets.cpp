@@ -8,6 +8,8 @@
 #include "tokenizers/tokenizer.h"
 #include "tokenizers/wordpiece.h"
 #include "util/error.h"
+#include "util/files.h"
+#include "util/json_depth.h"
 
 #include <nlohmann/json.hpp>
 
@@ -663,6 +665,42 @@ private slots:
     named.labels = {"x", "1", "x"};
     const Dataset n = loadTable(write("named.csv", "text,label\na,x\nb,1\nc,2\nd,1.0\n"), {"text", "", "label"}, *toy_, named);
     QCOMPARE(labelsOf(n), (QList<int>{0, 1, 2, 1}));
+  }
+
+  // Found by reading the table code (finding 22, docs/reliability.md): nlohmann parses nested
+  // values without recursion, but the message for a bad row dumped the value, recursing once per
+  // level: 50,000 nested brackets overflowed the stack. Such values are refused after parsing,
+  // in every JSON reader; 10,000 levels still read (and dump) fine.
+  void deeplyNestedJsonIsRefused() {
+    auto nested = [](int depth) { return std::string(size_t(depth - 1), '[') + "1" + std::string(size_t(depth - 1), ']'); };
+    const std::string atLimit = write("at_limit.json", nested(fw::kMaxJsonDepth));
+    QCOMPARE(fw::readJsonFile(atLimit).dump().size(), size_t(2 * fw::kMaxJsonDepth - 1));
+    const std::string past = write("past_limit.json", nested(fw::kMaxJsonDepth + 1));
+    QCOMPARE(QString::fromStdString(errorOf([&] { fw::readJsonFile(past); })),
+             QString::fromStdString(past + ": JSON nested deeper than 10000 levels (the file is damaged or not the JSON file expected here)"));
+    QVERIFY(!fw::jsonDeeperThan(nlohmann::json::parse("[[1], 2]"), 3));
+    QVERIFY(fw::jsonDeeperThan(nlohmann::json::parse("[[1], 2]"), 2));
+    QVERIFY(fw::jsonDeeperThan(nlohmann::json::parse("{\"a\": {\"b\": []}}"), 2));
+
+    const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+    const std::string table = write("deep.jsonl", "{\"text\": \"a\", \"label\": 1}\n{\"text\": \"b\", \"label\": " + deep + "}\n");
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(table, {"text", "", "label"}, *toy_); })),
+             QString::fromStdString(table + ":2: JSON nested deeper than 10000 levels") + kSkipHint);
+    TableOptions skip;
+    skip.badRows = BadRows::Skip;
+    const Dataset kept = loadTable(table, {"text", "", "label"}, *toy_, skip);
+    QCOMPARE(labelsOf(kept), (QList<int>{1}));
+    QCOMPARE(kept.skippedRows, int64_t(1));
+    const std::string text = write("deep_text.jsonl", "{\"text\": " + deep + ", \"label\": 1}\n");
+    QCOMPARE(loadTable(text, {"text", "", "label"}, *toy_, skip).skippedRows, int64_t(1));
+
+    const std::string instructions = write("deep_instructions.jsonl",
+        "{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": " + deep + ", \"output\": \"b\"}\n");
+    QVERIFY(QString::fromStdString(errorOf([&] { loadInstructions(instructions, *toy_); }))
+                .startsWith(QString::fromStdString(instructions + ":2: JSON nested deeper than 10000 levels")));
+    InstructionOptions skipInstructions;
+    skipInstructions.badRows = BadRows::Skip;
+    QCOMPARE(loadInstructions(instructions, *toy_, skipInstructions).skippedRows, int64_t(1));
   }
 
   void tableConfigurationErrors() {

@@ -145,6 +145,9 @@ void TestSafetensors::rejectsBrokenFiles_data() {
   row("truncated data", handMade(good, 5), {"tensor 'a'", "past the end of the file", "truncated"});
   row("not JSON", handMade("{nope", 0), {"not valid JSON"});
   row("JSON array", handMade("[1,2]", 0), {"not a JSON object"});
+  // Finding 22 (docs/reliability.md): refused after parsing, before anything recurses into it.
+  row("header nested 50,000 deep", handMade(R"({"a":)" + std::string(50000, '[') + std::string(50000, ']') + "}", 0),
+      {"safetensors header: JSON nested deeper than 10000 levels"});
   row("wrong dtype name", handMade(R"({"a":{"dtype":"F31","shape":[2],"data_offsets":[0,8]}})", 8),
       {"tensor 'a'", "unsupported dtype 'F31'"});
   row("dtype disagrees with span", handMade(R"({"a":{"dtype":"F64","shape":[2],"data_offsets":[0,8]}})", 8),

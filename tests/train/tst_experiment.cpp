@@ -91,6 +91,9 @@ void TestExperiment::overrides() {
   // Found by fuzzing: a bare --set value with invalid UTF-8 escaped as nlohmann's type_error.
   FW_EXPECT_ERROR(train::loadExperiment(path, {"name=ab\xff\xfe"}), "--set name", "not valid UTF-8");
   FW_EXPECT_ERROR(train::loadExperiment(path, {"methods.0x.lr=1"}), "--set methods.0x.lr", "not a list index", "0x");
+  // Finding 22: a value nested past 10,000 levels (its dump would recurse past the stack).
+  FW_EXPECT_ERROR(train::loadExperiment(path, {"name=" + std::string(20000, '[') + std::string(20000, ']')}),
+                  "field '--set name'", "JSON nested deeper than 10000 levels");
 }
 
 void TestExperiment::pathsResolved() {
