@@ -13,30 +13,38 @@ LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {
   // Plain indices need no map: a field equal to a name is that index, which find() parses.
   if (plainIndices_) return;
   index_.reserve(names_.size());
-  for (size_t i = 0; i < names_.size(); ++i) index_.emplace(names_[i], static_cast<int64_t>(i));  // keeps the first of equal names
+  for (size_t i = 0; i < names_.size(); ++i) {
+    index_.emplace(names_[i], static_cast<int64_t>(i));  // keeps the first of equal names
+    numericNames_ = numericNames_ || parseIntegral(names_[i]).has_value();
+  }
 }
 
 std::optional<int64_t> LabelSet::find(std::string_view field) const {
   field = trim(field);
   if (const auto it = index_.find(std::string(field)); it != index_.end()) return it->second;
   const auto index = parseIntegral(field);
-  if (index && *index >= 0 && *index < size()) return index;
+  if (!index) return std::nullopt;
+  // With names such as "1" to "5", position 1 is "2": an integer is matched by its value only.
+  if (numericNames_) {
+    const auto it = index_.find(std::to_string(*index));
+    return it == index_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+  }
+  if (*index >= 0 && *index < size()) return index;
   return std::nullopt;
 }
 
 std::string LabelSet::describe() const {
+  constexpr size_t kShown = 10;
+  std::vector<std::string> shown(names_.begin(), names_.begin() + static_cast<long>(std::min(kShown, names_.size())));
+  if (names_.size() > kShown) shown.push_back("...");
+  if (numericNames_) return "one of " + joinNames(shown);
   const int64_t n = size();
   std::string out = n == 0 ? std::string("no labels")
                   : n == 1 ? std::string("0")
                   : n == 2 ? std::string("0 or 1")
                            : "0 to " + std::to_string(n - 1);
   // Names that are just the indices add nothing.
-  if (n > 0 && !plainIndices_) {
-    constexpr size_t kShown = 10;
-    std::vector<std::string> shown(names_.begin(), names_.begin() + static_cast<long>(std::min(kShown, names_.size())));
-    if (names_.size() > kShown) shown.push_back("...");
-    out += ", or a name: " + joinNames(shown);
-  }
+  if (n > 0 && !plainIndices_) out += ", or a name: " + joinNames(shown);
   return out;
 }
 

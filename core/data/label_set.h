@@ -15,10 +15,12 @@ class LabelSet {
 public:
   explicit LabelSet(std::vector<std::string> names);
 
-  // The class of a (trimmed) field: an exact name first, then an integer index in range
-  // ("1" or "1.0"). Nothing when it is neither.
+  // The class of a (trimmed) field: an exact name first; then, for an integer ("1" or "1.0"),
+  // the name that is that number when the names are numbers (1 to 5 stars: "1.0" is "1"), else
+  // the index in range. Nothing when it is neither.
   std::optional<int64_t> find(std::string_view field) const;
-  // What find() accepts, for messages: "0 or 1, or a name: entailment, not_entailment".
+  // What find() accepts, for messages: "0 or 1, or a name: entailment, not_entailment", or
+  // "one of 1, 2, 3" for numbers as names.
   std::string describe() const;
 
   const std::vector<std::string>& names() const { return names_; }
@@ -31,6 +33,7 @@ private:
   // set can hold a million names, and a table as many rows.
   std::unordered_map<std::string, int64_t> index_;
   bool plainIndices_ = true;
+  bool numericNames_ = false;  // some name is an integer: integers are names, not positions
 };
 
 // Gives an evaluation set the training set's class numbering, as Hugging Face fixes label2id

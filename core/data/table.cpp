@@ -25,6 +25,7 @@ struct RawRow {
   int64_t line = 0;
   std::string text, pair;
   std::optional<std::string> label;  // nothing: no label
+  std::string boolName;              // a JSON true or false ("true", "false"), whose label is "1" or "0"
 };
 
 std::string fileStem(const std::string& path) {
@@ -34,19 +35,21 @@ std::string fileStem(const std::string& path) {
   return dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
 }
 
-// Empty is "no label" everywhere; -1 only in classification (a regression target may be -1).
-bool isMissingLabel(std::string_view field, TaskKind kind) {
+// Empty is "no label" everywhere; -1 only in classification (a regression target may be -1),
+// and not where an explicit label list names it ("-1", "0", "1" as classes).
+bool isMissingLabel(std::string_view field, TaskKind kind, const LabelSet* explicitLabels) {
   field = trim(field);
   if (field.empty()) return true;
   if (kind == TaskKind::Regression) return false;
   const auto integral = parseIntegral(field);
-  return integral && *integral == -1;
+  return integral && *integral == -1 && !(explicitLabels && explicitLabels->find(field));
 }
 
 class TableReader {
 public:
-  TableReader(const std::string& path, const ColumnMapping& columns, const TableOptions& options, Dataset& ds)
-      : path_(path), columns_(columns), options_(options), ds_(ds) {}
+  TableReader(const std::string& path, const ColumnMapping& columns, const TableOptions& options,
+              const LabelSet* explicitLabels, Dataset& ds)
+      : path_(path), columns_(columns), options_(options), explicitLabels_(explicitLabels), ds_(ds) {}
 
   std::vector<RawRow> read(TableFormat format) {
     const std::string text = readTextFile(path_);
@@ -70,7 +73,7 @@ private:
     if (!columns_.textPair.empty())
       if (auto problem = textProblem(row.pair))
         return rejectRow(ds_, options_.badRows, bad(row.line, *problem, columns_.textPair));
-    if (row.label && isMissingLabel(*row.label, options_.kind)) row.label.reset();
+    if (row.label && isMissingLabel(*row.label, options_.kind, explicitLabels_)) row.label.reset();
     rows_.push_back(std::move(row));
   }
 
@@ -140,7 +143,10 @@ private:
         const auto it = object.find(columns_.label);
         if (it != object.end() && !it->is_null()) {
           if (it->is_string()) row.label = it->get<std::string>();
-          else if (it->is_boolean()) row.label = it->get<bool>() ? "1" : "0";
+          else if (it->is_boolean()) {
+            row.label = it->get<bool>() ? "1" : "0";
+            row.boolName = it->get<bool>() ? "true" : "false";
+          }
           // Integers as written (get<int64_t> would wrap one above 2^63 to a negative, -1 being
           // "no label"), other numbers in their shortest round-trip form.
           else if (it->is_number()) row.label = it->dump();
@@ -175,6 +181,7 @@ private:
   const std::string& path_;
   const ColumnMapping& columns_;
   const TableOptions& options_;
+  const LabelSet* explicitLabels_;  // options_.labels, or nothing when inferred
   Dataset& ds_;
   std::vector<RawRow> rows_;
 };
@@ -231,19 +238,26 @@ Dataset loadTable(const std::string& path, const ColumnMapping& columns, const t
   ds.name = options.name.empty() ? fileStem(path) : options.name;
   ds.source = path;
   ds.kind = options.kind;
-  TableReader reader(path, columns, options, ds);
-  std::vector<RawRow> rows = reader.read(format);
-
   const bool regression = options.kind == TaskKind::Regression;
   std::optional<LabelSet> labels;
+  if (!regression && !options.labels.empty()) labels.emplace(options.labels);
+  TableReader reader(path, columns, options, labels ? &*labels : nullptr, ds);
+  std::vector<RawRow> rows = reader.read(format);
+
   if (regression) {
     ds.numLabels = 1;
   } else {
-    labels.emplace(options.labels.empty() ? inferLabelNames(rows) : options.labels);
+    if (!labels) labels.emplace(inferLabelNames(rows));
     ds.labelNames = labels->names();
     ds.numLabels = labels->size();
   }
 
+  // A JSON true is the class named "true" where the list has one, else class 1.
+  auto classOf = [&](const RawRow& row) {
+    if (!row.boolName.empty())
+      if (auto named = labels->find(row.boolName)) return named;
+    return labels->find(*row.label);
+  };
   const tokenizers::EncodeOptions encodeOptions{true, static_cast<size_t>(options.maxLength), 0};
   ds.examples.reserve(rows.size());
   for (const RawRow& row : rows) {
@@ -258,7 +272,7 @@ Dataset loadTable(const std::string& path, const ColumnMapping& columns, const t
         continue;
       }
       ex.target = *value;
-    } else if (const auto index = labels->find(*row.label)) {
+    } else if (const auto index = classOf(row)) {
       ex.label = *index;
     } else {
       // Only an explicit list or negative integers can leave a label outside the set.

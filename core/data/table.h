@@ -3,11 +3,14 @@
 // JSON object per line), with the columns (or JSON keys) named by a ColumnMapping.
 // Labels:
 //   regression: a number per row;
-//   classification with options.labels: a name from that list or its index;
+//   classification with options.labels: a name from that list; an integer ("1", "1.0") is the
+//   name of that value when the names are numbers (1 to 5 stars), else the index; a JSON true
+//   or false is the name "true" or "false" where the list has it, else 1 or 0;
 //   classification without: integers 0..max as they are (numLabels = max + 1), otherwise the
 //   sorted set of the label strings found (names in byte order, index = position).
 // "No label" (hasLabel = false): an empty or missing label or JSON null; in classification also
-// -1 (GLUE's test-split convention). In regression -1 is a value like any other. A JSONL line
+// -1 (GLUE's test-split convention) unless options.labels names it. In regression -1 is a value
+// like any other. A JSONL line
 // that does not parse (invalid UTF-8 included) is a bad row.
 // An evaluation file read on its own infers its own label set; data::adoptTrainingLabels
 // (data/label_set.h) re-numbers it by name to the training set's.

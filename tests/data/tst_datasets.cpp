@@ -662,9 +662,35 @@ private slots:
              QString::fromStdString(p + ":100002: field 'label': label outside the label set: expected 0 to 99999, got -5"));
     // Names first, then an index in range; the first of two equal names wins.
     TableOptions named;
-    named.labels = {"x", "1", "x"};
-    const Dataset n = loadTable(write("named.csv", "text,label\na,x\nb,1\nc,2\nd,1.0\n"), {"text", "", "label"}, *toy_, named);
+    named.labels = {"x", "y", "x"};
+    const Dataset n = loadTable(write("named.csv", "text,label\na,x\nb,y\nc,2\nd,1.0\n"), {"text", "", "label"}, *toy_, named);
     QCOMPARE(labelsOf(n), (QList<int>{0, 1, 2, 1}));
+  }
+
+  // Found by a review of the table code (session 14): with names that are numbers, "1.0" was read
+  // as position 1, the class "2"; a -1 the list names was dropped as "no label"; a JSON true
+  // was position 1 whatever the names.
+  void explicitLabelsThatAreNumbers() {
+    TableOptions stars;
+    stars.labels = {"1", "2", "3", "4", "5"};
+    stars.badRows = BadRows::Skip;
+    const std::string p = write("stars.csv", "text,label\na,1.0\nb,5.0\nc,5\nd,-1\ne,0\nf,2\n");
+    const Dataset s = loadTable(p, {"text", "", "label"}, *toy_, stars);
+    QCOMPARE(labelsOf(s), (QList<int>{0, 4, 4, -1, 1}));
+    QCOMPARE(s.skippedRows, int64_t(1));
+    QCOMPARE(QString::fromStdString(s.skipped.front()),
+             QString::fromStdString(p + ":6: field 'label': label outside the label set: expected one of 1, 2, 3, 4, 5, got 0"));
+    TableOptions signs;
+    signs.labels = {"-1", "0", "1"};
+    const Dataset g = loadTable(write("signs.csv", "text,label\na,-1\nb,0\nc,1\nd,-1.0\ne,\n"), {"text", "", "label"}, *toy_, signs);
+    QCOMPARE(labelsOf(g), (QList<int>{0, 1, 2, 0, -1}));
+    const std::string bools = write("bools.jsonl", "{\"t\": \"a\", \"y\": true}\n{\"t\": \"b\", \"y\": false}\n{\"t\": \"c\", \"y\": 0}\n");
+    TableOptions named;
+    named.labels = {"true", "false"};
+    QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_, named)), (QList<int>{0, 1, 0}));
+    named.labels = {"negative", "positive"};
+    QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_, named)), (QList<int>{1, 0, 0}));
+    QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_)), (QList<int>{1, 0, 0}));  // inferred: 0 and 1
   }
 
   // Found by reading the table code (finding 22, docs/reliability.md): nlohmann parses nested
