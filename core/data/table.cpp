@@ -59,6 +59,8 @@ public:
     return std::move(rows_);
   }
 
+  int64_t minusOnes() const { return minusOnes_; }  // rows whose -1 was read as "no label"
+
   Error bad(int64_t line, const std::string& reason, const std::string& field = "") const {
     Error e(reason);
     e.file(path_).line(line);
@@ -73,7 +75,10 @@ private:
     if (!columns_.textPair.empty())
       if (auto problem = textProblem(row.pair))
         return rejectRow(ds_, options_.badRows, bad(row.line, *problem, columns_.textPair));
-    if (row.label && isMissingLabel(*row.label, options_.kind, explicitLabels_)) row.label.reset();
+    if (row.label && isMissingLabel(*row.label, options_.kind, explicitLabels_)) {
+      if (!trim(*row.label).empty()) ++minusOnes_;  // a -1 (an empty field is not counted)
+      row.label.reset();
+    }
     rows_.push_back(std::move(row));
   }
 
@@ -184,11 +189,13 @@ private:
   const LabelSet* explicitLabels_;  // options_.labels, or nothing when inferred
   Dataset& ds_;
   std::vector<RawRow> rows_;
+  int64_t minusOnes_ = 0;
 };
 
 // The label set inferred from the rows: integers as they are when all labels are non-negative
-// integers, else the sorted distinct strings.
-std::vector<std::string> inferLabelNames(const std::vector<RawRow>& rows) {
+// integers, else the sorted distinct strings. `minusOnes` rows had -1, read as "no label".
+std::vector<std::string> inferLabelNames(const std::vector<RawRow>& rows, int64_t minusOnes, const std::string& path,
+                                         const std::string& column) {
   std::set<std::string> distinct;
   bool integers = true;
   int64_t maxIndex = -1;
@@ -205,8 +212,16 @@ std::vector<std::string> inferLabelNames(const std::vector<RawRow>& rows) {
     // A class index in the millions is a wrong column, not a label set.
     constexpr int64_t kMaxClasses = 1 << 20;
     if (maxIndex >= kMaxClasses)
-      throw Error("integer labels imply too many classes").expected("at most " + std::to_string(kMaxClasses))
-          .got(std::to_string(maxIndex + 1)).hint("check the label column, or pass the label list");
+      throw Error("integer labels imply too many classes").file(path).field(column)
+          .expected("at most " + std::to_string(kMaxClasses)).got(std::to_string(maxIndex + 1))
+          .hint("check the label column, or pass the label list");
+    // -1 beside class numbers is either "no label" (rows of a test split) or a class (-1/+1
+    // labels, sentiment -1/0/1); read as "no label", a -1/+1 file would train on one class.
+    if (minusOnes > 0 && maxIndex >= 0)
+      throw Error("the labels mix -1 with class numbers: -1 is \"no label\" or a class").file(path).field(column)
+          .got(std::to_string(minusOnes) + " rows of -1, beside classes up to " + std::to_string(maxIndex))
+          .hint("list the classes in the dataset's \"labels\": with \"-1\" among them it is a class, "
+                "without it its rows have no label");
     for (int64_t i = 0; i <= maxIndex; ++i) names.push_back(std::to_string(i));
   } else {
     names.assign(distinct.begin(), distinct.end());
@@ -247,7 +262,7 @@ Dataset loadTable(const std::string& path, const ColumnMapping& columns, const t
   if (regression) {
     ds.numLabels = 1;
   } else {
-    if (!labels) labels.emplace(inferLabelNames(rows));
+    if (!labels) labels.emplace(inferLabelNames(rows, reader.minusOnes(), path, columns.label));
     ds.labelNames = labels->names();
     ds.numLabels = labels->size();
   }

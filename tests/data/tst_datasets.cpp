@@ -538,7 +538,7 @@ private slots:
     // Integer labels infer 0..max per file: eval with 0 and 2 ("2.0") only keeps 2 = 2, and an
     // index that training's 0..2 lacks is refused.
     const std::string itrain = write("int_train.csv", "text,label\na,0\nb,1\nc,2\n");
-    const std::string ieval = write("int_eval.csv", "text,label\na,2.0\nb,0\nc,-1\n");
+    const std::string ieval = write("int_eval.csv", "text,label\na,2.0\nb,0\nc,\n");
     const Dataset it = loadTable(itrain, {"text", "", "label"}, *toy_);
     Dataset ie = loadTable(ieval, {"text", "", "label"}, *toy_);
     adoptTrainingLabels(ie, it);
@@ -586,10 +586,23 @@ private slots:
     QCOMPARE(j.examples[1].hasLabel, false);
     QCOMPARE(j.examples[2].hasLabel, false);
     QCOMPARE(j.examples[3].target, -1.0);
-    // The same file as classification: -1 is no label.
-    const Dataset c = loadTable(write("minus_cls.csv", "text,y\na,-1\nb,1\nc,\nd,-1.0\ne,0\n"), {"text", "", "y"}, *toy_);
+    // The same file as classification: -1 beside class numbers is either "no label" or a class;
+    // inferred, it is refused (a -1/+1 file lost its -1 class, silently); the label list says.
+    const std::string minus = write("minus_cls.csv", "text,y\na,-1\nb,1\nc,\nd,-1.0\ne,0\n");
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(minus, {"text", "", "y"}, *toy_); })),
+             QString::fromStdString(minus + ": field 'y': the labels mix -1 with class numbers: -1 is \"no label\" or a class: "
+                                    "got 2 rows of -1, beside classes up to 1 (list the classes in the dataset's \"labels\": "
+                                    "with \"-1\" among them it is a class, without it its rows have no label)"));
+    TableOptions unlabelled;
+    unlabelled.labels = {"0", "1"};
+    const Dataset c = loadTable(minus, {"text", "", "y"}, *toy_, unlabelled);
     QCOMPARE(labelsOf(c), (QList<int>{-1, 1, -1, -1, 0}));
-    QCOMPARE(c.numLabels, 2);
+    QCOMPARE(c.numLabels, int64_t(2));
+    TableOptions signs;
+    signs.labels = {"-1", "0", "1"};
+    QCOMPARE(labelsOf(loadTable(minus, {"text", "", "y"}, *toy_, signs)), (QList<int>{0, 2, -1, 0, 1}));
+    // A test split, all -1: no labels, no question.
+    QCOMPARE(labelsOf(loadTable(write("minus_all.csv", "text,y\na,-1\nb,-1\n"), {"text", "", "y"}, *toy_)), (QList<int>{-1, -1}));
   }
 
   void tableBadRows_data() {
