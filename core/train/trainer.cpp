@@ -153,11 +153,36 @@ void checkBeforeRun(const Experiment& e) {
       throw Error("dataset file or folder not found").file(path).field(std::string("dataset.") + name);
 }
 
+namespace {
+
+// The model's head must fit the data: a causal LM's logits are per token, an encoder's per
+// sequence, ViT's per image (a mismatch failed inside the loss, in LibTorch's words).
+void checkModelFitsData(const models::PretrainedModel& model, const std::string& base, const data::Dataset& train) {
+  using models::Task;
+  const Task task = model.task();
+  const data::TaskKind kind = train.kind;
+  const bool fits = task == Task::CausalLM ? kind == data::TaskKind::CausalLM
+                  : task == Task::ImageClassification ? kind == data::TaskKind::ImageClassification
+                  : kind == data::TaskKind::Classification || kind == data::TaskKind::Regression;
+  if (fits) return;
+  const char* what = task == Task::CausalLM ? "a causal language model"
+                   : task == Task::ImageClassification ? "an image classifier" : "a text encoder";
+  const char* data = kind == data::TaskKind::CausalLM ? "instruction data"
+                   : kind == data::TaskKind::ImageClassification ? "images"
+                   : kind == data::TaskKind::Regression ? "regression data" : "text classification data";
+  throw Error(model.modelType() + " is " + what + " and cannot train on " + data).field("model").got(base)
+      .hint("GLUE and tables train an encoder such as BERT or RoBERTa, instructions a causal LM such as GPT-2 "
+            "or LLaMA, images ViT");
+}
+
+}  // namespace
+
 std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, const std::string& base,
                                                         const data::Dataset& train, const c10::Device& device) {
   at::manual_seed(uint64_t(e.seed));
   auto loaded = models::openModel(base, at::TensorOptions(dtypeOf(e.model.dtype)).device(device), fitToData(e, train));
   auto model = loaded.model;
+  checkModelFitsData(*model, base, train);
   if (e.model.fresh_head) {
     at::NoGradGuard noGrad;
     const double std = model->config().value("initializer_range", 0.02);

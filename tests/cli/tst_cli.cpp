@@ -395,6 +395,15 @@ void TestCli::badPathsToldBeforeAnything() {
     auto bad = fourierft({"train", dir + "/e.json", "--out", dir + "/late", "--no-index", "--set", set});
     QVERIFY2(bad.code == 1 && bad.err.contains(expected), qPrintable(set + ": " + bad.err));
   }
+  // A model whose head does not fit the data is told in words (it failed in the loss, with
+  // LibTorch's "Expected target size [2, 50257], got [2]").
+  const auto gpt2 = QString::fromStdString(fw::test::sharedPath("data/models/tiny-gpt2-random"));
+  if (gpt2.isEmpty()) QSKIP("../shared/data/models not found");
+  auto mismatch = fourierft({"train", dir + "/e.json", "--out", dir + "/late", "--no-index", "--set", "model.preset=\"\"",
+                             "--set", "model.checkpoint=\"" + gpt2 + "\""});
+  QVERIFY2(mismatch.code == 1 && mismatch.err.contains("field 'model': gpt2 is a causal language model and cannot "
+                                                       "train on images: got " + gpt2),
+           qPrintable(mismatch.err));
 }
 
 // A run killed outright stays "running" in the index with a dead owner; --resume takes it over
