@@ -100,6 +100,12 @@ TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir)
   limit(out.train, d.train_limit);
   if (!d.eval.empty()) {
     out.eval = load(d.eval);
+    // Empty (no rows, or every row skipped as bad), the run would end without an evaluation,
+    // silently.
+    if (out.eval.examples.empty())
+      throw Error("the evaluation set is empty").file(d.eval).field("dataset.eval")
+          .got(out.eval.skippedRows > 0 ? std::to_string(out.eval.skippedRows) + " bad rows skipped" : "no rows")
+          .hint("fix the file, or leave dataset.eval out");
     limit(out.eval, d.eval_limit);
     // Class numbers come from the training set (Hugging Face fixes label2id there): an eval file
     // or folder that infers its own sorted names would number the same class differently.

@@ -390,6 +390,7 @@ std::string Trainer::run() {
         if (e_.model.pretrain.enabled) patch["base_recipe"] = readJsonFile((fs::path(base) / kPretrainRecipeFile).string());
         run.updateSummary(patch);
         if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
+        if (data.eval.skippedRows > 0) run.log("skipped " + std::to_string(data.eval.skippedRows) + " bad evaluation rows");
       });
       std::optional<runs::MetricsWriter> metrics;
       if (lead) metrics.emplace(run.metrics());

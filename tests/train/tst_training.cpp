@@ -88,6 +88,7 @@ private slots:
   void checkpointKeepsOnlyFiniteBestMetrics();
   void resumeAtTheLastStepEvaluatesAndKeepsCheckpoint();
   void stopDuringPretrainEndsStopped();
+  void emptyEvaluationSetIsAnError();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -471,6 +472,30 @@ void TestTraining::stopDuringPretrainEndsStopped() {
   QCOMPARE(summary["methods"]["head-only"]["steps"].get<int64_t>(), int64_t(4));
   QVERIFY(std::filesystem::exists(tmp.file("base/workbench_pretrain.json")));
   QCOMPARE(runs::RunIndex::open(index).byFolder(path)->status, runs::RunStatus::Finished);
+}
+
+// An evaluation file that gives no example (only a header, or every row skipped as bad) is an
+// error naming it: the run ended without an evaluation, and said nothing.
+void TestTraining::emptyEvaluationSetIsAnError() {
+  const auto bert = test::sharedPath("data/tokenizers/bert-base-uncased");
+  if (bert.empty()) QSKIP("../shared/data/tokenizers not found");
+  test::TempDir tmp;
+  test::writeBytes(tmp.file("train.csv"), "text,label\ngood,1\nbad,0\n");
+  test::writeBytes(tmp.file("header.csv"), "text,label\n");
+  test::writeBytes(tmp.file("bad.csv"), "text,label\nx,1,2\ny\n");
+  train::DatasetSpec d;
+  d.kind = "table";
+  d.train = tmp.file("train.csv");
+  d.text = "text";
+  d.label = "label";
+  d.bad_rows = "skip";
+  QCOMPARE(train::loadTrainData(d, bert).eval.examples.size(), size_t(0));  // no eval file: none
+  d.eval = tmp.file("header.csv");
+  const std::string expected = d.eval + ": field 'dataset.eval': the evaluation set is empty: got no rows (fix the file, "
+                                        "or leave dataset.eval out)";
+  FW_EXPECT_ERROR(train::loadTrainData(d, bert), expected.c_str());
+  d.eval = tmp.file("bad.csv");
+  FW_EXPECT_ERROR(train::loadTrainData(d, bert), "the evaluation set is empty: got 2 bad rows skipped");
 }
 
 QTEST_APPLESS_MAIN(TestTraining)
