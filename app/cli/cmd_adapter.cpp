@@ -1,6 +1,7 @@
 // fourierft adapter info DIR: what a PEFT or native adapter folder holds.
 #include "adapters/adapter_folder.h"
 #include "commands.h"
+#include "path_checks.h"
 
 #include <iostream>
 
@@ -15,6 +16,7 @@ void addAdapterCommands(CLI::App& app) {
   info->add_option("DIR", *dir, "Adapter folder (adapter_config.json + adapter_model.safetensors)")->required();
   info->add_flag("--json", *json, "Print the config and per-layer parameter counts as JSON");
   info->callback([dir, json] {
+    checkNotAFile(*dir, "DIR", "the adapter folder");
     auto folder = adapters::readAdapterFolder(*dir);
     if (!*json) {
       std::cout << adapters::describeAdapterFolder(folder);

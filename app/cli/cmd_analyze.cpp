@@ -5,6 +5,7 @@
 #include "analysis/delta_weights.h"
 #include "analysis/snapshot.h"
 #include "commands.h"
+#include "path_checks.h"
 #include "models/checkpoint.h"
 #include "models/model_adapters.h"
 #include "models/presets.h"
@@ -173,6 +174,8 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
 }
 
 void run(const AnalyzeArgs& a) {
+  checkNotAFile(a.path, "PATH", "the run or adapter folder");
+  if (!a.base.empty()) checkNotAFile(a.base, "--base", "the base model folder");
   configureThreads();
   analysis::SnapshotOptions options;
   options.rank.k = a.k;

@@ -3,6 +3,7 @@
 // against transformers.
 #include "adapters/inject.h"
 #include "commands.h"
+#include "path_checks.h"
 #include "io/safetensors.h"
 #include "models/model_adapters.h"
 #include "models/model_inputs.h"
@@ -32,6 +33,9 @@ void run(const ForwardArgs& a) {
   const auto device = parseDevice(a.device, "--device");
   const auto dtype = parseDtype(a.dtype, "--dtype");
   checkDtypeOnDevice(dtype, device, "--dtype");
+  checkNotAFile(a.model, "--model", "the model folder");
+  if (!a.adapter.empty()) checkNotAFile(a.adapter, "--adapter", "the adapter folder");
+  checkNotAFolder(a.inputs, "--inputs", "a safetensors file", "give the inputs file");
   auto loaded = models::openModel(a.model, at::TensorOptions(dtype).device(device));
   std::cerr << loaded.model->className() << " from " << a.model
             << (loaded.report.loaded ? ": " + loaded.report.summary() : std::string()) << "\n";
@@ -42,9 +46,17 @@ void run(const ForwardArgs& a) {
   } else if (a.merge) {
     throw Error("--merge needs --adapter").field("--merge");
   }
-  const auto in = models::modelInputsFrom(io::SafetensorsFile::open(a.inputs), device);
-  if (!in.input_ids.defined() && !in.pixel_values.defined())
-    throw Error("inputs hold neither input_ids nor pixel_values").file(a.inputs);
+  const auto file = io::SafetensorsFile::open(a.inputs);
+  const auto in = models::modelInputsFrom(file, device);
+  // What the model reads: pixel_values for an image classifier, input_ids for text.
+  const bool image = loaded.model->task() == models::Task::ImageClassification;
+  if (image ? !in.pixel_values.defined() : !in.input_ids.defined()) {
+    std::string names;
+    for (const auto& t : file.tensors()) names += (names.empty() ? "" : ", ") + t.name;
+    throw Error(std::string("the inputs have no ") + (image ? "pixel_values" : "input_ids") + ", which " +
+                loaded.model->className() + " reads").file(a.inputs).field("--inputs")
+        .got(names.empty() ? std::string("no tensors") : "tensors " + names);
+  }
   at::NoGradGuard noGrad;
   auto logits = loaded.model->forward(in);
   io::saveSafetensors(a.out, {{"logits", logits.contiguous()}});

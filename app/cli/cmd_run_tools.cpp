@@ -3,6 +3,7 @@
 #include "adapters/adapter_folder.h"
 #include "adapters/inject.h"
 #include "commands.h"
+#include "path_checks.h"
 #include "models/checkpoint.h"
 #include "runs/run_folder.h"
 #include "train/data_setup.h"
@@ -43,6 +44,7 @@ void addRunToolCommands(CLI::App& app) {
   eval->add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
   eval->add_option("--batch", a->batch, "Evaluation batch size (default: the experiment's)")->check(atLeast(1));
   eval->callback([a] {
+    checkNotAFile(a->run, "RUN", "the run folder");
     configureThreads();
     auto run = runs::RunFolder::open(a->run);
     auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
@@ -107,14 +109,24 @@ void addRunToolCommands(CLI::App& app) {
       // All of them checked before anything is written: a refusal leaves no export half done.
       for (const auto& [flag, dir] : targets)
         if (!dir.empty()) train::checkExportFolder(dir, flag, b->force);
+      checkNotAFile(b->run, "RUN", "the run folder");
     }
     configureThreads();
     auto run = runs::RunFolder::open(b->run);
     auto e = train::Experiment::fromJson(run.readExperiment(), run.file(runs::run_files::kExperiment));
     const std::string name = b->method.empty() ? e.methods.front().name : b->method;
     // An adapter export reads only the adapter: the base model is loaded for --merged alone.
-    auto trained = b->merged.empty() ? train::locateTrainedMethod(run, e, name)
-                                     : train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
+    auto trained = [&] {
+      if (b->merged.empty()) return train::locateTrainedMethod(run, e, name);
+      try {
+        return train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
+      } catch (Error& err) {  // the base model: --merged alone needs it
+        if (err.fieldName().empty()) err.field("--merged");
+        if (!b->peft.empty() || !b->native.empty())
+          err.hint(err.hintText() + (err.hintText().empty() ? "" : "; ") + "--peft and --native need no base: leave --merged out");
+        throw;
+      }
+    }();
     const bool adapter = trained.method->type == "fourierft" || trained.method->type == "lora";
     if ((!b->peft.empty() || !b->native.empty()) && !adapter)
       throw Error("method '" + name + "' (" + trained.method->type + ") has no adapter to export").field("--peft")

@@ -1,5 +1,6 @@
 // fourierft tokenize: the ids a tokenizer folder gives a text (or a pair), as a JSON list.
 #include "commands.h"
+#include "path_checks.h"
 #include "tokenizers/tokenizer.h"
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@ void addTokenizeCommand(CLI::App& app) {
   cmd->add_flag("--tokens", a->tokens, "Print ids, tokens, type ids and mask as a JSON object");
   cmd->add_flag("--no-special", a->noSpecial, "Leave out the special tokens ([CLS], <s>, ...)");
   cmd->callback([a] {
+    checkNotAFile(a->dir, "--tokenizer", "the tokenizer folder");
     auto tok = tokenizers::loadTokenizer(a->dir);
     tokenizers::EncodeOptions o;
     o.maxLength = a->maxLength;

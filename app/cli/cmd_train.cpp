@@ -1,6 +1,7 @@
 // fourierft train / runs: run an experiment file into a run folder with a progress line,
 // Ctrl-C ending it cleanly with a checkpoint; list the runs of the index.
 #include "commands.h"
+#include "path_checks.h"
 #include "launcher.h"
 #include "progress_printer.h"
 #include "runs/run_index.h"
@@ -107,6 +108,9 @@ void addTrainCommands(CLI::App& app) {
       ->capture_default_str();
   train->callback([a] {
     checkLaunchOptions(a->launch);  // also when they start no workers: a bad value is never ignored
+    if (!a->experiment.empty())
+      checkNotAFolder(a->experiment, "EXPERIMENT", "an experiment file", "give its .json file, such as experiments/default.json");
+    if (!a->resume.empty()) checkNotAFile(a->resume, "--resume", "the run folder");
     if (a->experiment.empty() == a->resume.empty())
       throw Error("give an experiment file or --resume RUN_FOLDER (one of them)").field("EXPERIMENT");
     if (!a->resume.empty() && !a->sets.empty())

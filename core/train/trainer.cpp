@@ -141,7 +141,11 @@ void checkBeforeRun(const Experiment& e) {
     }
   }
   auto folder = [](const std::string& path, const char* field, const char* hint) {
-    if (!path.empty() && !fs::is_directory(path)) throw Error("folder not found").file(path).field(field).hint(hint);
+    if (path.empty() || fs::is_directory(path)) return;
+    if (fs::is_regular_file(path))  // tokenizer.json for its folder
+      throw Error("a file, not a folder").file(path).field(field)
+          .hint("give the folder that holds it: " + fs::absolute(path).parent_path().string());
+    throw Error("folder not found").file(path).field(field).hint(hint);
   };
   folder(e.model.checkpoint, "model.checkpoint", "a Hugging Face folder: config.json and model.safetensors");
   // The tokenizer is read for a text dataset only (an image experiment may keep an old path).
@@ -391,6 +395,17 @@ std::string Trainer::run() {
         run.updateSummary(patch);
         if (data.train.skippedRows > 0) run.log("skipped " + std::to_string(data.train.skippedRows) + " bad training rows");
         if (data.eval.skippedRows > 0) run.log("skipped " + std::to_string(data.eval.skippedRows) + " bad evaluation rows");
+        // Told at the start, not when eval, export --merged or analyze refuses the run later.
+        auto note = [&](const std::string& line) {
+          run.log(line);
+          if (observer_) observer_->onLog(line);
+        };
+        if (models::isPreset(base))
+          note("note: the base model is the preset " + base + " with random weights, which are not saved: eval, "
+               "export --merged and analyze cannot rebuild this run's model (train on a checkpoint, or cache a "
+               "pretrained base with model.pretrain)");
+        if (e_.dataset.eval.empty() && e_.dataset.eval_limit > 0)
+          note("note: dataset.eval_limit is set but there is no dataset.eval: nothing is evaluated");
       });
       std::optional<runs::MetricsWriter> metrics;
       if (lead) metrics.emplace(run.metrics());

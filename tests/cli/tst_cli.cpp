@@ -151,6 +151,26 @@ void TestCli::tokenizeMissingFolder() {
   auto r = fourierft({"tokenize", "--tokenizer", QString::fromStdString(empty.path()), "x"});
   QCOMPARE(r.code, 1);
   QVERIFY2(r.err.contains(QString::fromStdString(empty.path())) && r.err.contains("tokenizer.model"), qPrintable(r.err));
+  // The wrong kind of path, told as such with what to give instead (a tokenizer.json given for its
+  // folder said "folder not found"; a folder given as the experiment said "invalid JSON").
+  const auto dir = QString::fromStdString(empty.path());
+  const auto file = dir + "/tokenizer.json";
+  fw::test::writeBytes(file.toStdString(), "{}");
+  const QList<QPair<QStringList, QString>> cases{
+      {{"tokenize", "--tokenizer", file, "x"}, file + ": field '--tokenizer': a file, not a folder: expected the tokenizer "
+                                                      "folder (give the folder that holds it: " + dir + ")"},
+      {{"adapter", "info", file}, file + ": field 'DIR': a file, not a folder: expected the adapter folder (give the "
+                                          "folder that holds it: " + dir + ")"},
+      {{"eval", file}, file + ": field 'RUN': a file, not a folder: expected the run folder"},
+      {{"train", dir, "--no-index"}, dir + ": field 'EXPERIMENT': a folder, not a file: expected an experiment file "
+                                           "(give its .json file, such as experiments/default.json)"},
+      {{"forward", "--model", "vit-fmnist", "--inputs", dir, "--out", dir + "/x.safetensors"},
+       dir + ": field '--inputs': a folder, not a file: expected a safetensors file"},
+  };
+  for (const auto& [args, expected] : cases) {
+    auto bad = fourierft(args);
+    QVERIFY2(bad.code == 1 && bad.err.startsWith("error: " + expected), qPrintable(args.join(' ') + ": " + bad.err));
+  }
 }
 
 void TestCli::forwardMatchesTransformers() {
@@ -162,6 +182,12 @@ void TestCli::forwardMatchesTransformers() {
   QVERIFY2(r.code == 0, qPrintable(r.err));
   auto got = fw::io::SafetensorsFile::open(logits.toStdString()).tensor("logits");
   auto want = fw::io::SafetensorsFile::open(fixture("bert/reference.safetensors").toStdString()).tensor("logits_fourierft_merged");
+  // Text inputs for an image model: named for what is missing, with the tensors there are.
+  auto image = fourierft({"forward", "--model", "vit-fmnist", "--inputs", fixture("bert/reference.safetensors"), "--out", logits});
+  QVERIFY2(image.code == 1 && image.err.contains(fixture("bert/reference.safetensors") + ": field '--inputs': the inputs "
+                                                 "have no pixel_values, which ViTForImageClassification reads: got tensors ") &&
+               image.err.contains("input_ids"),
+           qPrintable(image.err));
   QVERIFY(fw::test::maxAbsDiff(got, want) < 1e-4);
   // A wrong flag combination is an error, not a silent no-op.
   auto bad = fourierft({"forward", "--model", fixture("bert/model"), "--merge", "--inputs", fixture("bert/reference.safetensors"),
@@ -475,6 +501,18 @@ void TestCli::resumeTakesOverAKilledRun() {
     QCOMPARE(indexRecord(index, run)->status, fw::runs::RunStatus::Finished);
   }
   QCOMPARE(indexRecord(otherIndex, run)->status, fw::runs::RunStatus::Finished);
+
+  // On a preset's random weights (not saved), --merged cannot be made: the error says it is
+  // --merged's, and that the adapter exports asked beside it need no base. Nothing is written.
+  auto merged = fourierft({"export", run, "--peft", dir + "/ex/peft", "--merged", dir + "/ex/merged"});
+  QVERIFY2(merged.code == 1 && merged.err.contains("field '--merged': the run's base model is a preset with random weights") &&
+               merged.err.contains("--peft and --native need no base: leave --merged out"),
+           qPrintable(merged.err));
+  QVERIFY(!QFile::exists(dir + "/ex/peft/adapter_config.json"));
+  // Said when the run started, too.
+  QVERIFY2(QString::fromStdString(fw::readTextFile((run + "/log.txt").toStdString()))
+               .contains("note: the base model is the preset vit-fmnist with random weights, which are not saved"),
+           "log.txt lacks the note on the preset's weights");
 }
 
 void TestCli::stopWithSeveralProcesses_data() {
