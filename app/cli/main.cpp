@@ -45,7 +45,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; a mistyped option or argument exits 2, as getopt tools do
     // (CLI11's own codes are 105 to 109), other errors 1.
-    return app.exit(e) == 0 ? 0 : 2;
+    const int code = app.exit(e);
+    // "train e.json --epochs 2": CLI11 only lists the words it did not expect.
+    if (dynamic_cast<const CLI::ExtrasError*>(&e) && std::string(argv[1]) == "train")
+      std::cerr << "Experiment fields are set with --set FIELD=VALUE, e.g. --set epochs=2\n";
+    return code == 0 ? 0 : 2;
   } catch (const fw::Error& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -359,6 +359,10 @@ void TestCli::numericOptionsChecked() {
     QVERIFY2(r.code == 2, qPrintable(args.join(' ') + ": " + QString::number(r.code) + " " + r.err));
   }
   QCOMPARE(fourierft({"eval", "--help"}).code, 0);
+  // An experiment field given as an option: told how to set it.
+  auto field = fourierft({"train", "/nonexistent/e.json", "--no-index", "--epochs", "2"});
+  QVERIFY2(field.code == 2 && field.err.contains("Experiment fields are set with --set FIELD=VALUE, e.g. --set epochs=2"),
+           qPrintable(field.err));
   // fp16 on the CPU: refused before a model is loaded (LibTorch failed half-way, in LayerNorm).
   for (const auto& args : {QStringList{"forward", "--model", "vit-fmnist", "--device", "cpu", "--dtype", "fp16", "--inputs",
                                        "/nonexistent/in.safetensors", "--out", "/nonexistent/out.safetensors"},
@@ -637,7 +641,7 @@ void TestCli::exportRefusesAFolderInUse() {
            fw::readTextFile((out + "/adapter_model.safetensors").toStdString()));
   auto noBase = fourierft({"export", run, "--merged", dir + "/merged2"});
   QCOMPARE(noBase.code, 1);
-  QVERIFY2(noBase.err.contains(base + ": the run's base model is not there (moved or deleted since the run?)"),
+  QVERIFY2(noBase.err.contains(base + ": field '--merged': the run's base model is not there (moved or deleted since the run?)"),
            qPrintable(noBase.err));
   QVERIFY(!QFile::exists(dir + "/merged2/model.safetensors"));
 }
