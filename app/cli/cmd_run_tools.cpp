@@ -117,7 +117,12 @@ void addRunToolCommands(CLI::App& app) {
     const std::string name = b->method.empty() ? e.methods.front().name : b->method;
     // An adapter export reads only the adapter: the base model is loaded for --merged alone.
     auto trained = [&] {
-      if (b->merged.empty()) return train::locateTrainedMethod(run, e, name);
+      // The method and its adapter first: their errors are not --merged's.
+      auto located = train::locateTrainedMethod(run, e, name);
+      if (b->merged.empty()) return located;
+      if (located.method->type != "fourierft" && located.method->type != "lora")
+        return train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));  // its own checkpoint, no base
+      (void)adapters::readAdapterFolder(located.source);
       try {
         return train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
       } catch (Error& err) {  // the base model: --merged alone needs it

@@ -15,8 +15,9 @@ LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {
   index_.reserve(names_.size());
   for (size_t i = 0; i < names_.size(); ++i) {
     index_.emplace(names_[i], static_cast<int64_t>(i));  // keeps the first of equal names
-    numericNames_ = numericNames_ || parseIntegral(names_[i]).has_value();
+    if (const auto value = parseIntegral(names_[i])) byValue_.emplace(*value, static_cast<int64_t>(i));
   }
+  numericNames_ = !byValue_.empty();
 }
 
 std::optional<int64_t> LabelSet::find(std::string_view field) const {
@@ -26,8 +27,8 @@ std::optional<int64_t> LabelSet::find(std::string_view field) const {
   if (!index) return std::nullopt;
   // With names such as "1" to "5", position 1 is "2": an integer is matched by its value only.
   if (numericNames_) {
-    const auto it = index_.find(std::to_string(*index));
-    return it == index_.end() ? std::nullopt : std::optional<int64_t>(it->second);
+    const auto it = byValue_.find(*index);
+    return it == byValue_.end() ? std::nullopt : std::optional<int64_t>(it->second);
   }
   if (*index >= 0 && *index < size()) return index;
   return std::nullopt;

@@ -197,13 +197,14 @@ private:
 std::vector<std::string> inferLabelNames(const std::vector<RawRow>& rows, int64_t minusOnes, const std::string& path,
                                          const std::string& column) {
   std::set<std::string> distinct;
-  bool integers = true;
+  bool integers = true, zero = false;
   int64_t maxIndex = -1;
   for (const RawRow& row : rows) {
     if (!row.label) continue;
     const std::string label(trim(*row.label));
     distinct.insert(label);
     const auto index = parseIntegral(label);
+    zero = zero || (index && *index == 0);
     if (index && *index >= 0) maxIndex = std::max(maxIndex, *index);
     else if (!index) integers = false;  // negative integers are rejected as out of the set below
   }
@@ -215,13 +216,13 @@ std::vector<std::string> inferLabelNames(const std::vector<RawRow>& rows, int64_
       throw Error("integer labels imply too many classes").file(path).field(column)
           .expected("at most " + std::to_string(kMaxClasses)).got(std::to_string(maxIndex + 1))
           .hint("check the label column, or pass the label list");
-    // -1 beside class numbers is either "no label" (rows of a test split) or a class (-1/+1
-    // labels, sentiment -1/0/1); read as "no label", a -1/+1 file would train on one class.
-    if (minusOnes > 0 && maxIndex >= 0)
-      throw Error("the labels mix -1 with class numbers: -1 is \"no label\" or a class").file(path).field(column)
-          .got(std::to_string(minusOnes) + " rows of -1, beside classes up to " + std::to_string(maxIndex))
-          .hint("list the classes in the dataset's \"labels\": with \"-1\" among them it is a class, "
-                "without it its rows have no label");
+    // -1 is "no label" (Hugging Face's convention: SNLI's rows without a gold label), but with
+    // no 0 beside it the labels are -1 and 1 (to N): read as "no label", such a file would train
+    // on one side alone, silently.
+    if (minusOnes > 0 && maxIndex >= 1 && !zero)
+      throw Error("-1 reads as \"no label\", and no row has the class 0").file(path).field(column)
+          .got(std::to_string(minusOnes) + " rows of -1, beside classes 1 to " + std::to_string(maxIndex))
+          .hint("if -1 is a class, list the classes in the dataset's \"labels\", such as [\"-1\", \"1\"]");
     for (int64_t i = 0; i <= maxIndex; ++i) names.push_back(std::to_string(i));
   } else {
     names.assign(distinct.begin(), distinct.end());
@@ -292,7 +293,8 @@ Dataset loadTable(const std::string& path, const ColumnMapping& columns, const t
     } else {
       // Only an explicit list or negative integers can leave a label outside the set.
       rejectRow(ds, options.badRows, reader.bad(row.line, "label outside the label set", columns.label)
-                                         .expected(labels->describe()).got(std::string(trim(*row.label))));
+                                         .expected(labels->describe())
+                                         .got(row.boolName.empty() ? std::string(trim(*row.label)) : row.boolName));
       continue;
     }
     tokenizers::Encoding enc = tok.encode(row.text, columns.textPair.empty() ? nullptr : &row.pair, encodeOptions);

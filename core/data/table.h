@@ -9,9 +9,9 @@
 //   classification without: integers 0..max as they are (numLabels = max + 1), otherwise the
 //   sorted set of the label strings found (names in byte order, index = position).
 // "No label" (hasLabel = false): an empty or missing label or JSON null; in classification also
-// -1 (GLUE's test-split convention) unless options.labels names it. Without options.labels, -1
-// beside class numbers is refused as ambiguous (a -1/+1 file would lose a class). In regression
-// -1 is a value like any other. A JSONL line
+// -1 (GLUE's test-split convention, SNLI's rows without a gold label) unless options.labels names
+// it. Without options.labels, -1 beside classes 1 to N and no 0 is refused as ambiguous (a
+// -1/+1 file would lose a class). In regression -1 is a value like any other. A JSONL line
 // that does not parse (invalid UTF-8 included) is a bad row.
 // An evaluation file read on its own infers its own label set; data::adoptTrainingLabels
 // (data/label_set.h) re-numbers it by name to the training set's.

@@ -41,7 +41,8 @@ TrainData loadTrainData(const DatasetSpec& d, const std::string& tokenizerDir, c
   } catch (Error& err) {
     // The readers name their own options ("classes", "size"); the user wrote the experiment's.
     static const std::map<std::string, std::string> experimentField{
-        {"classes", "classes"}, {"text", "text"}, {"std", "std"}, {"channels", "channels"}, {"size", "image_size"}};
+        {"classes", "classes"}, {"text", "text"}, {"std", "std"}, {"channels", "channels"}, {"size", "image_size"},
+        {"eval", "eval"}};
     if (auto it = experimentField.find(err.fieldName()); it != experimentField.end())
       err.field(fieldPrefix + "." + it->second);
     throw;
@@ -103,9 +104,9 @@ TrainData loadTrainDataAs(const DatasetSpec& d, const std::string& tokenizerDir)
     // Empty (no rows, or every row skipped as bad), the run would end without an evaluation,
     // silently.
     if (out.eval.examples.empty())
-      throw Error("the evaluation set is empty").file(d.eval).field("dataset.eval")
+      throw Error("the evaluation set is empty").file(d.eval).field("eval")
           .got(out.eval.skippedRows > 0 ? std::to_string(out.eval.skippedRows) + " bad rows skipped" : "no rows")
-          .hint("fix the file, or leave dataset.eval out");
+          .hint("fix the file, or leave the evaluation set out");
     limit(out.eval, d.eval_limit);
     // Class numbers come from the training set (Hugging Face fixes label2id there): an eval file
     // or folder that infers its own sorted names would number the same class differently.

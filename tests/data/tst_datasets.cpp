@@ -538,7 +538,7 @@ private slots:
     // Integer labels infer 0..max per file: eval with 0 and 2 ("2.0") only keeps 2 = 2, and an
     // index that training's 0..2 lacks is refused.
     const std::string itrain = write("int_train.csv", "text,label\na,0\nb,1\nc,2\n");
-    const std::string ieval = write("int_eval.csv", "text,label\na,2.0\nb,0\nc,\n");
+    const std::string ieval = write("int_eval.csv", "text,label\na,2.0\nb,0\nc,-1\n");
     const Dataset it = loadTable(itrain, {"text", "", "label"}, *toy_);
     Dataset ie = loadTable(ieval, {"text", "", "label"}, *toy_);
     adoptTrainingLabels(ie, it);
@@ -586,21 +586,24 @@ private slots:
     QCOMPARE(j.examples[1].hasLabel, false);
     QCOMPARE(j.examples[2].hasLabel, false);
     QCOMPARE(j.examples[3].target, -1.0);
-    // The same file as classification: -1 beside class numbers is either "no label" or a class;
-    // inferred, it is refused (a -1/+1 file lost its -1 class, silently); the label list says.
+    // The same file as classification: -1 is no label (Hugging Face's convention: SNLI's rows
+    // without a gold label), and a listed -1 is a class.
     const std::string minus = write("minus_cls.csv", "text,y\na,-1\nb,1\nc,\nd,-1.0\ne,0\n");
-    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(minus, {"text", "", "y"}, *toy_); })),
-             QString::fromStdString(minus + ": field 'y': the labels mix -1 with class numbers: -1 is \"no label\" or a class: "
-                                    "got 2 rows of -1, beside classes up to 1 (list the classes in the dataset's \"labels\": "
-                                    "with \"-1\" among them it is a class, without it its rows have no label)"));
-    TableOptions unlabelled;
-    unlabelled.labels = {"0", "1"};
-    const Dataset c = loadTable(minus, {"text", "", "y"}, *toy_, unlabelled);
+    const Dataset c = loadTable(minus, {"text", "", "y"}, *toy_);
     QCOMPARE(labelsOf(c), (QList<int>{-1, 1, -1, -1, 0}));
     QCOMPARE(c.numLabels, int64_t(2));
     TableOptions signs;
     signs.labels = {"-1", "0", "1"};
     QCOMPARE(labelsOf(loadTable(minus, {"text", "", "y"}, *toy_, signs)), (QList<int>{0, 2, -1, 0, 1}));
+    // -1 and 1 with no 0: read as "no label", the file would train on its +1 rows alone,
+    // silently; refused until the label list says.
+    const std::string pm = write("plus_minus.csv", "text,y\na,-1\nb,1\nc,-1\n");
+    QCOMPARE(QString::fromStdString(errorOf([&] { loadTable(pm, {"text", "", "y"}, *toy_); })),
+             QString::fromStdString(pm + ": field 'y': -1 reads as \"no label\", and no row has the class 0: got 2 rows "
+                                    "of -1, beside classes 1 to 1 (if -1 is a class, list the classes in the dataset's "
+                                    "\"labels\", such as [\"-1\", \"1\"])"));
+    signs.labels = {"-1", "1"};
+    QCOMPARE(labelsOf(loadTable(pm, {"text", "", "y"}, *toy_, signs)), (QList<int>{0, 1, 0}));
     // A test split, all -1: no labels, no question.
     QCOMPARE(labelsOf(loadTable(write("minus_all.csv", "text,y\na,-1\nb,-1\n"), {"text", "", "y"}, *toy_)), (QList<int>{-1, -1}));
   }
@@ -698,12 +701,21 @@ private slots:
     const Dataset g = loadTable(write("signs.csv", "text,label\na,-1\nb,0\nc,1\nd,-1.0\ne,\n"), {"text", "", "label"}, *toy_, signs);
     QCOMPARE(labelsOf(g), (QList<int>{0, 1, 2, 0, -1}));
     const std::string bools = write("bools.jsonl", "{\"t\": \"a\", \"y\": true}\n{\"t\": \"b\", \"y\": false}\n{\"t\": \"c\", \"y\": 0}\n");
+    // By value: "1.0" names the class that a label 1 or "01" is.
+    TableOptions decimals;
+    decimals.labels = {"1.0", "2.0"};
+    QCOMPARE(labelsOf(loadTable(write("decimals.csv", "text,label\na,1\nb,2.0\nc,01\n"), {"text", "", "label"}, *toy_, decimals)),
+             (QList<int>{0, 1, 0}));
     TableOptions named;
     named.labels = {"true", "false"};
     QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_, named)), (QList<int>{0, 1, 0}));
     named.labels = {"negative", "positive"};
     QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_, named)), (QList<int>{1, 0, 0}));
     QCOMPARE(labelsOf(loadTable(bools, {"t", "", "y"}, *toy_)), (QList<int>{1, 0, 0}));  // inferred: 0 and 1
+    // A refused boolean is quoted as the file has it.
+    named.labels = {"-1", "1"};
+    QVERIFY(QString::fromStdString(errorOf([&] { loadTable(bools, {"t", "", "y"}, *toy_, named); }))
+                .endsWith("label outside the label set: expected one of -1, 1, got false" + kSkipHint));
   }
 
   // Found by reading the table code (finding 22, docs/reliability.md): nlohmann parses nested

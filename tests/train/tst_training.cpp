@@ -492,10 +492,12 @@ void TestTraining::emptyEvaluationSetIsAnError() {
   QCOMPARE(train::loadTrainData(d, bert).eval.examples.size(), size_t(0));  // no eval file: none
   d.eval = tmp.file("header.csv");
   const std::string expected = d.eval + ": field 'dataset.eval': the evaluation set is empty: got no rows (fix the file, "
-                                        "or leave dataset.eval out)";
+                                        "or leave the evaluation set out)";
   FW_EXPECT_ERROR(train::loadTrainData(d, bert), expected.c_str());
   d.eval = tmp.file("bad.csv");
   FW_EXPECT_ERROR(train::loadTrainData(d, bert), "the evaluation set is empty: got 2 bad rows skipped");
+  // In the pretrain stage, named as the experiment names it there.
+  FW_EXPECT_ERROR(train::loadTrainData(d, bert, "model.pretrain.dataset"), "field 'model.pretrain.dataset.eval'");
 }
 
 QTEST_APPLESS_MAIN(TestTraining)
