@@ -17,7 +17,6 @@ LabelSet::LabelSet(std::vector<std::string> names) : names_(std::move(names)) {
     index_.emplace(names_[i], static_cast<int64_t>(i));  // keeps the first of equal names
     if (const auto value = parseIntegral(names_[i])) byValue_.emplace(*value, static_cast<int64_t>(i));
   }
-  numericNames_ = !byValue_.empty();
 }
 
 std::optional<int64_t> LabelSet::find(std::string_view field) const {
@@ -26,7 +25,7 @@ std::optional<int64_t> LabelSet::find(std::string_view field) const {
   const auto index = parseIntegral(field);
   if (!index) return std::nullopt;
   // With names such as "1" to "5", position 1 is "2": an integer is matched by its value only.
-  if (numericNames_) {
+  if (!byValue_.empty()) {
     const auto it = byValue_.find(*index);
     return it == byValue_.end() ? std::nullopt : std::optional<int64_t>(it->second);
   }
@@ -38,7 +37,7 @@ std::string LabelSet::describe() const {
   constexpr size_t kShown = 10;
   std::vector<std::string> shown(names_.begin(), names_.begin() + static_cast<long>(std::min(kShown, names_.size())));
   if (names_.size() > kShown) shown.push_back("...");
-  if (numericNames_) return "one of " + joinNames(shown);
+  if (!byValue_.empty()) return "one of " + joinNames(shown);
   const int64_t n = size();
   std::string out = n == 0 ? std::string("no labels")
                   : n == 1 ? std::string("0")

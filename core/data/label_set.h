@@ -32,9 +32,10 @@ private:
   // both computed once, so that find() and describe() cost nothing per row. An inferred integer
   // set can hold a million names, and a table as many rows.
   std::unordered_map<std::string, int64_t> index_;
-  std::unordered_map<int64_t, int64_t> byValue_;  // names that are integers ("1", "1.0", "01"), by value
+  // Names that are integers ("1", "1.0", "01"), by value; when there are any, an integer field is
+  // a name, not a position.
+  std::unordered_map<int64_t, int64_t> byValue_;
   bool plainIndices_ = true;
-  bool numericNames_ = false;  // some name is an integer: integers are names, not positions
 };
 
 // Gives an evaluation set the training set's class numbering, as Hugging Face fixes label2id
