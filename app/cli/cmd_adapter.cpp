@@ -1,7 +1,7 @@
 // fourierft adapter info DIR: what a PEFT or native adapter folder holds.
 #include "adapters/adapter_folder.h"
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 
 #include <iostream>
 

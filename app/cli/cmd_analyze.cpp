@@ -5,7 +5,7 @@
 #include "analysis/delta_weights.h"
 #include "analysis/snapshot.h"
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 #include "models/checkpoint.h"
 #include "models/model_adapters.h"
 #include "models/presets.h"

@@ -3,7 +3,7 @@
 // against transformers.
 #include "adapters/inject.h"
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 #include "io/safetensors.h"
 #include "models/model_adapters.h"
 #include "models/model_inputs.h"

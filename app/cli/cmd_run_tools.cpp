@@ -3,7 +3,7 @@
 #include "adapters/adapter_folder.h"
 #include "adapters/inject.h"
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 #include "models/checkpoint.h"
 #include "runs/run_folder.h"
 #include "train/data_setup.h"

@@ -1,6 +1,6 @@
 // fourierft tokenize: the ids a tokenizer folder gives a text (or a pair), as a JSON list.
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 #include "tokenizers/tokenizer.h"
 
 #include <nlohmann/json.hpp>

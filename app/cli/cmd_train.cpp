@@ -1,7 +1,7 @@
 // fourierft train / runs: run an experiment file into a run folder with a progress line,
 // Ctrl-C ending it cleanly with a checkpoint; list the runs of the index.
 #include "commands.h"
-#include "path_checks.h"
+#include "util/path_checks.h"
 #include "launcher.h"
 #include "progress_printer.h"
 #include "runs/run_index.h"

@@ -15,6 +15,7 @@
 #include "io/atomic_file.h"
 #include "util/error.h"
 #include "util/files.h"
+#include "util/path_checks.h"
 #include "util/runtime.h"
 
 #include <filesystem>
@@ -140,12 +141,10 @@ void checkBeforeRun(const Experiment& e) {
       throw;
     }
   }
-  auto folder = [](const std::string& path, const char* field, const char* hint) {
+  auto folder = [](const std::string& path, const char* field, const char* what) {
     if (path.empty() || fs::is_directory(path)) return;
-    if (fs::is_regular_file(path))  // tokenizer.json for its folder
-      throw Error("a file, not a folder").file(path).field(field)
-          .hint("give the folder that holds it: " + fs::absolute(path).parent_path().string());
-    throw Error("folder not found").file(path).field(field).hint(hint);
+    checkNotAFile(path, field, what);  // tokenizer.json for its folder
+    throw Error("folder not found").file(path).field(field).expected(what);
   };
   folder(e.model.checkpoint, "model.checkpoint", "a Hugging Face folder: config.json and model.safetensors");
   // The tokenizer is read for a text dataset only (an image experiment may keep an old path).

@@ -404,7 +404,11 @@ void TestCli::badPathsToldBeforeAnything() {
   // A misspelt preset or path: told with the experiment's field before a run folder is made.
   const QList<QPair<QStringList, QString>> early{
       {{"model.preset=\"vit-fmnst\""}, "field 'model.preset': unknown model preset 'vit-fmnst'"},
-      {{"model.preset=\"\"", "model.checkpoint=\"/nonexistent/ckpt\""}, "/nonexistent/ckpt: field 'model.checkpoint': folder not found"},
+      {{"model.preset=\"\"", "model.checkpoint=\"/nonexistent/ckpt\""},
+       "/nonexistent/ckpt: field 'model.checkpoint': folder not found: expected a Hugging Face folder: config.json and model.safetensors"},
+      {{"model.preset=\"\"", "model.checkpoint=\"" + dir + "/e.json\""},
+       dir + "/e.json: field 'model.checkpoint': a file, not a folder: expected a Hugging Face folder: config.json and "
+             "model.safetensors (give the folder that holds it: " + dir + ")"},
       {{"dataset.train=\"/nonexistent/train.gz\""}, "/nonexistent/train.gz: field 'dataset.train': dataset file or folder not found"},
   };
   for (const auto& [sets, expected] : early) {

@@ -1,10 +1,10 @@
-#include "path_checks.h"
+#include "util/path_checks.h"
 
 #include "util/error.h"
 
 #include <filesystem>
 
-namespace fw::cli {
+namespace fw {
 
 namespace fs = std::filesystem;
 
@@ -22,4 +22,4 @@ void checkNotAFolder(const std::string& path, const std::string& option, const s
   throw Error("a folder, not a file").file(path).field(option).expected(what).hint(hint);
 }
 
-}  // namespace fw::cli
+}  // namespace fw

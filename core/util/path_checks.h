@@ -5,7 +5,7 @@
 // the reader, which names it.
 #include <string>
 
-namespace fw::cli {
+namespace fw {
 
 // Throws fw::Error when `path` is a file: "<path>: field '<option>': a file, not a folder:
 // expected <what> (give the folder that holds it: <parent>)".
@@ -14,4 +14,4 @@ void checkNotAFile(const std::string& path, const std::string& option, const std
 void checkNotAFolder(const std::string& path, const std::string& option, const std::string& what,
                      const std::string& hint);
 
-}  // namespace fw::cli
+}  // namespace fw
