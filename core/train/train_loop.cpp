@@ -204,12 +204,16 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       loss = lossOf(model.forward(t.inputs), t, data.train.kind);
     });
     double lossValue = loss.item<double>();
+    // The step's examples and tokens over all processes: throughput is the run's, not rank 0's.
+    double stepSamples = double(batch.size), stepTokens = double(t.tokens);
     if (parallel) {
       // Every rank sees the same (mean) loss, so a NaN or a stop ends all of them at one step.
-      auto agreed = parallel->sum({lossValue, flag(stop), flag(cfg.pause)});
+      auto agreed = parallel->sum({lossValue, flag(stop), flag(cfg.pause), stepSamples, stepTokens});
       lossValue = agreed[0] / double(world);
       stopAgreed = agreed[1] > 0;
       pauseAgreed = agreed[2] > 0;
+      stepSamples = agreed[3];
+      stepTokens = agreed[4];
     }
     if (!std::isfinite(lossValue))
       throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
@@ -227,8 +231,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     stepSecondsTotal += stepSeconds;
     ++stepsTimed;
     windowSeconds += stepSeconds;
-    windowSamples += double(batch.size);
-    windowTokens += double(t.tokens);
+    windowSamples += stepSamples;
+    windowTokens += stepTokens;
     const int64_t done = step + 1;
     if (done % cfg.logEvery == 0 || done == total) {
       const double elapsed = elapsedNow();
@@ -249,7 +253,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
       ev.etaSeconds = perStep * double(total - done);
       if (out.metrics) {
         nlohmann::json line = {{"event", "step"}, {"method", cfg.method}, {"step", done}, {"epoch", epoch},
-                               {"loss", lossValue}, {"lr", ev.lr}, {"samples_per_s", ev.samplesPerSecond},
+                               {"loss", lossValue}, {"lr", ev.lr}, {"samples", windowSamples},
+                               {"samples_per_s", ev.samplesPerSecond},
                                {"memory_mib", mem.currentMiB}, {"peak_memory_mib", mem.peakMiB},
                                {"memory_kind", mem.cuda ? "cuda_allocated" : "resident"}, {"time", elapsed}};
         if (mem.cuda) line["reserved_memory_mib"] = mem.reservedMiB;

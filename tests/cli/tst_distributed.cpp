@@ -134,11 +134,16 @@ void TestDistributed::twoProcessesEqualOne() {
   auto s = summary(two);
   QCOMPARE(s["world_size"].get<int>(), 2);
   QCOMPARE(s["status"].get<std::string>(), std::string("finished"));
-  // Per step: the trainable parameters' gradients as float32, and the loss and stop flag.
+  // Per step: the trainable parameters' gradients as float32, and five doubles (the loss, the
+  // stop and pause flags, the examples and tokens).
   for (const char* m : {"fourierft", "lora"}) {
     const auto& ms = s["methods"][m];
-    QCOMPARE(ms["bytes_all_reduced"].get<int64_t>(), 60 * (4 * ms["trainable_parameters"].get<int64_t>() + 24));
+    QCOMPARE(ms["bytes_all_reduced"].get<int64_t>(), 60 * (4 * ms["trainable_parameters"].get<int64_t>() + 40));
   }
+  // Throughput counts the run's examples, not rank 0's share (it showed half the rate).
+  for (const QString& run : {two, one_})
+    for (const auto& j : fw::test::metricEvents(run.toStdString(), "step"))
+      QCOMPARE(j["samples"].get<double>(), 16.0);
   QVERIFY(QFile::exists(two + "/rank-1.log"));
   QVERIFY(!QFile::exists(two + "/rank-0.log"));
 }
