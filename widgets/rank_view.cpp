@@ -177,6 +177,8 @@ void RankView::rebuild() {
     graphs_.insert(method, g);
     if (e.truncated)
       notes << QStringLiteral("%1: top %2 of %3, randomized SVD").arg(method).arg(e.values.size()).arg(e.total);
+    else if (e.values.size() < e.total)  // a run's snapshot keeps the largest 256 of an exact spectrum
+      notes << QStringLiteral("%1: top %2 of %3").arg(method).arg(e.values.size()).arg(e.total);
   }
   if (maxIndex > 0) plot_->xAxis->setRange(maxIndex > 1 ? 1 : 0, std::max(2.0, maxIndex));
   if (hi > 0) plot_->yAxis->setRange(lo / 1.5, hi * 1.5);

@@ -435,7 +435,7 @@ void ExperimentForm::chooseCheckpoint() {
     }
     targets_->setToolTip(tr("Linear modules of this model: %1").arg(names.join(", ")));
     counts_->setText(tr("Linear modules of this model: %1").arg(names.join(", ")));
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     counts_->setText(tr("Cannot read the checkpoint: %1").arg(q(e.what())));
   }
   updateCounts();
@@ -470,7 +470,7 @@ void ExperimentForm::updateCounts() {
   std::vector<models::LinearShape> shapes;
   try {
     shapes = models::linearShapesOf(modelConfig());
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     counts_->setText(tr("Model: %1").arg(q(e.what())));
     return;
   }

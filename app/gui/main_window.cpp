@@ -200,7 +200,7 @@ void MainWindow::buildActions() {
     if (path.isEmpty()) return;
     try {
       form_->saveFile(path);
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       showError(tr("Cannot save the experiment"), q(e.what()));
     }
   });
@@ -249,7 +249,7 @@ void MainWindow::openExperimentFile(const QString& path) {
   try {
     form_->loadFile(path);
     onLog(tr("experiment: %1").arg(path));
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     showError(tr("Cannot open the experiment"), q(e.what()));
   }
 }
@@ -263,7 +263,7 @@ void MainWindow::start() {
   nlohmann::json e;
   try {
     e = form_->experiment();
-  } catch (const Error& err) {
+  } catch (const std::exception& err) {
     showError(tr("The experiment is not valid"), q(err.what()));
     return;
   }
@@ -280,6 +280,8 @@ void MainWindow::start() {
 }
 
 void MainWindow::launch(const QString& experimentJson, const QString& resumeDir, int processes) {
+  closeWhenStopped_ = false;  // a close answered after the last run ended must not close this one
+  stopRequested_ = false;
   // Started first: a run that fails at once (ProcessRun::start emits failed before returning)
   // stops it again in onFailed, and it stays stopped.
   analysisTimer_->start();
@@ -338,7 +340,9 @@ void MainWindow::togglePause() {
 
 void MainWindow::stop() {
   if (!training()) return;
+  stopRequested_ = true;
   active_->requestStop();  // the loop stops after this step, with a checkpoint
+  pause_->setEnabled(false);  // a pause would hold the stop back
   status_->setText(tr("Stopping after this step (a checkpoint is written)…"));
 }
 
@@ -351,9 +355,17 @@ void MainWindow::onStep(const StepRow& r) {
   const QString which = i >= 0 && methodOrder_.size() > 1
                             ? tr("%1 (%2 of %3)").arg(r.method).arg(i + 1).arg(methodOrder_.size())
                             : r.method;
-  progress_->setFormat(QString("%1 %p% · ETA %2").arg(which, formatDuration(r.etaSeconds)));
-  status_->setText(tr("%1: step %2 of %3, loss %4, %5 samples/s").arg(r.method).arg(r.step).arg(r.totalSteps)
-                       .arg(r.loss, 0, 'f', 4).arg(r.samplesPerSecond, 0, 'f', 1));
+  // The step in flight when Pause or Stop was pressed still reports: the status keeps saying so.
+  const bool paused = active_ && active_->paused();
+  const QString state = stopRequested_ ? tr("stopping") : paused ? tr("paused") : tr("ETA %1").arg(formatDuration(r.etaSeconds));
+  progress_->setFormat(QString("%1 %p% · %2").arg(which, state));
+  const QString step = tr("%1: step %2 of %3, loss %4").arg(r.method).arg(r.step).arg(r.totalSteps).arg(r.loss, 0, 'f', 4);
+  if (stopRequested_)
+    status_->setText(tr("Stopping after %1 (a checkpoint is written)…").arg(step));
+  else if (paused)
+    status_->setText(tr("Paused after %1").arg(step));
+  else
+    status_->setText(tr("%1, %2 samples/s").arg(step).arg(r.samplesPerSecond, 0, 'f', 1));
 }
 
 void MainWindow::onEval(const EvalRow& r) {
@@ -403,7 +415,7 @@ void MainWindow::pollAnalysis() {
   std::vector<analysis::SnapshotEntry> entries;
   try {
     entries = analysis::listSnapshots(QDir(currentRun_).filePath("analysis").toStdString());
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     return;
   }
   if (qint64(entries.size()) == lastSnapshotCount_) return;
@@ -421,7 +433,7 @@ void MainWindow::pollAnalysis() {
         rank_->setSingularValues(q(method), q(l.name), QVector<double>(l.singularValues.begin(), l.singularValues.end()),
                                  l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])));
       }
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       onLog(tr("analysis: %1").arg(q(e.what())));
     }
   }
@@ -444,7 +456,7 @@ void MainWindow::showSpectrumFor(const QString& layer) {
     auto e = train::Experiment::fromJson(runs::RunFolder::open(currentRun_.toStdString()).readExperiment());
     for (const auto& m : e.methods)
       if (m.type == "fourierft" || (method.isEmpty() && m.type == "lora")) method = q(m.name);
-  } catch (const Error&) {
+  } catch (const std::exception&) {
     return;
   }
   if (method.isEmpty()) return;
@@ -518,7 +530,7 @@ void MainWindow::exportReport() {
     // The views may hold an opened adapter instead of the run: then the report has neither.
     writeReport(currentRun_, path, plots_, adapterShown_ ? nullptr : rank_, adapterShown_ ? nullptr : spectrum_);
     onLog(tr("report: %1").arg(path));
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     showError(tr("Cannot write the report"), q(e.what()));
   }
 }
@@ -533,7 +545,7 @@ void MainWindow::exportAdapter() {
   try {
     auto e = train::Experiment::fromJson(runs::RunFolder::open(currentRun_.toStdString()).readExperiment());
     for (const auto& m : e.methods) methods << q(m.name) + " (" + q(m.type) + ")";
-  } catch (const Error& err) {
+  } catch (const std::exception& err) {
     showError(tr("Cannot read the run"), q(err.what()));
     return;
   }
@@ -550,7 +562,7 @@ void MainWindow::exportAdapter() {
   const QString kind = format.startsWith("PEFT") ? "peft" : format.startsWith("Native") ? "native" : "merged";
   // As `fourierft export --force`: a folder that holds files is used only when the user agrees.
   bool force = false;
-  if (!QDir(folder).isEmpty()) {
+  if (!QDir(folder).isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot)) {  // .git too, as core counts it
     const QString files = kind == "merged" ? tr("config.json, model.safetensors and its shards")
                                            : tr("adapter_config.json, adapter_model.safetensors and the native files");
     if (QMessageBox::question(this, tr("Export adapter"),
@@ -691,16 +703,21 @@ void MainWindow::closeEvent(QCloseEvent* event) {
         event->ignore();
         return;
       }
-      closeWhenStopped_ = true;
-      active_->requestStop();
-      onLog(tr("stopping the run: the window closes when it has stopped"));
-      status_->setText(tr("Stopping; the window closes when the checkpoint is written…"));
-      event->ignore();
-      return;
-    }
-    if (!ask || QMessageBox::question(this, tr("Close the workbench"),
-                                      tr("The run has not stopped yet. Close now? Resume continues from its last "
-                                         "complete checkpoint.")) != QMessageBox::Yes) {
+      // The question runs an event loop: the run may have ended meanwhile, and then nothing
+      // would close the window later.
+      if (training()) {
+        closeWhenStopped_ = true;
+        stopRequested_ = true;
+        active_->requestStop();
+        onLog(tr("stopping the run: the window closes when it has stopped"));
+        status_->setText(tr("Stopping; the window closes when the checkpoint is written…"));
+        event->ignore();
+        return;
+      }
+    } else if (!ask || QMessageBox::question(this, tr("Close the workbench"),
+                                      tr("The run has not stopped yet. Close now? The window goes at once; the "
+                                         "program ends when the step in flight is done (a run of several processes "
+                                         "is ended within 30 s). Resume continues from its last complete checkpoint.")) != QMessageBox::Yes) {
       event->ignore();
       return;
     }

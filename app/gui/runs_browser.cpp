@@ -118,7 +118,7 @@ void RunsBrowser::fill(bool reconcile) {
                                  methods.join(", "), q(r.startedAt), q(r.folder)};
       for (int c = 0; c < kColumns; ++c) table_->setItem(row, c, new QTableWidgetItem(cells[c]));
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     diff_->setPlainText(tr("Run index: %1").arg(q(e.what())));
   }
   table_->resizeColumnsToContents();
@@ -149,7 +149,7 @@ QString RunsBrowser::differences() const {
         lines << QString("  %1: %2 → %3").arg(q(d.path), show(d.a), show(d.b));
       }
     }
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     lines << q(e.what());
   }
   return lines.join('\n');

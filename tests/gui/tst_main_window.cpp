@@ -423,6 +423,10 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QCOMPARE(int(store->points("fourierft/loss").x.last()), pausedAt);
   QTest::qWait(500);
   QCOMPARE(store->count("fourierft/loss"), held);
+  // The step that was in flight reported after Pause: the status still says paused (it read
+  // "fourierft: step N of M, ..." as if training went on).
+  const QString paused = window.findChild<QLabel*>("status")->text();
+  QVERIFY2(paused.startsWith("Paused after"), qPrintable(paused));
   window.togglePause();
   QTRY_VERIFY_WITH_TIMEOUT(store->count("fourierft/loss") > held, 30000);
 

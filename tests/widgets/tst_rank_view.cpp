@@ -52,6 +52,22 @@ private Q_SLOTS:
     QVERIFY(view.noteText().contains(QStringLiteral("lora: top 64 of 768")));
   }
 
+  // A run's snapshot keeps the largest 256 values of an exact SVD: the curve says it is cut (a
+  // 768 x 768 layer's curve stopped at 256 under "eff. rank 690", with no note).
+  void exactButShortenedValuesAreNoted() {
+    RankView view;
+    view.setSingularValues(QStringLiteral("fourierft"), QStringLiteral("big"), decaying(256, 0.001), 690.2, false, 768);
+    view.flush();
+    QCOMPARE(view.noteText(), QStringLiteral("top 256 of 768"));
+    view.setSingularValues(QStringLiteral("lora"), QStringLiteral("big"), decaying(256, 0.3), 7.1, false, 768);
+    view.flush();
+    QCOMPARE(view.noteText(), QStringLiteral("top 256 of 768"));  // one note when both are cut alike
+    view.setSingularValues(QStringLiteral("fourierft"), QStringLiteral("small"), decaying(64, 0.1), 60.0, false, 64);
+    view.setCurrentLayer(QStringLiteral("small"));
+    view.flush();
+    QVERIFY(view.noteText().isEmpty());  // a whole spectrum needs none
+  }
+
   void layerPickerSwitchesTheLines() {
     RankView view;
     QSignalSpy changed(&view, &RankView::layerChanged);
