@@ -235,6 +235,8 @@ void MainWindow::setRunning(bool running) {
   if (!running) {
     pause_->setText(tr("Pause"));
     analysisTimer_->stop();
+    // A resume showed its run's world size: the box goes back to what the user had chosen.
+    if (processesBeforeResume_ > 0) processes_->setValue(std::exchange(processesBeforeResume_, 0));
   } else {
     progress_->setFormat("%p%");  // until the first step names its method and ETA
   }
@@ -326,8 +328,11 @@ void MainWindow::resumeRun(const QString& runFolder) {
   resetAnalysisViews();  // the run's own snapshots come back with the next poll
   currentRun_ = runFolder;
   loadMetrics(runFolder, /*quiet=*/true);
+  processesBeforeResume_ = processes_->value();
   processes_->setValue(processes);
   setRunning(true);
+  status_->setText(tr("Resuming %1…").arg(QDir(runFolder).dirName()));
+  progress_->setValue(0);
   launch(QString(), runFolder, processes);
 }
 

@@ -119,6 +119,7 @@ private:
   QStringList methodOrder_;         // the run's methods in training order: the bar says which of them runs
   bool closeWhenStopped_ = false;   // closed while training: the run stops first, then the window closes
   bool stopRequested_ = false;      // Stop pressed (or a close stopping the run): the status says so until it ends
+  int processesBeforeResume_ = 0;   // the box's value before a resume showed the run's world size
   bool exporting_ = false;          // an export's worker runs (exportMethod waits for it)
   bool closeAfterExport_ = false;   // closed during an export: the window closes when it ends
 };

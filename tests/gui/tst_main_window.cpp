@@ -616,6 +616,7 @@ void TestMainWindow::dataParallelRun() {
   const auto summary = folder.readSummary().value();
   QCOMPARE(summary["methods"]["fourierft"]["steps"].get<int64_t>(), int64_t(2000));
   QCOMPARE(summary["status"].get<std::string>(), std::string("finished"));
+  QCOMPARE(window.processesBox()->value(), 1);  // the user's choice again, for the next new run
   window.plots()->flushNow();
   QCOMPARE(store->count("fourierft/loss"), 2000);
   screenshot(&window, "window_data_parallel");
