@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <optional>
 
 namespace fw::cli {
@@ -120,6 +121,13 @@ MethodReport analyzeAdapterFolder(const AnalyzeArgs& a, const analysis::Snapshot
   analysis::visitAdapterDeltas(*loaded.model, a.layers,
                                [&](analysis::LayerDelta&& d) { m.layers.push_back(analysis::analyzeLayer(d, options)); });
   checkLayersMatched(a, m, analysis::adaptedLayerNames(*loaded.model));
+  // A preset's weights are drawn at random here: |dW|/|W0| against them would mean nothing. The
+  // rest depends on the adapter alone.
+  if (models::isPreset(a.base)) {
+    for (auto& l : m.layers) l.normRatio = std::numeric_limits<double>::quiet_NaN();
+    m.note = "|dW|/|W0| left out: the preset '" + a.base + "' has random weights here, not the ones trained on "
+             "(give the Hugging Face folder for it)";
+  }
   return m;
 }
 

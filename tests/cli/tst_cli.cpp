@@ -301,6 +301,43 @@ void TestCli::trainRunsEvalExport() {
   QCOMPARE(ex.code, 0);
   auto info = fourierft({"adapter", "info", dir + "/peft"});
   QVERIFY2(info.out.contains("vit.encoder.layer.0.attention.attention.query  n=50"), qPrintable(info.out));
+
+  // analyze: the run's ΔW against its cached base; the exported folder against the same base
+  // gives the same figures. Against a preset (random weights here) |dW|/|W0| is left out, with
+  // a note, and what depends on the adapter alone stays.
+  // The preset's head has other classes, and more layers: for it, the folder without its saved
+  // classifier, targeting the one layer trained.
+  QVERIFY(QDir().mkpath(dir + "/bare"));
+  auto tensors = fw::io::loadSafetensors((dir + "/peft/adapter_model.safetensors").toStdString());
+  for (auto it = tensors.begin(); it != tensors.end();)
+    it = it->first.find("classifier") != std::string::npos ? tensors.erase(it) : std::next(it);
+  fw::io::saveSafetensors((dir + "/bare/adapter_model.safetensors").toStdString(), tensors);
+  auto config = fw::readJsonFile((dir + "/peft/adapter_config.json").toStdString());
+  config.erase("modules_to_save");
+  config["target_modules"] = {"vit.encoder.layer.0.attention.attention.query"};
+  fw::test::writeBytes((dir + "/bare/adapter_config.json").toStdString(), config.dump());
+  nlohmann::json ofRun, ofFolder, ofPreset;
+  for (auto [args, into] : {std::pair{QStringList{"analyze", run, "--json"}, &ofRun},
+                            std::pair{QStringList{"analyze", dir + "/peft", "--base", dir + "/base", "--json"}, &ofFolder},
+                            std::pair{QStringList{"analyze", dir + "/bare", "--base", "vit-fmnist", "--json"}, &ofPreset}}) {
+    auto a = fourierft(args);
+    QVERIFY2(a.code == 0, qPrintable(args.join(' ') + ": " + a.err));
+    *into = nlohmann::json::parse(a.out.toStdString())["methods"][0];
+  }
+  QCOMPARE(ofRun.value("method", ""), std::string("ff"));
+  const auto layer = ofRun["layers"][0];
+  QCOMPARE(layer["name"].get<std::string>(), std::string("vit.encoder.layer.0.attention.attention.query"));
+  QVERIFY2(layer["norm_ratio"].is_number() && layer["norm_ratio"].get<double>() > 0, qPrintable(QString::fromStdString(layer.dump())));
+  // ΔW is float32: the same figures to float32's rounding (2e-9 apart, seen).
+  auto near = [](const nlohmann::json& a, const nlohmann::json& b) {
+    return std::abs(a.get<double>() - b.get<double>()) <= 1e-6 * std::abs(b.get<double>());
+  };
+  QVERIFY2(near(ofFolder["layers"][0]["norm_ratio"], layer["norm_ratio"]), qPrintable(QString::fromStdString(ofFolder.dump())));
+  QVERIFY2(near(ofFolder["layers"][0]["effective_rank"], layer["effective_rank"]), qPrintable(QString::fromStdString(ofFolder.dump())));
+  QVERIFY2(ofPreset["layers"][0]["norm_ratio"].is_null(), qPrintable(QString::fromStdString(ofPreset.dump())));
+  QVERIFY2(near(ofPreset["layers"][0]["effective_rank"], layer["effective_rank"]), qPrintable(QString::fromStdString(ofPreset.dump())));
+  QVERIFY2(ofPreset.value("note", "").find("|dW|/|W0| left out: the preset 'vit-fmnist' has random weights") == 0,
+           qPrintable(QString::fromStdString(ofPreset.dump())));
   // A method the run did not finish (a stopped run) is named and left out, not an error about
   // a missing adapter folder; with none finished, eval fails and says how to go on.
   auto stopped = summary;
