@@ -25,6 +25,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDebug>
 #include <QDir>
 #include <QEventLoop>
 #include <QFileDialog>
@@ -244,6 +245,7 @@ void MainWindow::setRunning(bool running) {
 
 void MainWindow::showError(const QString& title, const QString& message) {
   onLog(tr("error: %1").arg(message));
+  qWarning().noquote() << title + ": " + message;  // also on the terminal the window was started from
   if (QGuiApplication::platformName() != "offscreen") QMessageBox::critical(this, title, message);
 }
 

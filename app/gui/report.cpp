@@ -89,15 +89,31 @@ QString reportHtml(const QString& runFolder, const std::vector<Figure>& figures,
   if (!newest.empty()) {
     h += "<h2>Rank of ΔW per layer</h2><table><tr><th class=l>method</th><th>step</th><th class=l>layer</th><th>shape</th>"
          "<th>effective rank</th><th>σ for 90 %</th><th>σ for 99 %</th><th>stable rank</th><th>‖ΔW‖/‖W0‖</th></tr>";
+    bool truncated = false;
     for (const auto& [method, entry] : newest) {
-      auto snap = analysis::readSnapshot(entry.path);
-      for (const auto& l : snap.layers)
+      analysis::Snapshot snap;
+      try {
+        snap = analysis::readSnapshot(entry.path);
+      } catch (const std::exception& e) {  // one unreadable file costs its rows, not the report
+        h += "<tr><td class=l>" + esc(q(method)) + "</td><td>" + QString::number(entry.step) +
+             "</td><td class=l colspan=7>snapshot not readable: " + esc(q(e.what())) + "</td></tr>";
+        continue;
+      }
+      for (const auto& l : snap.layers) {
+        truncated = truncated || l.truncated;
         h += "<tr><td class=l>" + esc(q(method)) + "</td><td>" + QString::number(entry.step) + "</td><td class=l>" + esc(q(l.name)) +
-             "</td><td>" + QString("%1×%2").arg(l.shape[0]).arg(l.shape[1]) + "</td><td>" + QString::number(l.effectiveRank, 'f', 2) +
-             "</td><td>" + energy(l.energy90, l.k) + "</td><td>" + energy(l.energy99, l.k) + "</td><td>" +
-             QString::number(l.stableRank, 'f', 2) + "</td><td>" + QString::number(l.normRatio, 'g', 3) + "</td></tr>";
+             "</td><td>" + QString("%1×%2").arg(l.shape[0]).arg(l.shape[1]) + "</td><td>" +
+             QString::number(l.effectiveRank, 'f', 2) + (l.truncated ? "*" : "") + "</td><td>" + energy(l.energy90, l.k) +
+             "</td><td>" + energy(l.energy99, l.k) + "</td><td>" + QString::number(l.stableRank, 'f', 2) + "</td><td>" +
+             QString::number(l.normRatio, 'g', 3) + "</td></tr>";
+      }
     }
     h += "</table>";
+    // As `fourierft analyze` says it: a large layer's figures come from its top k values only.
+    if (truncated)
+      h += "<p><small>* randomized SVD of the top k singular values (a layer whose shorter side is above the "
+           "exact limit): the effective rank and the σ counts are of those k values only, not of the whole "
+           "ΔW.</small></p>";
   }
   h += "<h2>Experiment</h2><pre>" + esc(q(experiment.dump(2))) + "</pre></body></html>";
   return h;
@@ -170,12 +186,19 @@ void writeReportHeadless(const QString& runFolder, const QString& path) {
   for (const auto& e : analysis::listSnapshots(run))
     if (!newest.count(e.method) || newest[e.method].step < e.step) newest[e.method] = e;
   QStringList layers;
-  for (const auto& [method, entry] : newest)
-    for (const auto& l : analysis::readSnapshot(entry.path).layers) {
+  for (const auto& [method, entry] : newest) {
+    analysis::Snapshot snap;
+    try {
+      snap = analysis::readSnapshot(entry.path);
+    } catch (const std::exception&) {  // the rank table says it is not readable
+      continue;
+    }
+    for (const auto& l : snap.layers) {
       if (!layers.contains(q(l.name))) layers << q(l.name);
       rank.setSingularValues(q(method), q(l.name), QVector<double>(l.singularValues.begin(), l.singularValues.end()),
                              l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])));
     }
+  }
   rank.setLayers(layers);
   rank.flush();
   writeReport(runFolder, path, &plots, layers.isEmpty() ? nullptr : &rank, nullptr);

@@ -408,6 +408,12 @@ std::string Trainer::run() {
       });
       std::optional<runs::MetricsWriter> metrics;
       if (lead) metrics.emplace(run.metrics());
+      auto logSnapshotFailure = [&](const std::string& method, int64_t step, const std::string& what) {
+        const std::string line = "analysis of method '" + method + "' at step " + std::to_string(step) +
+                                 " failed, and no more snapshots of it are taken (training goes on): " + what;
+        run.log(line);
+        if (observer_) observer_->onLog(line);
+      };
       for (const auto& m : e_.methods) {
         if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
           if (observer_) observer_->onLog(m.name + ": finished before, skipped");
@@ -439,9 +445,17 @@ std::string Trainer::run() {
         if (lead && prepared.adapterConfig && e_.analysis_budget > 0) {
           analysed = analysis::SnapshotPolicy::chooseLayers(analysis::adaptedLayerNames(*prepared.model), e_.analysis_layers);
           out.snapshotBudget = e_.analysis_budget;
-          out.snapshot = [&](int64_t step) {
-            auto snap = analysis::makeSnapshot(m.name, step, analysis::adapterDeltas(*prepared.model, analysed));
-            analysis::writeSnapshot(run, snap);
+          // A snapshot that fails (an SVD that does not converge on a ΔW gone non-finite, a full
+          // disk) is told once and the method trains on: the analysis must not cost the run.
+          out.snapshot = [&, failed = false](int64_t step) mutable {
+            if (failed) return;
+            try {
+              auto snap = analysis::makeSnapshot(m.name, step, analysis::adapterDeltas(*prepared.model, analysed));
+              analysis::writeSnapshot(run, snap);
+            } catch (const std::exception& err) {
+              failed = true;
+              logSnapshotFailure(m.name, step, err.what());
+            }
           };
         }
         auto config = loopConfigFor(e_, m.name, device);
@@ -471,9 +485,13 @@ std::string Trainer::run() {
             std::vector<std::string> layers = e_.analysis_layers;
             for (const auto& other : e_.methods)
               if (layers.empty() && !other.target_modules.empty()) layers = other.target_modules;
-            auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
-            if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
-            analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));
+            try {
+              auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
+              if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
+              analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));
+            } catch (const std::exception& err) {  // the method's checkpoint is written: it stays finished
+              logSnapshotFailure(m.name, result.steps, err.what());
+            }
           }
         }
         summary["methods"][m.name] = resultJson(result);

@@ -3,6 +3,7 @@
 // written as HTML and PDF with the run's numbers, and a fixture adapter opens in the rank view.
 // FW_SCREENSHOT_DIR=<dir> saves a picture of each view. A fourierft that crashes is named with its signal.
 #include "adapters/adapter_folder.h"
+#include "analysis/snapshot.h"
 #include "runs/run_folder.h"
 #include "support/test_support.h"
 #include "util/error.h"
@@ -539,6 +540,35 @@ void TestMainWindow::trainPauseStopResumeReport() {
   QVERIFY(!QFile::exists(run + "/report"));
   fw::gui::writeReportHeadless(run, headless);
   QVERIFY(QString::fromStdString(fw::readTextFile(headless.toStdString())).contains(QString::number(acc, 'f', 4)));
+  // A layer analysed by randomized SVD is marked as such (its effective rank is of the top k
+  // values only), and an unreadable snapshot costs its rows, not the report (it threw).
+  fw::analysis::Snapshot big;
+  big.method = "lora";
+  big.step = 9999999;
+  fw::analysis::LayerSnapshot layer;
+  layer.name = "big.layer";
+  layer.method = "lora";
+  layer.shape = {2048, 2048};
+  layer.singularValues = {2.0, 1.0};
+  layer.effectiveRank = 100.5;
+  layer.energy90 = 90;
+  layer.energy99 = 120;
+  layer.stableRank = 3;
+  layer.normRatio = 0.01;
+  layer.truncated = true;
+  layer.k = 128;
+  layer.svd = "randomized";
+  big.layers = {layer};
+  const std::string analysisDir = folder.analysisDir();
+  fw::analysis::writeSnapshot(analysisDir, big);
+  fw::test::writeBytes(fw::analysis::snapshotPath(analysisDir, "fourierft", 9999999), "{\"method\": ");
+  const QString marked = QString::fromStdString(tmp_.file("marked.html"));
+  fw::gui::writeReportHeadless(run, marked);
+  const QString markedText = QString::fromStdString(fw::readTextFile(marked.toStdString()));
+  QVERIFY2(markedText.contains("<td>100.50*</td>") && markedText.contains("* randomized SVD of the top k singular values"),
+           qPrintable(markedText.right(3000)));
+  QVERIFY2(markedText.contains("snapshot not readable: ") && markedText.contains(QString::number(acc, 'f', 4)),
+           qPrintable(markedText.right(3000)));
 }
 
 // Closing the window during a run stops the run, and the window closes once the run has written

@@ -89,6 +89,7 @@ private slots:
   void resumeAtTheLastStepEvaluatesAndKeepsCheckpoint();
   void stopDuringPretrainEndsStopped();
   void emptyEvaluationSetIsAnError();
+  void failingSnapshotKeepsTheRun();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -498,6 +499,34 @@ void TestTraining::emptyEvaluationSetIsAnError() {
   FW_EXPECT_ERROR(train::loadTrainData(d, bert), "the evaluation set is empty: got 2 bad rows skipped");
   // In the pretrain stage, named as the experiment names it there.
   FW_EXPECT_ERROR(train::loadTrainData(d, bert, "model.pretrain.dataset"), "field 'model.pretrain.dataset.eval'");
+}
+
+// An analysis snapshot that fails is logged once and the method trains on: it made the method
+// fail before its checkpoint and adapter were written.
+void TestTraining::failingSnapshotKeepsTheRun() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  auto e = experiment({{"schema_version", 1}, {"name", "snap"}, {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}}}},
+                       {"dataset", {{"kind", "idx_images"}, {"train", kFmnist}, {"classes", {0, 1}}, {"train_limit", 128}}},
+                       {"methods", {{{"type", "fourierft"}, {"n_frequency", 32}, {"scaling", 16.0}, {"lr", 0.1},
+                                     {"target_modules", {"query"}}}}},
+                       {"trainable_modules", {"classifier"}}, {"batch_size", 16}, {"epochs", 1}, {"device", "cpu"}});
+  train::TrainerOptions o;
+  o.runsDir = tmp.path();
+  o.onRunFolder = [](const std::string& dir, int) {  // a file where the method's snapshot folder goes
+    std::filesystem::create_directories(dir + "/analysis");
+    test::writeBytes(dir + "/analysis/fourierft", "in the way");
+  };
+  train::Trainer t(e, o, nullptr, nullptr);
+  const auto run = t.run();
+  auto folder = runs::RunFolder::open(run);
+  QCOMPARE(folder.readSummary().value()["status"].get<std::string>(), std::string("finished"));
+  QVERIFY(std::filesystem::exists(run + "/adapters/fourierft/peft/adapter_model.safetensors"));
+  QCOMPARE(test::metricEvents(run, "step").size(), size_t(8));
+  const auto log = readTextFile(folder.file(runs::run_files::kLog));
+  const std::string said = "analysis of method 'fourierft' at step 1 failed, and no more snapshots of it are taken (training goes on): ";
+  QVERIFY2(log.find(said) != std::string::npos, log.c_str());
+  QCOMPARE(log.find("analysis of method", log.find(said) + 1), std::string::npos);  // once
 }
 
 QTEST_APPLESS_MAIN(TestTraining)
