@@ -16,10 +16,12 @@
 #include "util/files.h"
 #include "util/runtime.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <limits>
+#include <map>
 #include <optional>
 
 namespace fw::cli {
@@ -36,6 +38,7 @@ struct AnalyzeArgs {
 struct MethodReport {
   std::string method, type, source, note;
   std::vector<analysis::LayerSnapshot> layers;
+  bool unfinished = false;  // a method the run did not finish: named, not analysed
 };
 
 std::string countText(int64_t v, int64_t k) { return v == analysis::kBeyondTopK ? ">" + std::to_string(k) : std::to_string(v); }
@@ -136,14 +139,42 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
   const auto experimentFile = run.file(runs::run_files::kExperiment);
   auto e = train::Experiment::fromJson(run.readExperiment(), experimentFile);
   std::vector<std::string> names, known;
+  std::map<std::string, std::string> types;
   for (const auto& spec : e.methods) {
     known.push_back(spec.name);
+    types[spec.name] = spec.type;
     if (a.method.empty() || spec.name == a.method) names.push_back(spec.name);
   }
   if (names.empty()) throw Error("the run has no method '" + a.method + "'").file(run.path()).field("--method").expected(someNames(known));
+  // A stopped run: the methods it did not finish are named and left out (as eval does), unless asked for.
+  const auto summary = run.readSummary().value_or(nlohmann::json::object());
+  const auto methods = summary.contains("methods") && summary["methods"].is_object() ? summary["methods"] : nlohmann::json::object();
+  auto statusOf = [&](const std::string& name) -> std::string {
+    const auto* m = methods.contains(name) && methods[name].is_object() ? &methods[name] : nullptr;
+    return m && m->contains("status") && (*m)["status"].is_string() ? (*m)["status"].get<std::string>() : "not started";
+  };
   std::optional<models::LoadedModel> base;  // loaded once, for every full fine-tuning method
   std::vector<MethodReport> out;
   for (const auto& name : names) {
+    if (const auto status = statusOf(name); a.method.empty() && status != "finished") {
+      MethodReport m;
+      m.method = name;
+      m.type = types[name];
+      m.source = run.path();
+      m.note = "not analysed: " + status + " (fourierft train --resume " + a.path + " trains it)";
+      m.unfinished = true;
+      out.push_back(std::move(m));
+      continue;
+    }
+    if (types[name] == "head-only") {  // nothing to load for a note
+      MethodReport m;
+      m.method = name;
+      m.type = types[name];
+      m.source = run.path();
+      m.note = "trains only the task head, so no layer has a ΔW to analyse";
+      out.push_back(std::move(m));
+      continue;
+    }
     auto trained = train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));
     MethodReport m;
     m.method = name;
@@ -155,7 +186,6 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
       checkLayersMatched(a, m, analysis::adaptedLayerNames(*trained.model));
     } else if (m.type == "full") {
       if (!base) {
-        const auto summary = run.readSummary().value_or(nlohmann::json::object());
         std::string basePath = a.base;
         if (basePath.empty()) {
           try {
@@ -173,8 +203,6 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
       // A head the base model initialised fresh has no meaningful W0.
       analysis::visitFullDeltas(*trained.model, *base->model, a.layers, add, base->report.fresh);
       checkLayersMatched(a, m, linearNames(*trained.model, *base->model));
-    } else {
-      m.note = "trains only the task head, so no layer has a ΔW to analyse";
     }
     out.push_back(std::move(m));
   }
@@ -206,12 +234,14 @@ void run(const AnalyzeArgs& a) {
     if (!a.base.empty()) out["base"] = a.base;
     for (const auto& m : reports) out["methods"].push_back(toJson(m));
     std::cout << out.dump(2) << "\n";
-    return;
+  } else {
+    for (size_t i = 0; i < reports.size(); ++i) {
+      if (i) std::cout << "\n";
+      printTable(reports[i]);
+    }
   }
-  for (size_t i = 0; i < reports.size(); ++i) {
-    if (i) std::cout << "\n";
-    printTable(reports[i]);
-  }
+  if (std::all_of(reports.begin(), reports.end(), [](const MethodReport& m) { return m.unfinished; }))
+    throw Error("no method of the run finished").file(a.path).hint("fourierft train --resume " + a.path + " trains them");
 }
 
 }  // namespace

@@ -348,6 +348,13 @@ void TestCli::trainRunsEvalExport() {
   QVERIFY2(partial.out.startsWith("ff") && partial.out.contains("not evaluated: stopped (fourierft train --resume"),
            qPrintable(partial.out));
   QVERIFY2(partial.err.contains("no method of the run finished"), qPrintable(partial.err));
+  // analyze likewise (it stopped at the first method without an adapter, analysing none).
+  auto partialAnalysis = fourierft({"analyze", run});
+  QCOMPARE(partialAnalysis.code, 1);
+  QVERIFY2(partialAnalysis.out.startsWith("ff (fourierft): " + run) &&
+               partialAnalysis.out.contains("not analysed: stopped (fourierft train --resume " + run + " trains it)"),
+           qPrintable(partialAnalysis.out));
+  QVERIFY2(partialAnalysis.err.contains("no method of the run finished"), qPrintable(partialAnalysis.err));
   fw::test::writeBytes((run + "/summary.json").toStdString(), summary.dump());
 
   auto bad = fourierft({"train", dir + "/e.json", "--set", "epochz=2"});
