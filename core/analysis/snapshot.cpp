@@ -97,7 +97,7 @@ json LayerSnapshot::toJson() const {
 LayerSnapshot LayerSnapshot::fromJson(const json& j, const std::string& file, const std::string& where) {
   LayerSnapshot s;
   s.name = get<std::string>(j, "name", file, where);
-  s.method = j.value("method", std::string());
+  s.method = j.contains("method") ? get<std::string>(j, "method", file, where) : std::string();
   s.shape = get<std::vector<int64_t>>(j, "shape", file, where);
   if (s.shape.size() != 2) throw Error("a layer's shape must be [out, in]").file(file).field(where + ".shape").got(s.shape);
   s.singularValues = get<std::vector<double>>(j, "singular_values", file, where);
@@ -110,7 +110,7 @@ LayerSnapshot LayerSnapshot::fromJson(const json& j, const std::string& file, co
   s.capturedEnergy = j.contains("captured_energy") ? get<double>(j, "captured_energy", file, where) : 1.0;
   s.truncated = get<bool>(j, "truncated", file, where);
   s.k = get<int64_t>(j, "k", file, where);
-  s.svd = j.value("svd", std::string());
+  s.svd = j.contains("svd") ? get<std::string>(j, "svd", file, where) : std::string();
   s.fourier90 = j.contains("fourier90") ? get<int64_t>(j, "fourier90", file, where) : -1;
   s.fourier99 = j.contains("fourier99") ? get<int64_t>(j, "fourier99", file, where) : -1;
   s.seconds = j.contains("seconds") ? get<double>(j, "seconds", file, where) : 0.0;
@@ -125,7 +125,7 @@ json Snapshot::toJson() const {
 }
 
 Snapshot Snapshot::fromJson(const json& j, const std::string& file) {
-  if (!j.is_object() || j.value("format", std::string()) != kSnapshotFormat)
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_string() || j["format"].get<std::string>() != kSnapshotFormat)
     throw Error("not an analysis snapshot").file(file).field("format").expected(kSnapshotFormat);
   const int version = get<int>(j, "version", file, "");
   if (version > kSnapshotVersion)

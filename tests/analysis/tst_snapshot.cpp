@@ -199,6 +199,15 @@ void TestSnapshot::rejectsBrokenFiles_data() {
   QTest::newRow("layer without name") << without("name") << "layers[0].name";
   QTest::newRow("step is text") << with("step", "ten") << "step";
   QTest::newRow("layers not a list") << with("layers", 3) << "layers";
+  // Text fields of the wrong type: named (nlohmann's bare type_error said neither file nor field).
+  QTest::newRow("format is a number") << with("format", 1) << "not an analysis snapshot";
+  auto layerField = [&](const char* key, const nlohmann::json& v) {
+    auto j = nlohmann::json::parse(good);
+    j["layers"][0][key] = v;
+    return QString::fromStdString(j.dump());
+  };
+  QTest::newRow("layer method is a number") << layerField("method", 3) << "layers[0].method";
+  QTest::newRow("layer svd is a list") << layerField("svd", nlohmann::json::array()) << "layers[0].svd";
   auto badShape = nlohmann::json::parse(good);
   badShape["layers"][0]["shape"] = {4, 4, 4};
   QTest::newRow("3-D shape") << QString::fromStdString(badShape.dump()) << "[out, in]";
