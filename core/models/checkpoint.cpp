@@ -49,7 +49,14 @@ CheckpointTensors CheckpointTensors::open(const std::string& path) {
     }
     for (const auto& f : files) {
       auto p = fs::path(path) / f;
-      if (!fs::exists(p)) throw Error("shard listed in the index is missing").file(p.string()).hint("the download is incomplete");
+      // The error_code form: the throwing one raised std::filesystem_error past every handler for
+      // a name the system refuses (longer than 255 bytes: ENAMETOOLONG; fuzz_checkpoint_folder).
+      std::error_code ec;
+      const bool there = fs::exists(p, ec);
+      if (ec)
+        throw Error("cannot look for a shard listed in the index: " + ec.message()).file(index.string())
+            .field("weight_map").got(f.size() > 80 ? f.substr(0, 80) + "..." : f);
+      if (!there) throw Error("shard listed in the index is missing").file(p.string()).hint("the download is incomplete");
       addShard(p.string());
     }
     for (const auto& [name, shard] : wanted) {

@@ -151,6 +151,12 @@ void TestModelLoading::truncatedShard() {
   FW_EXPECT_ERROR(models::loadPretrained(dir), "model.safetensors", "truncated");
   fs::remove(dir + "/model.safetensors");
   FW_EXPECT_ERROR(models::loadPretrained(dir), "no model.safetensors or model.safetensors.index.json");
+  // fuzz_checkpoint_folder (finding 23): a shard name longer than a file name may be made
+  // std::filesystem::exists throw past every handler (ENAMETOOLONG), ending the program.
+  test::writeBytes(dir + "/model.safetensors.index.json",
+                   nlohmann::json{{"weight_map", {{"vit.embeddings.cls_token", std::string(300, 'a')}}}}.dump());
+  FW_EXPECT_ERROR(models::loadPretrained(dir), "model.safetensors.index.json", "field 'weight_map'",
+                  "cannot look for a shard listed in the index: File name too long");
 }
 
 void TestModelLoading::baseModelCheckpointGetsFreshHead() {
