@@ -21,7 +21,6 @@
 #include <cstdio>
 #include <iostream>
 #include <limits>
-#include <map>
 #include <optional>
 
 namespace fw::cli {
@@ -138,41 +137,36 @@ std::vector<MethodReport> analyzeRun(const AnalyzeArgs& a, const analysis::Snaps
   auto run = runs::RunFolder::open(a.path);
   const auto experimentFile = run.file(runs::run_files::kExperiment);
   auto e = train::Experiment::fromJson(run.readExperiment(), experimentFile);
-  std::vector<std::string> names, known;
-  std::map<std::string, std::string> types;
+  std::vector<const train::MethodSpec*> chosen;
+  std::vector<std::string> known;
   for (const auto& spec : e.methods) {
     known.push_back(spec.name);
-    types[spec.name] = spec.type;
-    if (a.method.empty() || spec.name == a.method) names.push_back(spec.name);
+    if (a.method.empty() || spec.name == a.method) chosen.push_back(&spec);
   }
-  if (names.empty()) throw Error("the run has no method '" + a.method + "'").file(run.path()).field("--method").expected(someNames(known));
-  // A stopped run: the methods it did not finish are named and left out (as eval does), unless asked for.
+  if (chosen.empty()) throw Error("the run has no method '" + a.method + "'").file(run.path()).field("--method").expected(someNames(known));
   const auto summary = run.readSummary().value_or(nlohmann::json::object());
-  const auto methods = summary.contains("methods") && summary["methods"].is_object() ? summary["methods"] : nlohmann::json::object();
-  auto statusOf = [&](const std::string& name) -> std::string {
-    const auto* m = methods.contains(name) && methods[name].is_object() ? &methods[name] : nullptr;
-    return m && m->contains("status") && (*m)["status"].is_string() ? (*m)["status"].get<std::string>() : "not started";
+  // A method with nothing to analyse: named, with the reason.
+  auto noteOnly = [&](const train::MethodSpec& spec, std::string note) {
+    MethodReport m;
+    m.method = spec.name;
+    m.type = spec.type;
+    m.source = run.path();
+    m.note = std::move(note);
+    return m;
   };
   std::optional<models::LoadedModel> base;  // loaded once, for every full fine-tuning method
   std::vector<MethodReport> out;
-  for (const auto& name : names) {
-    if (const auto status = statusOf(name); a.method.empty() && status != "finished") {
-      MethodReport m;
-      m.method = name;
-      m.type = types[name];
-      m.source = run.path();
-      m.note = "not analysed: " + status + " (fourierft train --resume " + a.path + " trains it)";
-      m.unfinished = true;
-      out.push_back(std::move(m));
+  for (const auto* chosenSpec : chosen) {
+    const auto& spec = *chosenSpec;
+    const std::string& name = spec.name;
+    // A stopped run: the methods it did not finish are named and left out (as eval does), unless asked for.
+    if (const auto status = runs::methodStatus(summary, name); a.method.empty() && status != "finished") {
+      out.push_back(noteOnly(spec, "not analysed: " + status + " (fourierft train --resume " + a.path + " trains it)"));
+      out.back().unfinished = true;
       continue;
     }
-    if (types[name] == "head-only") {  // nothing to load for a note
-      MethodReport m;
-      m.method = name;
-      m.type = types[name];
-      m.source = run.path();
-      m.note = "trains only the task head, so no layer has a ΔW to analyse";
-      out.push_back(std::move(m));
+    if (spec.type == "head-only") {  // nothing to load for a note
+      out.push_back(noteOnly(spec, "trains only the task head, so no layer has a ΔW to analyse"));
       continue;
     }
     auto trained = train::loadTrainedModel(run, e, name, c10::Device(c10::kCPU));

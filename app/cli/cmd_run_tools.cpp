@@ -53,15 +53,10 @@ void addRunToolCommands(CLI::App& app) {
     auto data = train::loadTrainData(e.dataset, e.model.tokenizer.empty() ? summary.value("base_model", std::string()) : e.model.tokenizer);
     if (data.eval.examples.empty()) throw Error("the experiment has no evaluation set").file(run.file(runs::run_files::kExperiment)).field("dataset.eval");
     // A stopped run: the methods it did not finish are named and left out, unless asked for.
-    const auto methods = summary.contains("methods") && summary["methods"].is_object() ? summary["methods"] : nlohmann::json::object();
-    auto statusOf = [&](const std::string& name) -> std::string {
-      const auto* m = methods.contains(name) && methods[name].is_object() ? &methods[name] : nullptr;
-      return m && m->contains("status") && (*m)["status"].is_string() ? (*m)["status"].get<std::string>() : "not started";
-    };
     size_t skipped = 0;
     const auto names = methodsOf(e, a->method);
     for (const auto& name : names) {
-      if (const auto status = statusOf(name); a->method.empty() && status != "finished") {
+      if (const auto status = runs::methodStatus(summary, name); a->method.empty() && status != "finished") {
         std::cout << std::left << std::setw(20) << name << " not evaluated: " << status
                   << " (fourierft train --resume " << a->run << " trains it)\n";
         ++skipped;

@@ -199,6 +199,14 @@ RunStatus RunFolder::status() const {
       .expected(allStatusNames()).got(s.dump());
 }
 
+std::string methodStatus(const json& summary, const std::string& method) {
+  if (!summary.is_object() || !summary.contains("methods") || !summary["methods"].is_object()) return "not started";
+  const json& methods = summary["methods"];
+  const auto it = methods.find(method);
+  if (it == methods.end() || !it->is_object() || !it->contains("status") || !(*it)["status"].is_string()) return "not started";
+  return (*it)["status"].get<std::string>();
+}
+
 void RunFolder::log(const std::string& text) {
   const std::string path = file(run_files::kLog), stamp = nowUtcIso() + " ";
   std::string body = text;

@@ -99,6 +99,10 @@ private:
   std::string path_;
 };
 
+// A method's status in a run's summary (methods.<name>.status): "not started" when the summary
+// does not name it (a run stopped before it) or holds no status string for it.
+std::string methodStatus(const nlohmann::json& summary, const std::string& method);
+
 // "20261125-143000-default": local time, then `label` reduced to [A-Za-z0-9._-].
 std::string runName(const std::string& label, std::time_t when);
 // Creates `dir` and its parents; the error names the folder.

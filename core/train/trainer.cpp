@@ -415,7 +415,7 @@ std::string Trainer::run() {
         if (observer_) observer_->onLog(line);
       };
       for (const auto& m : e_.methods) {
-        if (summary["methods"].contains(m.name) && summary["methods"][m.name].value("status", "") == "finished") {
+        if (runs::methodStatus(summary, m.name) == "finished") {
           if (observer_) observer_->onLog(m.name + ": finished before, skipped");
           continue;
         }

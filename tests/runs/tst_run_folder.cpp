@@ -61,6 +61,8 @@ private slots:
   void metricsRejectNonObjects();
   void metricsAppendTiming();
   void summaryRoundTripAndStatus();
+  void methodStatusOfASummary_data();
+  void methodStatusOfASummary();
   void logAppendsTimedLines();
   void checkpointNaming();
   void latestCheckpointNeedsComplete();
@@ -335,6 +337,26 @@ void TestRunFolder::summaryRoundTripAndStatus() {
   QCOMPARE(run.status(), RunStatus::Finished);  // the bad summary was not written
   spill(run.file("summary.json"), "{\"status\": 7}");
   QVERIFY_THROWS_EXCEPTION(fw::Error, run.status());
+}
+
+void TestRunFolder::methodStatusOfASummary_data() {
+  QTest::addColumn<QString>("summary");
+  QTest::addColumn<QString>("status");
+  QTest::newRow("finished") << R"({"methods": {"lora": {"status": "finished"}, "fourierft": {"status": "stopped"}}})" << "finished";
+  QTest::newRow("stopped") << R"({"methods": {"lora": {"status": "stopped", "steps": 12}}})" << "stopped";
+  QTest::newRow("not named") << R"({"methods": {"fourierft": {"status": "finished"}}})" << "not started";
+  QTest::newRow("no methods") << R"({"status": "running"})" << "not started";
+  QTest::newRow("methods not an object") << R"({"methods": ["lora"]})" << "not started";
+  QTest::newRow("method not an object") << R"({"methods": {"lora": 3}})" << "not started";
+  QTest::newRow("status not a string") << R"({"methods": {"lora": {"status": 1}}})" << "not started";
+  QTest::newRow("summary not an object") << R"([1, 2])" << "not started";
+}
+
+// What eval, analyze and a resumed run read to know whether a method finished.
+void TestRunFolder::methodStatusOfASummary() {
+  QFETCH(QString, summary);
+  QFETCH(QString, status);
+  QCOMPARE(QString::fromStdString(fw::runs::methodStatus(json::parse(summary.toStdString()), "lora")), status);
 }
 
 void TestRunFolder::logAppendsTimedLines() {
