@@ -260,6 +260,13 @@ bool AdapterConfig::savesModule(const std::string& key) const {
   return false;
 }
 
+bool AdapterConfig::savesModuleOrParent(const std::string& moduleName) const {
+  if (savesModule(moduleName)) return true;
+  for (size_t dot = moduleName.find('.'); dot != std::string::npos; dot = moduleName.find('.', dot + 1))
+    if (savesModule(moduleName.substr(0, dot))) return true;
+  return false;
+}
+
 int64_t AdapterConfig::nFrequencyFor(const std::string& name) const {
   auto* v = patternValue(fourierft.n_frequency_pattern, name, fourierPatternRegex);
   return v ? *v : fourierft.n_frequency;

@@ -50,6 +50,8 @@ struct AdapterConfig {
   // leaves out (injecting and loading must pass it alike).
   bool targets(const std::string& moduleName, bool isOutputLayer = false) const;
   bool savesModule(const std::string& moduleName) const;
+  // The module, or a module above it, is trained in full (its parameters are saved whole).
+  bool savesModuleOrParent(const std::string& moduleName) const;
   // Per-module overrides, the first matching key in file order, else the key equal to the name.
   // n_frequency_pattern: PEFT's FourierFT rule, re.match(r".*\.{key}$", name);
   // rank_pattern, alpha_pattern: PEFT's get_pattern_key, re.match(r"(.*\.)?({key})$", name).

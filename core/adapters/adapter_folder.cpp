@@ -37,9 +37,8 @@ bool endsWith(const std::string& s, const std::string& tail) {
 
 // A parameter of a module trained in full: some module on its path is in modules_to_save.
 bool underSavedModule(const AdapterConfig& config, const std::string& param) {
-  for (size_t dot = param.find('.'); dot != std::string::npos; dot = param.find('.', dot + 1))
-    if (config.savesModule(param.substr(0, dot))) return true;
-  return false;
+  const auto dot = param.rfind('.');
+  return dot != std::string::npos && config.savesModuleOrParent(param.substr(0, dot));
 }
 
 AdapterLayerTensors& layerFor(std::vector<AdapterLayerTensors>& layers, std::map<std::string, size_t>& index,
@@ -266,10 +265,12 @@ AdapterFolder captureAdapters(torch::nn::Module& model, const AdapterConfig& con
   return f;
 }
 
-AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder, const std::string& outputLayer) {
+AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder, const std::string& outputLayer,
+                                  const std::function<std::string(const std::string&)>& configName) {
   std::map<std::string, AdaptedLinear> byName;
   for (auto& [name, lin] : adaptedLinears(model)) byName.emplace(name, lin);
   const auto& cfg = folder.config;
+  auto asConfigSaysIt = [&](const std::string& ours) { return configName ? configName(ours) : ours; };
   const std::string weights = (fs::path(folder.path) / "adapter_model.safetensors").string();
   std::set<std::string> inFile;
   for (const auto& l : folder.layers) {
@@ -299,7 +300,7 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
         throw Error("LoRA weights do not fit the layer").file(weights).tensor(kPeftPrefix + l.module)
             .expected("A [r, " + std::to_string(in) + "], B [" + std::to_string(out) + ", r]")
             .got("A " + Error::shapeString(l.A.sizes().vec()) + ", B " + Error::shapeString(l.B.sizes().vec()));
-      auto lo = std::make_shared<LoRAAdapter>(out, in, l.A.size(0), cfg.alphaFor(l.module), cfg.lora);
+      auto lo = std::make_shared<LoRAAdapter>(out, in, l.A.size(0), cfg.alphaFor(asConfigSaysIt(l.module)), cfg.lora);
       lo->A().copy_(l.A);
       lo->B().copy_(l.B);
       adapter = lo;
@@ -318,7 +319,7 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
   }
   std::vector<std::string> missing;
   for (auto& [name, lin] : byName)
-    if (cfg.targets(name, name == outputLayer) && !inFile.count(name)) missing.push_back(name);
+    if (cfg.targets(asConfigSaysIt(name), name == outputLayer) && !inFile.count(name)) missing.push_back(name);
   if (!missing.empty())
     throw Error("adapter file lacks tensors for modules its config targets").file(weights).got(missing.front() +
         (missing.size() > 1 ? " and " + std::to_string(missing.size() - 1) + " more" : ""));

@@ -10,6 +10,7 @@
 #include "adapters/inject.h"
 #include "io/safetensors.h"
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,8 +56,12 @@ AdapterFolder captureAdapters(torch::nn::Module& model, const AdapterConfig& con
 // exists, every shape fits and every module the config targets has its tensors. `outputLayer`
 // names the model's head, which "all-linear" leaves out: pass what injectAdapters was given.
 // Returns the summary.
+// `configName` gives the name the folder's config knows a module of ours by, where the folder's
+// modules were renamed to ours (transformers 5's ViT names): alpha_pattern and target_modules
+// speak the folder's names. Empty: the same names.
 AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder& folder,
-                                  const std::string& outputLayer = "");
+                                  const std::string& outputLayer = "",
+                                  const std::function<std::string(const std::string&)>& configName = {});
 
 // A printable description for `fourierft adapter info`.
 std::string describeAdapterFolder(const AdapterFolder& folder);

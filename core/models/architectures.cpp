@@ -165,7 +165,10 @@ const std::vector<ArchitectureInfo>& architectures() {
        // vit.encoder.layer.N.attention.attention.query.
        {{R"((.*)\.layers\.(\d+)\.attention\.q_proj)", "$1.encoder.layer.$2.attention.attention.query"},
         {R"((.*)\.layers\.(\d+)\.attention\.k_proj)", "$1.encoder.layer.$2.attention.attention.key"},
-        {R"((.*)\.layers\.(\d+)\.attention\.v_proj)", "$1.encoder.layer.$2.attention.attention.value"}}},
+        {R"((.*)\.layers\.(\d+)\.attention\.v_proj)", "$1.encoder.layer.$2.attention.attention.value"}},
+       {{R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.query)", "$1.layers.$2.attention.q_proj"},
+        {R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.key)", "$1.layers.$2.attention.k_proj"},
+        {R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.value)", "$1.layers.$2.attention.v_proj"}}},
   };
   return table;
 }

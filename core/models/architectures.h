@@ -30,8 +30,10 @@ struct ArchitectureInfo {
   std::function<std::vector<LinearShape>(const nlohmann::json&, const std::string&)> linearShapes;
   // Checkpoint keys that may be left unused (regexes, full match): buffers and other heads.
   std::vector<std::string> ignoredKeys;
-  // Adapter module names from other transformers versions -> ours (regex, replacement).
-  std::vector<std::pair<std::string, std::string>> adapterAliases;
+  // Adapter module names from other transformers versions -> ours (regex, replacement), and the
+  // same renames backwards: such an adapter's config (alpha_pattern, target_modules) speaks its
+  // own names, and is asked about our modules under them.
+  std::vector<std::pair<std::string, std::string>> adapterAliases, adapterAliasesBack;
 };
 
 const std::vector<ArchitectureInfo>& architectures();

@@ -36,6 +36,7 @@ private slots:
   void refusesNFrequencyOfTheWholeLayer();
   void summaryCounts();
   void noMatchNamesTheModules();
+  void refusesATargetTrainedInFull();
 };
 
 void TestInject::targetMatching_data() {
@@ -222,6 +223,17 @@ void TestInject::noMatchNamesTheModules() {
   auto cfg = configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["q_proj","v_proj"]})");
   FW_EXPECT_ERROR(injectAdapters(*model, cfg), "target_modules match no linear module", "q_proj",
                   "bert.encoder.layer.0.attention.self.query");
+}
+
+// A module both adapted and trained in full (modules_to_save): its adapter tensors would also be
+// its saved parameters, and writing the adapter failed after training ("duplicate tensor name").
+void TestInject::refusesATargetTrainedInFull() {
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 8));
+  auto itself = configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["query","classifier"],"modules_to_save":["classifier"]})");
+  FW_EXPECT_ERROR(injectAdapters(*model, itself), "module 'classifier' would be both adapted and trained in full",
+                  "field 'target_modules'", "out of modules_to_save (the experiment's trainable_modules)");
+  auto above = configFrom(R"({"peft_type":"FOURIERFT","n_frequency":8,"target_modules":["query"],"modules_to_save":["attention"]})");
+  FW_EXPECT_ERROR(injectAdapters(*model, above), "module 'bert.encoder.layer.0.attention.self.query' would be both adapted");
 }
 
 QTEST_APPLESS_MAIN(TestInject)

@@ -8,7 +8,11 @@
 #include "models/model_adapters.h"
 #include "models/model_inputs.h"
 #include "support/test_support.h"
+#include "adapters/lora.h"
 #include "util/error.h"
+#include "util/files.h"
+
+#include <algorithm>
 
 using namespace fw;
 
@@ -18,6 +22,7 @@ private slots:
   void initTestCase();
   void logitsMatchTransformers_data();
   void logitsMatchTransformers();
+  void renamedViTAdapterSpeaksItsOwnNames();
 };
 
 void TestModelParity::initTestCase() {
@@ -60,6 +65,35 @@ void TestModelParity::logitsMatchTransformers() {
   const double err = test::maxAbsDiff(logits, want);
   qInfo("%s: max |diff| %.2e", key.c_str(), err);
   QVERIFY2(err < 1e-4, qPrintable(QString("%1: max |diff| %2").arg(QString::fromStdString(key)).arg(err)));
+}
+
+// The ViT adapters were made with transformers 5 (vit.layers.N.attention.q_proj), and their
+// modules are renamed to the checkpoint's names on load; their config's alpha_pattern and
+// target_modules still speak transformers 5's names.
+void TestModelParity::renamedViTAdapterSpeaksItsOwnNames() {
+  const std::string dir = test::sharedPath("fixtures/hf/vit");
+  auto config = readJsonFile(dir + "/lora/adapter_config.json");  // r 4, lora_alpha 8, q_proj and v_proj
+  config["alpha_pattern"] = {{"v_proj", 32}};
+  auto folder = adapters::readAdapterFolder(dir + "/lora");
+  folder.config = adapters::AdapterConfig::fromJson(config);
+  {
+    auto loaded = models::loadPretrained(dir + "/model");
+    models::attachAdapterFolder(*loaded.model, folder);
+    std::map<std::string, double> scaling;
+    for (auto& [name, lin] : adapters::adaptedLinears(*loaded.model))
+      if (auto* lora = dynamic_cast<adapters::LoRAAdapter*>(lin->adapter())) scaling[name] = lora->scaling();
+    QCOMPARE(scaling.size(), size_t(4));  // 2 layers, query and value
+    QCOMPARE(scaling.at("vit.encoder.layer.1.attention.attention.query"), 8.0 / 4);
+    QCOMPARE(scaling.at("vit.encoder.layer.1.attention.attention.value"), 32.0 / 4);  // was 8/4: the pattern missed
+  }
+  // A layer's tensors missing from the file: refused (no module of ours was "targeted" before).
+  auto& layers = folder.layers;
+  layers.erase(std::remove_if(layers.begin(), layers.end(),
+                              [](const adapters::AdapterLayerTensors& l) { return l.module == "vit.layers.1.attention.v_proj"; }),
+               layers.end());
+  auto loaded = models::loadPretrained(dir + "/model");
+  FW_EXPECT_ERROR(models::attachAdapterFolder(*loaded.model, folder), "adapter file lacks tensors for modules its config targets",
+                  "vit.encoder.layer.1.attention.attention.value");
 }
 
 QTEST_APPLESS_MAIN(TestModelParity)
