@@ -47,16 +47,30 @@ bool read(const json& j, const char* key, T& out, const std::string& file) {
   return true;
 }
 
-// A pattern map ({"module pattern": value}) in the file's order; null counts as absent.
+// LoRA's rank_pattern and alpha_pattern: peft.utils.other.get_pattern_key.
+std::string loraPatternRegex(const std::string& key) { return "(.*\\.)?(" + key + ")$"; }
+// FourierFT's n_frequency_pattern: FourierFTModel._create_and_replace, no group around the key.
+std::string fourierPatternRegex(const std::string& key) { return ".*\\." + key + "$"; }
+
+// A pattern map ({"module pattern": value}) in the file's order; null counts as absent. Each key
+// is compiled as the regex `regexFor` makes of it, so that a bad one is told here, with the file.
 template <typename V>
-void readPatterns(const json& j, const char* key, PatternList<V>& out, const std::string& file) {
+void readPatterns(const json& j, const char* key, PatternList<V>& out, const std::string& file,
+                  std::string (*regexFor)(const std::string&)) {
   if (!j.contains(key) || j[key].is_null()) return;
   const auto& v = j[key];
   if (!v.is_object() || !std::all_of(v.begin(), v.end(), [](const json& e) { return holds<V>(e); }))
     throw Error("wrong type").file(file).field(key).got(std::string(v.type_name()) + " " + v.dump())
         .expected(std::string("an object of module-name patterns to ") + (std::is_integral_v<V> ? "integers" : "numbers"));
   out.clear();
-  for (auto it = v.begin(); it != v.end(); ++it) out.emplace_back(it.key(), it.value().template get<V>());
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    try {
+      Regex check(regexFor(it.key()));
+    } catch (Error& e) {
+      throw e.file(file).field(std::string(key) + "." + it.key()).hint("a key is a module name or a regular expression");
+    }
+    out.emplace_back(it.key(), it.value().template get<V>());
+  }
 }
 
 template <typename V>
@@ -124,11 +138,6 @@ const V* patternValue(const PatternList<V>& patterns, const std::string& name, R
   return nullptr;
 }
 
-// LoRA's rank_pattern and alpha_pattern: peft.utils.other.get_pattern_key.
-std::string loraPatternRegex(const std::string& key) { return "(.*\\.)?(" + key + ")$"; }
-// FourierFT's n_frequency_pattern: FourierFTModel._create_and_replace, no group around the key.
-std::string fourierPatternRegex(const std::string& key) { return ".*\\." + key + "$"; }
-
 }  // namespace
 
 AdapterConfig AdapterConfig::fromJson(const nlohmann::json& j, const std::string& file) {
@@ -156,9 +165,27 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
     if (j["layers_to_transform"].is_number_integer() && read(j, "layers_to_transform", layer, file)) c.layers_to_transform = {layer};
     else read(j, "layers_to_transform", c.layers_to_transform, file);
   }
-  if (j.contains("layers_pattern") && j["layers_pattern"].is_string()) c.layers_pattern = {j["layers_pattern"].get<std::string>()};
-  else read(j, "layers_pattern", c.layers_pattern, file);
+  // An empty layers_pattern ("" or []) is none, as in PEFT.
+  if (j.contains("layers_pattern") && j["layers_pattern"].is_string()) {
+    if (auto p = j["layers_pattern"].get<std::string>(); !p.empty()) c.layers_pattern = {p};
+  } else {
+    read(j, "layers_pattern", c.layers_pattern, file);
+  }
+  // PEFT's config refuses these too.
+  const bool stringTargets = c.target_modules.allLinear || c.target_modules.regex;
+  if (stringTargets && !c.layers_to_transform.empty())
+    throw Error("layers_to_transform cannot be used when target_modules is a string").file(file).field("layers_to_transform")
+        .hint("list the module names in target_modules instead");
+  if (stringTargets && !c.layers_pattern.empty())
+    throw Error("layers_pattern cannot be used when target_modules is a string").file(file).field("layers_pattern");
+  if (!c.layers_pattern.empty() && c.layers_to_transform.empty())
+    throw Error("layers_pattern needs layers_to_transform").file(file).field("layers_pattern")
+        .hint("give the layer indices in layers_to_transform, or leave layers_pattern out");
   read(j, "modules_to_save", c.modules_to_save, file);
+  // PEFT's "all" and "lora_only"/"fourier_only" train and save the layers' biases too.
+  if (std::string bias = "none"; read(j, "bias", bias, file) && bias != "none")
+    throw Error("adapters that train biases are not supported").file(file).field("bias").got(bias)
+        .expected("\"none\"");
 
   if (c.peft_type == PeftType::FourierFT) {
     auto& f = c.fourierft;
@@ -167,7 +194,7 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
     read(j, "random_loc_seed", f.random_loc_seed, file);
     read(j, "fan_in_fan_out", f.fan_in_fan_out, file);
     read(j, "ifft2_norm", f.ifft2_norm, file);
-    readPatterns(j, "n_frequency_pattern", f.n_frequency_pattern, file);
+    readPatterns(j, "n_frequency_pattern", f.n_frequency_pattern, file, fourierPatternRegex);
     if (j.contains("init_weights") && !j["init_weights"].is_null()) {
       if (!j["init_weights"].is_boolean())
         throw Error("must be true or false").file(file).field("init_weights").got(j["init_weights"].dump());
@@ -187,8 +214,8 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
     read(j, "lora_dropout", l.lora_dropout, file);
     read(j, "use_rslora", l.use_rslora, file);
     read(j, "fan_in_fan_out", l.fan_in_fan_out, file);
-    readPatterns(j, "rank_pattern", l.rank_pattern, file);
-    readPatterns(j, "alpha_pattern", l.alpha_pattern, file);
+    readPatterns(j, "rank_pattern", l.rank_pattern, file, loraPatternRegex);
+    readPatterns(j, "alpha_pattern", l.alpha_pattern, file, loraPatternRegex);
     if (j.contains("init_lora_weights") && !j["init_lora_weights"].is_null()) {
       const auto& v = j["init_lora_weights"];
       if (v.is_boolean()) l.init_lora_weights = v.get<bool>() ? "true" : "false";
@@ -197,6 +224,18 @@ AdapterConfig AdapterConfig::fromJson(const json& j, const std::string& file) {
           .expected("true, false or \"gaussian\"");
     }
     if (l.r <= 0) throw Error("must be positive").file(file).field("r").got(std::to_string(l.r));
+    for (const auto& [k, r] : l.rank_pattern)
+      if (r <= 0) throw Error("must be positive").file(file).field("rank_pattern." + k).got(std::to_string(r));
+    if (!(l.lora_dropout >= 0 && l.lora_dropout < 1))
+      throw Error("must be in [0, 1)").file(file).field("lora_dropout").got(std::to_string(l.lora_dropout));
+    // Adapters that add tensors or layers of their own: refused by name rather than as an
+    // unexpected tensor (or, for layer_replication, a model of another depth).
+    bool loraBias = false;
+    if (read(j, "lora_bias", loraBias, file) && loraBias)
+      throw Error("LoRA with a bias on lora_B (lora_bias) is not supported").file(file).field("lora_bias");
+    if (j.contains("layer_replication") && !j["layer_replication"].is_null() &&
+        !(j["layer_replication"].is_array() && j["layer_replication"].empty()))
+      throw Error("layer_replication (a model with repeated layers) is not supported").file(file).field("layer_replication");
     bool dora = false;
     if (read(j, "use_dora", dora, file) && dora)
       throw Error("DoRA adapters are not supported").file(file).field("use_dora");
@@ -240,9 +279,14 @@ json AdapterConfig::toOrderedJson() const {
 }
 
 bool AdapterConfig::targets(const std::string& key, bool isOutputLayer) const {
-  if (!matchesTargets(target_modules, key, isOutputLayer)) return false;
   if ((exclude_modules.regex || !exclude_modules.names.empty()) && matchesTargets(exclude_modules, key, false))
     return false;
+  // PEFT (check_target_module_exists): a module trained in full, or inside one, is never adapted
+  // (its adapter tensors would also be the saved module's parameters).
+  if (savesModuleOrParent(key)) return false;
+  if (!matchesTargets(target_modules, key, isOutputLayer)) return false;
+  // A full name in the list is taken as it is; layers_to_transform filters the suffix matches.
+  if (std::find(target_modules.names.begin(), target_modules.names.end(), key) != target_modules.names.end()) return true;
   if (layers_to_transform.empty()) return true;
   // PEFT: the layer index is the number after the layer container ("layer.3.", "h.11.").
   std::optional<std::string> index;

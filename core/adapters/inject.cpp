@@ -27,12 +27,6 @@ AdapterSummary injectAdapters(torch::nn::Module& model, const AdapterConfig& con
   int matched = 0;
   for (auto& [name, lin] : linears) {
     if (!config.targets(name, name == outputLayer)) continue;
-    // Its adapter tensors would also be saved as the module's own parameters: the adapter could
-    // not be written once training ended (the same tensor named twice), nor read back.
-    if (config.savesModuleOrParent(name))
-      throw Error("module '" + name + "' would be both adapted and trained in full").field("target_modules").got(name)
-          .hint("leave it out of target_modules (name the layers to adapt, e.g. [\"query\", \"value\"]), "
-                "or out of modules_to_save (the experiment's trainable_modules)");
     ++matched;
     const int64_t out = lin->outFeatures(), in = lin->inFeatures();
     // fan_in_fan_out follows the layer's own layout (PEFT warns and does the same): ΔW is [out, in].

@@ -341,6 +341,15 @@ void TestAdapterFolder::rejectsBrokenFolders_data() {
   QTest::newRow("float n_frequency") << "n-float" << QStringList{"adapter_config.json", "field 'n_frequency'", "wrong type",
                                                                  "number 4.8666666666666665e+91"};
   QTest::newRow("float in rank_pattern") << "rank-float" << QStringList{"field 'rank_pattern'", "wrong type"};
+  // Told when the config is read, with its file and field (review, session 16): they failed later,
+  // building the model's adapters, naming neither, or as an unexpected tensor.
+  QTest::newRow("bad pattern key") << "lora-bad-pattern" << QStringList{"adapter_config.json", "field 'alpha_pattern.layer[0'",
+                                                                        "invalid regular expression"};
+  QTest::newRow("rank_pattern 0") << "lora-zero-rank" << QStringList{"field 'rank_pattern.query'", "must be positive", "got 0"};
+  QTest::newRow("lora_dropout 1") << "lora-dropout" << QStringList{"field 'lora_dropout'", "must be in [0, 1)"};
+  QTest::newRow("bias all") << "lora-bias" << QStringList{"field 'bias'", "adapters that train biases are not supported", "got all"};
+  QTest::newRow("lora_bias") << "lora-lora-bias" << QStringList{"field 'lora_bias'", "not supported"};
+  QTest::newRow("layer_replication") << "lora-replication" << QStringList{"field 'layer_replication'", "not supported"};
   QTest::newRow("native shape with a float") << "shape-float" << QStringList{"workbench.json", "layer shape must be [out, in]",
                                                                              "[32,1e+30]"};
   // fuzz_adapter_folder, session 7: a number where workbench.json's format string belongs threw
@@ -370,6 +379,16 @@ void TestAdapterFolder::rejectsBrokenFolders() {
     }
     tensors.clear();
     fw::io::saveSafetensors(dir + "/adapter_model.safetensors", kept);
+  } else if (b.rfind("lora-", 0) == 0) {
+    copyFolder(fixture("bert/lora"), dir);
+    auto cfg = nlohmann::json::parse(fw::readTextFile(dir + "/adapter_config.json"));
+    if (b == "lora-bad-pattern") cfg["alpha_pattern"] = {{"layer[0", 8}};
+    if (b == "lora-zero-rank") cfg["rank_pattern"] = {{"query", 0}};
+    if (b == "lora-dropout") cfg["lora_dropout"] = 1.0;
+    if (b == "lora-bias") cfg["bias"] = "all";
+    if (b == "lora-lora-bias") cfg["lora_bias"] = true;
+    if (b == "lora-replication") cfg["layer_replication"] = {{0, 1}, {0, 1}};
+    writeText(dir + "/adapter_config.json", cfg.dump(2));
   } else {
     copyFolder(fixture("bert/fourierft"), dir);
     auto cfg = nlohmann::json::parse(fw::readTextFile(dir + "/adapter_config.json"));

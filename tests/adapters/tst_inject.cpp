@@ -36,7 +36,8 @@ private slots:
   void refusesNFrequencyOfTheWholeLayer();
   void summaryCounts();
   void noMatchNamesTheModules();
-  void refusesATargetTrainedInFull();
+  void skipsTargetsTrainedInFull();
+  void layersToTransformFollowsPeft();
 };
 
 void TestInject::targetMatching_data() {
@@ -225,15 +226,33 @@ void TestInject::noMatchNamesTheModules() {
                   "bert.encoder.layer.0.attention.self.query");
 }
 
-// A module both adapted and trained in full (modules_to_save): its adapter tensors would also be
-// its saved parameters, and writing the adapter failed after training ("duplicate tensor name").
-void TestInject::refusesATargetTrainedInFull() {
+// A module trained in full (modules_to_save), or one inside it, is never adapted, as in PEFT's
+// check_target_module_exists: its adapter tensors would also be the saved module's parameters
+// (writing the adapter failed after training with "duplicate tensor name").
+void TestInject::skipsTargetsTrainedInFull() {
   auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 8));
   auto itself = configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["query","classifier"],"modules_to_save":["classifier"]})");
-  FW_EXPECT_ERROR(injectAdapters(*model, itself), "module 'classifier' would be both adapted and trained in full",
-                  "field 'target_modules'", "out of modules_to_save (the experiment's trainable_modules)");
+  injectAdapters(*model, itself);
+  QCOMPARE(adaptedNames(*model), QStringList{"bert.encoder.layer.0.attention.self.query"});
+  auto inside = fw::test::makeToyModel(fw::test::bertLikeLeaves(1, 8));
   auto above = configFrom(R"({"peft_type":"FOURIERFT","n_frequency":8,"target_modules":["query"],"modules_to_save":["attention"]})");
-  FW_EXPECT_ERROR(injectAdapters(*model, above), "module 'bert.encoder.layer.0.attention.self.query' would be both adapted");
+  FW_EXPECT_ERROR(injectAdapters(*inside, above), "target_modules match no linear module");
+}
+
+// PEFT's layers_to_transform filters the suffix matches only: a full name is taken as it is, and
+// with target_modules a string (a regex, all-linear) its config refuses it.
+void TestInject::layersToTransformFollowsPeft() {
+  auto model = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 8));
+  auto cfg = configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["bert.encoder.layer.0.attention.self.query","value"],"layers_to_transform":[1]})");
+  injectAdapters(*model, cfg);
+  QCOMPARE(adaptedNames(*model), (QStringList{"bert.encoder.layer.0.attention.self.query", "bert.encoder.layer.1.attention.self.value"}));
+  FW_EXPECT_ERROR(configFrom(R"({"peft_type":"LORA","r":2,"target_modules":"all-linear","layers_to_transform":[1]})"),
+                  "test.json", "field 'layers_to_transform'", "cannot be used when target_modules is a string");
+  FW_EXPECT_ERROR(configFrom(R"({"peft_type":"LORA","r":2,"target_modules":".*query","layers_pattern":"layer","layers_to_transform":[0]})"),
+                  "cannot be used when target_modules is a string");
+  FW_EXPECT_ERROR(configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["query"],"layers_pattern":["layer"]})"),
+                  "field 'layers_pattern'", "layers_pattern needs layers_to_transform");
+  (void)configFrom(R"({"peft_type":"LORA","r":2,"target_modules":["query"],"layers_pattern":""})");  // "" is none
 }
 
 QTEST_APPLESS_MAIN(TestInject)
