@@ -279,6 +279,12 @@ AdapterSummary applyAdapterFolder(torch::nn::Module& model, const AdapterFolder&
     if (it == byName.end())
       throw Error("adapter names a module the model does not have").file(weights).tensor(kPeftPrefix + l.module)
           .hint("the adapter was made for another architecture or model class");
+    // PEFT would not build this layer's adapter and would drop its tensors (unexpected keys):
+    // applying them would give other outputs than PEFT's.
+    if (!cfg.targets(asConfigSaysIt(l.module), l.module == outputLayer))
+      throw Error("adapter file has tensors for a module its config does not target").file(weights).tensor(kPeftPrefix + l.module)
+          .hint("adapter_config.json's target_modules (or exclude_modules, modules_to_save, layers_to_transform) and the "
+                "weights do not belong together");
     auto& lin = it->second;
     const int64_t out = lin->outFeatures(), in = lin->inFeatures();
     std::shared_ptr<Adapter> adapter;

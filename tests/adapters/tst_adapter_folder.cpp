@@ -159,6 +159,13 @@ void TestAdapterFolder::appliesFixtureToModel() {
   auto other = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 32, "roberta"));
   FW_EXPECT_ERROR(applyAdapterFolder(*other, f), "names a module the model does not have",
                   "base_model.model.bert.encoder.layer.0.attention.self.query");
+  // Tensors for a module the config does not target (PEFT drops them as unexpected keys, and its
+  // outputs would differ from ours): refused, naming the tensor.
+  auto onlyQuery = lf;
+  onlyQuery.config.target_modules.names = {"query"};
+  auto third = fw::test::makeToyModel(fw::test::bertLikeLeaves(2, 32));
+  FW_EXPECT_ERROR(applyAdapterFolder(*third, onlyQuery), "adapter file has tensors for a module its config does not target",
+                  "base_model.model.bert.encoder.layer.0.attention.self.value");
 }
 
 void TestAdapterFolder::nativeFolderKeepsPositions() {
