@@ -5,7 +5,10 @@
 #include "models/model_adapters.h"
 #include "util/error.h"
 
+#include <torch/nn/modules/normalization.h>
+
 #include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 
@@ -33,6 +36,23 @@ void checkTrainableModules(torch::nn::Module& net, const std::vector<std::string
     throw Error("trainable_modules names no module of the model: '" + name + "'").field("trainable_modules")
         .expected("a module name or the end of one: " + known);
   }
+}
+
+// HF Trainer's get_decay_parameter_names: no weight decay for the parameters of LayerNorm modules
+// and for names that hold "bias", "layernorm" or "rmsnorm" (lower-cased). LLaMA's final "norm"
+// is an RMSNorm by neither rule, and is decayed there too.
+std::set<const void*> noDecayTensors(torch::nn::Module& net) {
+  std::set<const void*> out;
+  for (const auto& item : net.named_modules("", false))
+    if (dynamic_cast<torch::nn::LayerNormImpl*>(item.value().get()))
+      for (const auto& t : item.value()->parameters(/*recurse=*/false)) out.insert(t.unsafeGetTensorImpl());
+  for (const auto& item : net.named_parameters(true)) {
+    std::string lower = item.key();
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    for (const char* part : {"bias", "layernorm", "rmsnorm"})
+      if (lower.find(part) != std::string::npos) out.insert(item.value().unsafeGetTensorImpl());
+  }
+  return out;
 }
 
 }  // namespace
@@ -99,8 +119,13 @@ PreparedMethod prepareMethod(std::shared_ptr<models::PretrainedModel> model, con
     else if (adapterTensors.count(item.value().unsafeGetTensorImpl())) adapter.params.emplace_back(item.key(), item.value());
     else head.params.emplace_back(item.key(), item.value());
   }
-  for (auto* g : {&adapter, &head, &all})
-    if (!g->params.empty()) p.groups.push_back(*g);
+  const auto noDecay = noDecayTensors(net);
+  for (auto* g : {&adapter, &head, &all}) {
+    ParamGroup decayed{g->name, g->lr, {}, true}, spared{g->name + " (no decay)", g->lr, {}, false};
+    for (auto& named : g->params) (noDecay.count(named.second.unsafeGetTensorImpl()) ? spared : decayed).params.push_back(named);
+    for (auto* part : {&decayed, &spared})
+      if (!part->params.empty()) p.groups.push_back(std::move(*part));
+  }
   if (p.groups.empty())
     throw Error("method '" + m.name + "' trains nothing").field("trainable_modules")
         .hint("head-only needs trainable_modules naming the head, e.g. [\"classifier\"]");

@@ -15,9 +15,11 @@
 namespace fw::train {
 
 struct ParamGroup {
-  std::string name;  // "adapter", "head", "all"
+  std::string name;  // "adapter", "head", "all"; "... (no decay)"
   double lr = 0;
   std::vector<std::pair<std::string, at::Tensor>> params;  // by full parameter name
+  // false: no weight decay. HF's Trainer leaves out biases and layer norms (noDecayTensors in method_setup.cpp).
+  bool decay = true;
 };
 
 struct PreparedMethod {

@@ -97,8 +97,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
                         parallel ? parallel->rank() : 0, world, /*dropLast=*/world > 1);
   const int64_t perEpoch = batcher.batchesPerEpoch();
   if (perEpoch == 0) throw Error("the training set holds fewer examples than one batch").file(data.train.source);
-  int64_t total = perEpoch * cfg.epochs;
-  if (cfg.maxSteps > 0) total = std::min(total, cfg.maxSteps);
+  // max_steps, when set, overrides epochs as in HF's Trainer (the data is gone over again as needed).
+  const int64_t total = cfg.maxSteps > 0 ? cfg.maxSteps : perEpoch * cfg.epochs;
   const int64_t warmup = int64_t(std::ceil(cfg.warmupRatio * double(total)));
 
   std::vector<torch::optim::OptimizerParamGroup> groups;
@@ -106,7 +106,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     std::vector<at::Tensor> ps;
     for (const auto& [name, p] : g.params) ps.push_back(p);
     auto o = std::make_unique<torch::optim::AdamWOptions>(g.lr);
-    o->betas({cfg.beta1, cfg.beta2}).eps(cfg.eps).weight_decay(cfg.weightDecay);
+    o->betas({cfg.beta1, cfg.beta2}).eps(cfg.eps).weight_decay(g.decay ? cfg.weightDecay : 0.0);
     groups.emplace_back(ps, std::move(o));
   }
   ForeachAdamW optimizer(groups, torch::optim::AdamWOptions(1e-3).weight_decay(cfg.weightDecay));
@@ -117,6 +117,10 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   TrainPosition pos;
   if (out.resumeFrom) {
     pos = loadTrainState(*out.resumeFrom, pm, optimizer);
+    if (pos.step > total)
+      throw Error("the checkpoint is past the method's last step").file(*out.resumeFrom + "/state.json").field("step")
+          .expected("at most " + std::to_string(total)).got(std::to_string(pos.step))
+          .hint("the checkpoint is damaged: remove its folder to resume from the one before");
     if (observer) observer->onLog(cfg.method + ": resumed at step " + std::to_string(pos.step) + " from " + *out.resumeFrom);
   }
   const std::string primary = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
@@ -218,7 +222,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     if (!std::isfinite(lossValue))
       throw Error("the training loss is " + std::string(std::isnan(lossValue) ? "NaN" : "infinite") + " at step " +
                   std::to_string(step + 1) + " of method '" + cfg.method + "'")
-          .hint("lower the learning rate (or the FourierFT scaling); the last good checkpoint is kept");
+          .hint("start a new run with a lower learning rate (or FourierFT scaling): a resume keeps the experiment, and the "
+                "checkpoints kept may already hold the diverging updates");
     guardMemory(where, [&] {
       loss.backward();
       if (parallel) parallel->averageGradients(trainable);

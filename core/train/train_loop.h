@@ -21,7 +21,7 @@ namespace fw::train {
 
 struct LoopConfig {
   std::string method;
-  int64_t epochs = 1, maxSteps = 0, batchSize = 32, evalBatchSize = 64;
+  int64_t epochs = 1, maxSteps = 0, batchSize = 32, evalBatchSize = 64;  // maxSteps > 0 overrides epochs
   int64_t evalEvery = 0;        // steps; 0: at the end of each epoch
   int64_t checkpointEvery = 0;  // steps; 0: only at the end (and when stopped)
   int64_t logEvery = 1;

@@ -78,7 +78,15 @@ void saveTrainState(const std::string& dir, const PreparedMethod& method, const 
 
 TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, torch::optim::AdamW& optimizer) {
   const auto statePath = (fs::path(dir) / "state.json").string();
-  auto j = readJsonFile(statePath);
+  const auto j = readJsonFile(statePath);
+  // A damaged state would resume inexactly (moments dropped, bias correction restarted) or fail
+  // later without naming the file: each value is checked here.
+  auto damaged = [&](const std::string& what, const std::string& field) {
+    return Error(what).file(statePath).field(field).hint("the checkpoint is damaged: remove its folder to resume from the one before");
+  };
+  if (!j.is_object()) throw damaged("state.json is not a JSON object", "state.json");
+  if (!j.contains("adam_steps") || !j["adam_steps"].is_object()) throw damaged("missing or not an object", "adam_steps");
+  const auto& adamSteps = j["adam_steps"];
   auto params = io::SafetensorsFile::open((fs::path(dir) / "trainable.safetensors").string());
   auto moments = io::SafetensorsFile::open((fs::path(dir) / "optimizer.safetensors").string());
   at::NoGradGuard noGrad;
@@ -92,11 +100,21 @@ TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, tor
       if (t.sizes() != p.sizes())
         throw Error("checkpoint parameter has another shape").file(params.path()).tensor(name).expected(p.sizes().vec()).got(t.sizes().vec());
       p.copy_(t);
-      if (!j["adam_steps"].contains(name)) continue;
+      if (!adamSteps.contains(name)) continue;
+      const auto& steps = adamSteps[name];
+      if (!steps.is_number_integer() || steps.get<int64_t>() < 1)
+        throw damaged("an AdamW step count must be a positive integer", "adam_steps." + name).got(steps.dump());
+      auto moment = [&](const std::string& key) {
+        auto m = moments.tensor(key);
+        if (m.sizes() != p.sizes())
+          throw Error("optimizer moment has another shape than its parameter").file(moments.path()).tensor(key)
+              .expected(p.sizes().vec()).got(m.sizes().vec());
+        return m.to(p.device(), p.scalar_type()).clone();
+      };
       auto s = std::make_unique<torch::optim::AdamWParamState>();
-      s->step(j["adam_steps"][name].get<int64_t>());
-      s->exp_avg(moments.tensor(name + ".exp_avg").to(p.device(), p.scalar_type()).clone());
-      s->exp_avg_sq(moments.tensor(name + ".exp_avg_sq").to(p.device(), p.scalar_type()).clone());
+      s->step(steps.get<int64_t>());
+      s->exp_avg(moment(name + ".exp_avg"));
+      s->exp_avg_sq(moment(name + ".exp_avg_sq"));
       state[optimizerStateKey<StateMap>(p)] = std::move(s);
     }
   }
@@ -111,7 +129,11 @@ TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, tor
     gen.set_state(moments.tensor("rng.cuda").clone());
   }
   TrainPosition pos;
-  pos.step = j.value("step", int64_t(0));
+  if (!j.contains("step") || !j["step"].is_number_integer() || j["step"].get<int64_t>() < 0)
+    throw damaged("the step must be an integer of at least 0", "step").got(j.value("step", nlohmann::json()).dump());
+  pos.step = j["step"].get<int64_t>();
+  if (j.contains("elapsed_seconds") && !j["elapsed_seconds"].is_number())
+    throw damaged("must be a number", "elapsed_seconds").got(j["elapsed_seconds"].dump());
   pos.elapsedSeconds = j.value("elapsed_seconds", 0.0);
   // Leniently: a null (a NaN written by an older version) is skipped; anything else not a number is refused.
   if (j.contains("best") && !j["best"].is_null()) {

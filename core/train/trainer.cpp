@@ -326,7 +326,11 @@ std::string Trainer::run() {
       status_ = "finished";
       return run.path();
     }
-    const int trainedWith = before.value("world_size", 1);
+    const auto& worldSize = before.contains("world_size") ? before["world_size"] : nlohmann::json(1);
+    if (!worldSize.is_number_integer() || worldSize.get<int64_t>() < 1 || worldSize.get<int64_t>() > 1 << 20)
+      throw Error("world size is not a process count").file(run.file(runs::run_files::kSummary)).field("world_size")
+          .got(worldSize.dump()).hint("the run's summary.json is damaged");
+    const int trainedWith = worldSize.get<int>();
     const int now = parallel ? parallel->worldSize() : 1;
     if (trainedWith != now)
       throw Error("this run was trained with " + std::to_string(trainedWith) + " process" + (trainedWith == 1 ? "" : "es") +
@@ -481,11 +485,12 @@ std::string Trainer::run() {
           models::saveCheckpointFolder(*prepared.model, methodCheckpointDir(run, m.name));
           if (m.type == "full" && e_.analysis_budget > 0) {
             // ΔW = W - W0 of the layers the adapters target elsewhere in the run, once at the end.
-            auto base0 = buildBaseModel(e_, base, data.train, device);
             std::vector<std::string> layers = e_.analysis_layers;
             for (const auto& other : e_.methods)
               if (layers.empty() && !other.target_modules.empty()) layers = other.target_modules;
             try {
+              // Inside: a second copy of the model that does not fit fails the snapshot, not the method.
+              auto base0 = buildBaseModel(e_, base, data.train, device);
               auto deltas = analysis::fullDeltas(*prepared.model, *base0, layers);
               if (deltas.size() > 2) deltas.erase(deltas.begin() + 1, deltas.end() - 1);  // first and last, as for adapters
               analysis::writeSnapshot(run, analysis::makeSnapshot(m.name, result.steps, deltas));

@@ -15,6 +15,8 @@
 #include "train/data_setup.h"
 #include "train/evaluate.h"
 #include "train/losses.h"
+#include "train/method_setup.h"
+#include "models/presets.h"
 #include "train/run_models.h"
 #include "train/train_state.h"
 #include "train/trainer.h"
@@ -90,6 +92,8 @@ private slots:
   void stopDuringPretrainEndsStopped();
   void emptyEvaluationSetIsAnError();
   void failingSnapshotKeepsTheRun();
+  void weightDecaySparesBiasesAndLayerNorms();
+  void maxStepsOverridesEpochs();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -252,7 +256,7 @@ void TestTraining::divergingRunStopsAndKeepsCheckpoint() {
   } catch (const Error& err) {
     message = err.what();
   }
-  QVERIFY2(message.find("training loss is") != std::string::npos && message.find("lower the learning rate") != std::string::npos,
+  QVERIFY2(message.find("training loss is") != std::string::npos && message.find("start a new run with a lower learning rate") != std::string::npos,
            message.c_str());
   std::string runDir;
   for (const auto& d : std::filesystem::directory_iterator(tmp.path())) runDir = d.path().string();
@@ -391,6 +395,71 @@ void TestTraining::checkpointKeepsOnlyFiniteBestMetrics() {
   old["best"]["accuracy"] = "high";
   test::writeBytes(dir + "/state.json", old.dump());
   FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "state.json", "field 'best.accuracy'", "must be a number");
+  // A damaged state is told with its field (it resumed inexactly, or failed without the file).
+  auto damaged = state;
+  damaged["adam_steps"]["w"] = -1;  // bias correction 0: NaN parameters
+  test::writeBytes(dir + "/state.json", damaged.dump());
+  FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "state.json", "field 'adam_steps.w'", "positive integer", "got -1");
+  damaged = state;
+  damaged.erase("adam_steps");  // the moments were dropped in silence
+  test::writeBytes(dir + "/state.json", damaged.dump());
+  FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "field 'adam_steps'", "remove its folder");
+  damaged = state;
+  damaged["step"] = "7";
+  test::writeBytes(dir + "/state.json", damaged.dump());
+  FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "field 'step'", "got \"7\"");
+  test::writeBytes(dir + "/state.json", "[1, 2]");
+  FW_EXPECT_ERROR(train::loadTrainState(dir, loaded, opt2), "state.json is not a JSON object");
+}
+
+// HF's Trainer (get_decay_parameter_names) gives biases and LayerNorm parameters no weight decay.
+void TestTraining::weightDecaySparesBiasesAndLayerNorms() {
+  auto e = experiment({{"schema_version", 1}, {"name", "decay"}, {"model", {{"preset", "vit-fmnist"}}},
+                       {"dataset", {{"kind", "idx_images"}, {"train", kFmnist}}}, {"weight_decay", 0.01},
+                       {"methods", {{{"type", "full"}, {"lr", 0.001}},
+                                    {{"type", "lora"}, {"r", 2}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
+                       {"trainable_modules", {"classifier"}}});
+  auto groupsOf = [&](const train::MethodSpec& m) {
+    std::map<std::string, std::pair<bool, std::vector<std::string>>> out;
+    auto prepared = train::prepareMethod(models::buildPreset("vit-fmnist", 1, 5), m, e);
+    for (const auto& g : prepared.groups) {
+      auto& [decay, names] = out[g.name];
+      decay = g.decay;
+      for (const auto& [n, t] : g.params) names.push_back(n);
+    }
+    return out;
+  };
+  auto contains = [](const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+  auto full = groupsOf(e.methods[0]);
+  QCOMPARE(full.size(), size_t(2));
+  QVERIFY(full["all"].first && !full["all (no decay)"].first);
+  for (const auto& n : full["all"].second)
+    QVERIFY2(n.find("bias") == std::string::npos && n.find("layernorm") == std::string::npos, n.c_str());
+  for (const char* n : {"vit.encoder.layer.0.layernorm_before.weight", "vit.layernorm.weight", "classifier.bias",
+                        "vit.encoder.layer.0.attention.attention.query.bias"})
+    QVERIFY2(contains(full["all (no decay)"].second, n), n);
+  QVERIFY(contains(full["all"].second, "vit.encoder.layer.0.attention.attention.query.weight"));
+  auto lora = groupsOf(e.methods[1]);
+  QCOMPARE(lora.size(), size_t(3));
+  QVERIFY(lora["adapter"].first && lora["head"].first && !lora["head (no decay)"].first);
+  QCOMPARE(lora["head"].second, std::vector<std::string>{"classifier.weight"});
+  QCOMPARE(lora["head (no decay)"].second, std::vector<std::string>{"classifier.bias"});
+  QCOMPARE(lora["adapter"].second.size(), size_t(4));  // lora_A and lora_B of query and value
+}
+
+// max_steps overrides epochs, as in HF's Trainer: the data is gone over again (it was a cap).
+void TestTraining::maxStepsOverridesEpochs() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  auto e = experiment({{"schema_version", 1}, {"name", "steps"}, {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}}}},
+                       {"dataset", {{"kind", "idx_images"}, {"train", kFmnist}, {"classes", {5, 6}}, {"train_limit", 64}}},
+                       {"methods", {{{"type", "lora"}, {"r", 2}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
+                       {"trainable_modules", {"classifier"}}, {"batch_size", 32}, {"epochs", 1}, {"max_steps", 5},
+                       {"seed", 1}, {"device", "cpu"}});
+  const auto run = runExperiment(e, tmp.path());
+  const auto steps = test::metricEvents(run, "step", "lora");
+  QCOMPARE(steps.size(), size_t(5));  // 2 batches an epoch: 3 epochs, the last cut short
+  QCOMPARE(steps.back()["epoch"].get<int64_t>(), int64_t(2));
 }
 
 // Killed after the last checkpoint, before summary.json recorded the method: the resume takes no
