@@ -68,6 +68,26 @@ void guardMemory(const StepContext& where, F&& part) {
   }
 }
 
+// The other ranks' random states on every rank (rank 0 writes them): "rng.cpu.rank<r>", r >= 1.
+// Every rank calls it at the same step. A state's bytes travel as doubles (exact for 0..255).
+io::NamedTensors gatherRandomStates(dist::DataParallel& parallel, const PreparedMethod& pm) {
+  io::NamedTensors out;
+  for (const auto& [name, state] : randomStates(pm)) {
+    const auto bytes = state.to(at::kCPU).contiguous();
+    const auto* p = bytes.data_ptr<uint8_t>();
+    const int64_t n = bytes.numel();
+    const auto all = parallel.gather(std::vector<double>(p, p + n));
+    if (int64_t(all.size()) != n * parallel.worldSize())
+      throw Error("the ranks' random states differ in size (" + name + ")").hint("every rank must run the same LibTorch");
+    for (int r = 1; r < parallel.worldSize(); ++r) {
+      auto t = at::empty({n}, at::kByte);
+      for (int64_t i = 0; i < n; ++i) t.data_ptr<uint8_t>()[i] = uint8_t(all[size_t(r * n + i)]);
+      out.emplace_back(name + ".rank" + std::to_string(r), t);
+    }
+  }
+  return out;
+}
+
 nlohmann::json metricsJson(const std::map<std::string, double>& m) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -116,7 +136,7 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
 
   TrainPosition pos;
   if (out.resumeFrom) {
-    pos = loadTrainState(*out.resumeFrom, pm, optimizer);
+    pos = loadTrainState(*out.resumeFrom, pm, optimizer, parallel ? parallel->rank() : 0);
     if (pos.step > total)
       throw Error("the checkpoint is past the method's last step").file(*out.resumeFrom + "/state.json").field("step")
           .expected("at most " + std::to_string(total)).got(std::to_string(pos.step))
@@ -128,13 +148,16 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
 
   auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
   auto saveCheckpoint = [&](int64_t step, double elapsed) {
+    // Every rank's random states, for each to resume with its own dropout draws (rank 0 writes).
+    io::NamedTensors otherRanks;
+    if (parallel) otherRanks = gatherRandomStates(*parallel, pm);
     if (!out.checkpointDir) return;
     const auto t0 = Clock::now();
     TrainPosition p = pos;
     p.step = step;
     p.elapsedSeconds = elapsed;
     const auto dir = out.checkpointDir(step);
-    saveTrainState(dir, pm, optimizer, p);
+    saveTrainState(dir, pm, optimizer, p, otherRanks);
     if (out.checkpointWritten) out.checkpointWritten(dir);
     result.checkpointSeconds += seconds(t0);
   };

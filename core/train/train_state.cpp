@@ -34,8 +34,25 @@ std::optional<c10::Device> cudaDeviceOf(const PreparedMethod& method) {
 
 }  // namespace
 
+io::NamedTensors randomStates(const PreparedMethod& method) {
+  io::NamedTensors out;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    out.emplace_back("rng.cpu", gen.get_state());
+  }
+  if (auto cuda = cudaDeviceOf(method)) {
+    // Device-generic (compiles against CPU-only LibTorch too); without it, dropout masks on the
+    // GPU would start again from the seed after a resume.
+    at::Generator gen = at::globalContext().defaultGenerator(*cuda);
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    out.emplace_back("rng.cuda", gen.get_state());
+  }
+  return out;
+}
+
 void saveTrainState(const std::string& dir, const PreparedMethod& method, const torch::optim::AdamW& optimizer,
-                    const TrainPosition& position) {
+                    const TrainPosition& position, const io::NamedTensors& otherRanks) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create checkpoint folder: " + ec.message()).file(dir);
@@ -53,18 +70,8 @@ void saveTrainState(const std::string& dir, const PreparedMethod& method, const 
       adamSteps[name] = s.step();
     }
   }
-  {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    moments.emplace_back("rng.cpu", gen.get_state());
-  }
-  if (auto cuda = cudaDeviceOf(method)) {
-    // Device-generic (compiles against CPU-only LibTorch too); without it, dropout masks on the
-    // GPU would start again from the seed after a resume.
-    at::Generator gen = at::globalContext().defaultGenerator(*cuda);
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    moments.emplace_back("rng.cuda", gen.get_state());
-  }
+  for (auto& named : randomStates(method)) moments.push_back(std::move(named));
+  for (const auto& named : otherRanks) moments.push_back(named);
   io::saveSafetensors((fs::path(dir) / "trainable.safetensors").string(), params);
   io::saveSafetensors((fs::path(dir) / "optimizer.safetensors").string(), moments);
   // Only finite metrics: nlohmann writes NaN as null (e.g. accuracy on an unlabelled eval set).
@@ -76,7 +83,7 @@ void saveTrainState(const std::string& dir, const PreparedMethod& method, const 
   io::writeFileAtomic((fs::path(dir) / "state.json").string(), j.dump(2) + "\n");
 }
 
-TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, torch::optim::AdamW& optimizer) {
+TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, torch::optim::AdamW& optimizer, int rank) {
   const auto statePath = (fs::path(dir) / "state.json").string();
   const auto j = readJsonFile(statePath);
   // A damaged state would resume inexactly (moments dropped, bias correction restarted) or fail
@@ -118,15 +125,20 @@ TrainPosition loadTrainState(const std::string& dir, PreparedMethod& method, tor
       state[optimizerStateKey<StateMap>(p)] = std::move(s);
     }
   }
+  // This rank's own state; rank 0's in checkpoints written before ranks kept theirs.
+  auto ownState = [&](const std::string& key) {
+    const std::string mine = key + ".rank" + std::to_string(rank);
+    return moments.tensor(rank > 0 && moments.contains(mine) ? mine : key).clone();
+  };
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   {
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(moments.tensor("rng.cpu").clone());
+    gen.set_state(ownState("rng.cpu"));
   }
   if (auto cuda = cudaDeviceOf(method); cuda && moments.contains("rng.cuda")) {  // older checkpoints lack it
     at::Generator gen = at::globalContext().defaultGenerator(*cuda);
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(moments.tensor("rng.cuda").clone());
+    gen.set_state(ownState("rng.cuda"));
   }
   TrainPosition pos;
   if (!j.contains("step") || !j["step"].is_number_integer() || j["step"].get<int64_t>() < 0)

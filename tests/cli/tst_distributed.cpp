@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -180,6 +181,16 @@ void TestDistributed::killedWorkerStopsTheRunWhichResumes() {
   const auto s = summary(run);
   QVERIFY2(s.value("status", "") == "failed" && s.value("error", "").find("rank 0 of 2") != std::string::npos,
            s.dump().c_str());
+
+  // Rank 0 wrote rank 1's random state too: each rank resumes with its own dropout draws.
+  int checkpoints = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator((run + "/checkpoints").toStdString()))
+    if (f.path().filename() == "optimizer.safetensors") {
+      ++checkpoints;
+      const auto st = fw::io::SafetensorsFile::open(f.path().string());
+      QVERIFY2(st.contains("rng.cpu") && st.contains("rng.cpu.rank1") && !st.contains("rng.cpu.rank2"), f.path().c_str());
+    }
+  QVERIFY(checkpoints > 0);
 
   // Resuming with another world size is refused; with the same one it ends as if never killed.
   auto wrong = fourierft({"train", "--resume", run, "--no-index"});

@@ -94,6 +94,7 @@ private slots:
   void failingSnapshotKeepsTheRun();
   void weightDecaySparesBiasesAndLayerNorms();
   void maxStepsOverridesEpochs();
+  void eachRankResumesItsOwnRandomState();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -445,6 +446,38 @@ void TestTraining::weightDecaySparesBiasesAndLayerNorms() {
   QCOMPARE(lora["head"].second, std::vector<std::string>{"classifier.weight"});
   QCOMPARE(lora["head (no decay)"].second, std::vector<std::string>{"classifier.bias"});
   QCOMPARE(lora["adapter"].second.size(), size_t(4));  // lora_A and lora_B of query and value
+}
+
+// In a data-parallel run each rank's dropout draws its own numbers (its batch is padded to its own
+// longest row): rank 0 writes every rank's state, and each resumes with its own (all took rank 0's).
+void TestTraining::eachRankResumesItsOwnRandomState() {
+  test::TempDir tmp;
+  train::PreparedMethod m;
+  train::ParamGroup g;
+  g.name = "all";
+  g.params.emplace_back("w", at::zeros({2}).requires_grad_());
+  m.groups.push_back(g);
+  torch::optim::AdamW opt({m.groups[0].params[0].second}, torch::optim::AdamWOptions(0.1));
+  at::manual_seed(11);
+  (void)at::rand({7});
+  const auto rank1 = train::randomStates(m).at(0);  // rank 1's state, as gathered
+  QCOMPARE(rank1.first, std::string("rng.cpu"));
+  const auto next1 = at::rand({5});  // what rank 1 draws next
+  at::manual_seed(3);
+  const auto next0State = train::randomStates(m).at(0).second;
+  const auto next0 = at::rand({5});  // rank 0's next draws
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    gen.set_state(next0State);
+  }
+  train::saveTrainState(tmp.file("ckpt"), m, opt, {}, {{"rng.cpu.rank1", rank1.second}});
+  (void)at::rand({100});
+  train::loadTrainState(tmp.file("ckpt"), m, opt, /*rank=*/1);
+  QVERIFY(at::equal(at::rand({5}), next1));
+  train::loadTrainState(tmp.file("ckpt"), m, opt, /*rank=*/0);
+  QVERIFY(at::equal(at::rand({5}), next0));
+  train::loadTrainState(tmp.file("ckpt"), m, opt, /*rank=*/2);  // none of its own: rank 0's (older checkpoints)
+  QVERIFY(at::equal(at::rand({5}), next0));
 }
 
 // max_steps overrides epochs, as in HF's Trainer: the data is gone over again (it was a cap).
