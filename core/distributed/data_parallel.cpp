@@ -82,14 +82,23 @@ DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeo
     : impl_(std::make_unique<Impl>()), env_(env), timeout_(timeout) {
   impl_->device = device;
   const std::string where = env.masterAddr + ":" + std::to_string(env.masterPort);
+  // Under torchrun (static rendezvous) its agent already hosts the store on MASTER_PORT: every
+  // rank joins it as a client, under the attempt's prefix, as PyTorch's _create_c10d_store does.
+  const char* agentStore = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+  const bool useAgentStore = agentStore && std::string(agentStore) == "True";
   try {
     c10d::TCPStoreOptions so;
     so.port = uint16_t(env.masterPort);
-    so.isServer = env.rank == 0;
+    so.isServer = env.rank == 0 && !useAgentStore;
     so.numWorkers = size_t(env.worldSize);
-    so.waitWorkers = true;
+    so.waitWorkers = !useAgentStore;
     so.timeout = timeout;
     impl_->store = c10::make_intrusive<c10d::TCPStore>(env.masterAddr, so);
+    if (useAgentStore) {
+      const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      impl_->store = c10::make_intrusive<c10d::PrefixStore>(
+          std::string("/worker/attempt_") + (attempt && *attempt ? attempt : "0"), impl_->store);
+    }
   } catch (const std::exception& e) {
     std::string msg = e.what();
     if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
@@ -214,6 +223,11 @@ std::string DataParallel::shareFromLead(const std::string& key, const std::strin
     }
   });
   return out;
+}
+
+void DataParallel::waitForLead(const std::string& key, std::chrono::milliseconds wait) {
+  shareFromLead(key, "", wait);
+  sum({0.0}, /*training=*/false);
 }
 
 uint64_t fingerprint(const std::string& text, uint64_t h) {

@@ -52,6 +52,10 @@ public:
   // for it: rank 0 may first train and cache a base model).
   std::string shareFromLead(const std::string& key, const std::string& value = "",
                             std::chrono::milliseconds wait = std::chrono::hours(24));
+  // Rank 0 has done something alone (written a checkpoint, a method's adapters): the others wait
+  // for it up to `wait`, not the collective timeout, then all meet in one all-reduce, so that rank
+  // 0 goes on (or exits, taking the store with it) only once every rank has seen it.
+  void waitForLead(const std::string& key, std::chrono::milliseconds wait = std::chrono::hours(24));
   // Bytes all-reduced for training steps so far (gradients, loss, stop and pause flags).
   int64_t bytesReduced() const { return bytes_; }
 

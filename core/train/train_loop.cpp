@@ -147,19 +147,24 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
   if (observer) observer->onMethodStart(cfg.method, total, pm.trainableParameters);
 
   auto seconds = [](Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); };
+  int64_t checkpointsSaved = 0;
   auto saveCheckpoint = [&](int64_t step, double elapsed) {
     // Every rank's random states, for each to resume with its own dropout draws (rank 0 writes).
     io::NamedTensors otherRanks;
     if (parallel) otherRanks = gatherRandomStates(*parallel, pm);
-    if (!out.checkpointDir) return;
-    const auto t0 = Clock::now();
-    TrainPosition p = pos;
-    p.step = step;
-    p.elapsedSeconds = elapsed;
-    const auto dir = out.checkpointDir(step);
-    saveTrainState(dir, pm, optimizer, p, otherRanks);
-    if (out.checkpointWritten) out.checkpointWritten(dir);
-    result.checkpointSeconds += seconds(t0);
+    if (out.checkpointDir) {
+      const auto t0 = Clock::now();
+      TrainPosition p = pos;
+      p.step = step;
+      p.elapsedSeconds = elapsed;
+      const auto dir = out.checkpointDir(step);
+      saveTrainState(dir, pm, optimizer, p, otherRanks);
+      if (out.checkpointWritten) out.checkpointWritten(dir);
+      result.checkpointSeconds += seconds(t0);
+    }
+    // The others wait for rank 0's write here, not in the next step's all-reduce, whose timeout
+    // (--timeout) a large checkpoint on a slow disk can pass.
+    if (parallel) parallel->waitForLead("checkpoint/" + cfg.method + "/" + std::to_string(++checkpointsSaved));
   };
   auto runEval = [&](int64_t step) {
     if (data.eval.examples.empty()) return;

@@ -470,7 +470,13 @@ std::string Trainer::run() {
         auto result = runTrainLoop(prepared, data, config, out, observer_, stop_);
         result.type = m.type;
         if (parallel) result.bytesReduced = parallel->bytesReduced() - bytesBefore;
+        // Rank 0 alone writes the method's adapters, checkpoint and analysis (the others wait for it
+        // here rather than in the next method's first collective, whose timeout the writes can pass).
+        auto methodWritten = [&] {
+          if (parallel) parallel->waitForLead("method/" + m.name);
+        };
         if (!lead) {
+          methodWritten();
           if (result.status == "stopped") {
             status = "stopped";
             break;
@@ -502,6 +508,7 @@ std::string Trainer::run() {
         summary["methods"][m.name] = resultJson(result);
         run.updateSummary({{"methods", {{m.name, summary["methods"][m.name]}}}});
         if (observer_) observer_->onMethodFinished(result);
+        methodWritten();
         if (result.status == "stopped") {
           status = "stopped";
           break;

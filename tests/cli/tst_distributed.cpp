@@ -5,6 +5,8 @@
 // launcher, and continuing it ends the run with the same losses; a resume with another world size, a busy
 // port and a batch that does not split are refused with a message.
 #include "io/safetensors.h"
+
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include "support/cli_process.h"
 #include "support/test_support.h"
 
@@ -21,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 
 namespace {
 
@@ -93,6 +96,7 @@ private slots:
   void killedWorkerStopsTheRunWhichResumes();
   void ctrlZPausesTheWorkersAndContinues();
   void refusals();
+  void joinsTorchrunsAgentStore();
 
 private:
   fw::test::TempDir tmp_;
@@ -292,6 +296,53 @@ void TestDistributed::refusals() {
   auto bad = fourierft({"train", dir_ + "/e.json", "--nproc", "2", "--master", "nohost"});
   QCOMPARE(bad.code, 1);
   QVERIFY2(bad.err.contains("--master 'nohost' is not ADDR:PORT"), qPrintable(bad.err));
+}
+
+// torchrun (static rendezvous) hosts the store itself on MASTER_PORT and tells its workers with
+// TORCHELASTIC_USE_AGENT_STORE=True: every rank joins it as a client (rank 0 tried to bind the
+// port and failed, "Address already in use", so torchrun could not start a run). The agent's
+// part is played here: the store, then two workers with torchrun's environment.
+void TestDistributed::joinsTorchrunsAgentStore() {
+  int port = 0;
+  {
+    const int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    QVERIFY(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 && ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+    ::close(s);
+  }
+  c10d::TCPStoreOptions so;
+  so.port = uint16_t(port);
+  so.isServer = true;
+  so.waitWorkers = false;
+  auto store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
+  fw::test::writeBytes(tmp_.file("e1.json"), experiment(1, 5).dump());
+  std::vector<std::unique_ptr<QProcess>> workers;
+  for (int rank = 0; rank < 2; ++rank) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert("RANK", QString::number(rank));
+    env.insert("LOCAL_RANK", QString::number(rank));
+    env.insert("WORLD_SIZE", "2");
+    env.insert("LOCAL_WORLD_SIZE", "2");
+    env.insert("MASTER_ADDR", "127.0.0.1");
+    env.insert("MASTER_PORT", QString::number(port));
+    env.insert("TORCHELASTIC_USE_AGENT_STORE", "True");
+    env.insert("TORCHELASTIC_RESTART_COUNT", "0");
+    workers.push_back(std::make_unique<QProcess>());
+    workers.back()->setProcessEnvironment(env);
+    workers.back()->start(FW_CLI_PATH, {"train", dir_ + "/e1.json", "--out", dir_ + "/agent", "--no-index", "--threads", "1"});
+  }
+  for (auto& w : workers) {
+    QVERIFY(w->waitForFinished(120000));
+    const QString err = QString::fromUtf8(w->readAllStandardError());
+    QVERIFY2(w->exitStatus() == QProcess::NormalExit && w->exitCode() == 0, qPrintable(err));
+  }
+  const auto run = fw::test::onlyRunFolder(dir_ + "/agent");
+  QCOMPARE(summary(run)["status"].get<std::string>(), std::string("finished"));
+  QCOMPARE(summary(run)["world_size"].get<int>(), 2);
 }
 
 QTEST_GUILESS_MAIN(TestDistributed)
