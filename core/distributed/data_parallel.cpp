@@ -54,6 +54,17 @@ void collective(const char* what, const WorkerEnv& env, std::chrono::millisecond
   }
 }
 
+// Until `key` is in the store, or `wait` passes. Polled: TCPStore::wait (and get, which waits)
+// took about 0.4 s to return, which a checkpoint every step paid in waitForLead.
+void waitForKey(c10d::Store& store, const std::string& key, std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (!store.check({key})) {
+    if (std::chrono::steady_clock::now() > until)
+      throw Error("rank 0 did not get there within " + std::to_string(wait.count() / 1000) + " s");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 }  // namespace
 
 WorkerEnv workerEnvFromEnvironment() {
@@ -218,8 +229,8 @@ std::string DataParallel::shareFromLead(const std::string& key, const std::strin
       impl_->store->set("share/" + key, std::vector<uint8_t>(value.begin(), value.end()));
       out = value;
     } else {
-      impl_->store->wait({"share/" + key}, wait);
-      auto bytes = impl_->store->get("share/" + key);
+      waitForKey(*impl_->store, "share/" + key, wait);
+      auto bytes = impl_->store->get("share/" + key);  // get waits too (0.4 s): fine for a one-off value
       out.assign(bytes.begin(), bytes.end());
     }
   });
@@ -228,17 +239,8 @@ std::string DataParallel::shareFromLead(const std::string& key, const std::strin
 
 void DataParallel::waitForLead(const std::string& key, std::chrono::milliseconds wait) {
   collective(("waiting for rank 0 (" + key + ")").c_str(), env_, timeout_, [&] {
-    if (env_.rank == 0) {
-      impl_->store->set("done/" + key, std::vector<uint8_t>{1});
-      return;
-    }
-    // Polled: TCPStore::wait took about 0.4 s to return here, a checkpoint every step's cost.
-    const auto until = std::chrono::steady_clock::now() + wait;
-    while (!impl_->store->check({"done/" + key})) {
-      if (std::chrono::steady_clock::now() > until)
-        throw Error("rank 0 did not finish writing within " + std::to_string(wait.count() / 1000) + " s");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
+    if (env_.rank == 0) impl_->store->set("done/" + key, std::vector<uint8_t>{1});
+    else waitForKey(*impl_->store, "done/" + key, wait);
   });
   sum({0.0}, /*training=*/false);
 }
