@@ -13,4 +13,11 @@ at::Tensor regressionLoss(const at::Tensor& logits, const at::Tensor& targets);
 // logits [B, T, V], labels [B, T] with -100 where masked; token t predicts label t+1.
 at::Tensor causalLmLoss(const at::Tensor& logits, const at::Tensor& labels);
 
+// How many entries each loss above averages over (its divisor before the clamp to 1).
+// Data-parallel training weights each rank's loss by its share of the step's entries, so that
+// the step's loss is the mean over all ranks' entries, as one process computes it.
+int64_t classificationCount(const at::Tensor& labels);
+int64_t regressionCount(const at::Tensor& targets);
+int64_t causalLmCount(const at::Tensor& labels);
+
 }  // namespace fw::train

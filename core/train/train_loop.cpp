@@ -37,6 +37,15 @@ at::Tensor lossOf(const at::Tensor& logits, const BatchTensors& t, data::TaskKin
   }
 }
 
+// The entries lossOf averages over (labelled examples, or target tokens for a causal LM).
+int64_t labelledOf(const BatchTensors& t, data::TaskKind kind) {
+  switch (kind) {
+    case data::TaskKind::Regression: return regressionCount(t.targets);
+    case data::TaskKind::CausalLM: return causalLmCount(t.lmLabels);
+    default: return classificationCount(t.labels);
+  }
+}
+
 double flag(const std::atomic<bool>* f) { return f && f->load() ? 1.0 : 0.0; }
 
 // Holds the loop between steps while `pause` is set or until `stop` is. Data-parallel ranks poll
@@ -239,9 +248,16 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     // The step's examples and tokens over all processes: throughput is the run's, not rank 0's.
     double stepSamples = double(batch.size), stepTokens = double(t.tokens);
     if (parallel) {
-      // Every rank sees the same (mean) loss, so a NaN or a stop ends all of them at one step.
-      auto agreed = parallel->sum({lossValue, flag(stop), flag(cfg.pause), stepSamples, stepTokens});
-      lossValue = agreed[0] / double(world);
+      // Every rank sees the same loss, so a NaN or a stop ends all of them at one step. It is the
+      // mean over all ranks' labelled entries, as one process takes it: ranks' shares differ for a
+      // causal LM (target tokens) or rows without a label. Each rank's loss is weighted by
+      // world * share before backward, so that the averaged gradients are those of that mean.
+      const double labelled = double(labelledOf(t, data.train.kind));
+      auto agreed = parallel->sum({lossValue * labelled, flag(stop), flag(cfg.pause), stepSamples, stepTokens, labelled});
+      const double allLabelled = agreed[5];
+      lossValue = allLabelled > 0 ? agreed[0] / allLabelled : 0.0;
+      if (allLabelled > 0 && labelled != allLabelled / double(world))
+        loss = loss * (double(world) * labelled / allLabelled);
       stopAgreed = agreed[1] > 0;
       pauseAgreed = agreed[2] > 0;
       stepSamples = agreed[3];

@@ -2,7 +2,8 @@
 // --nproc 2` gives the losses, evaluation metrics and adapters of one process with the same
 // global batch (FourierFT and LoRA, dropout off); a worker killed mid-run stops the other with an error naming it, the
 // run is marked failed and resumes to the same losses; Ctrl-Z pauses the workers and stops the
-// launcher, and continuing it ends the run with the same losses; a resume with another world size, a busy
+// launcher, and continuing it ends the run with the same losses; a causal LM's loss, whose ranks
+// hold different numbers of target tokens, is the mean over all of them, as in one process; a resume with another world size, a busy
 // port and a batch that does not split are refused with a message.
 #include "io/safetensors.h"
 
@@ -93,6 +94,7 @@ class TestDistributed : public QObject {
 private slots:
   void initTestCase();
   void twoProcessesEqualOne();
+  void causalLmLossIsTheMeanOverAllRanksTokens();
   void killedWorkerStopsTheRunWhichResumes();
   void ctrlZPausesTheWorkersAndContinues();
   void refusals();
@@ -139,11 +141,11 @@ void TestDistributed::twoProcessesEqualOne() {
   auto s = summary(two);
   QCOMPARE(s["world_size"].get<int>(), 2);
   QCOMPARE(s["status"].get<std::string>(), std::string("finished"));
-  // Per step: the trainable parameters' gradients as float32, and five doubles (the loss, the
-  // stop and pause flags, the examples and tokens).
+  // Per step: the trainable parameters' gradients as float32, and six doubles (the loss, the
+  // stop and pause flags, the examples, tokens and labelled entries).
   for (const char* m : {"fourierft", "lora"}) {
     const auto& ms = s["methods"][m];
-    QCOMPARE(ms["bytes_all_reduced"].get<int64_t>(), 60 * (4 * ms["trainable_parameters"].get<int64_t>() + 40));
+    QCOMPARE(ms["bytes_all_reduced"].get<int64_t>(), 60 * (4 * ms["trainable_parameters"].get<int64_t>() + 48));
   }
   // Throughput counts the run's examples, not rank 0's share (it showed half the rate).
   for (const QString& run : {two, one_})
@@ -151,6 +153,35 @@ void TestDistributed::twoProcessesEqualOne() {
       QCOMPARE(j["samples"].get<double>(), 16.0);
   QVERIFY(QFile::exists(two + "/rank-1.log"));
   QVERIFY(!QFile::exists(two + "/rank-0.log"));
+}
+
+void TestDistributed::causalLmLossIsTheMeanOverAllRanksTokens() {
+  const auto model = fw::test::sharedPath("data/models/tiny-gpt2-random");
+  const auto alpaca = fw::test::sharedPath("data/instructions/alpaca_data_1k.json");
+  if (model.empty() || alpaca.empty()) QSKIP("../shared/data (tiny GPT-2, Alpaca) not found");
+  // Instructions of different lengths: in each step the two ranks' halves hold different numbers
+  // of target tokens (the prompt is masked), so the mean of the ranks' means is not one process's.
+  const nlohmann::json e = {
+      {"schema_version", 1}, {"name", "dp-lm"},
+      {"model", {{"checkpoint", model}, {"config", {{"attn_pdrop", 0.0}, {"embd_pdrop", 0.0}, {"resid_pdrop", 0.0}}}}},
+      {"dataset", {{"kind", "instructions"}, {"train", alpaca}, {"eval", alpaca}, {"train_limit", 48},
+                   {"eval_limit", 12}, {"max_length", 64}, {"bad_rows", "skip"}}},
+      {"methods", {{{"type", "lora"}, {"r", 2}, {"alpha", 4.0}, {"lr", 0.05}, {"target_modules", {"c_attn"}}}}},
+      {"batch_size", 8}, {"max_steps", 6}, {"epochs", 1}, {"device", "cpu"}, {"seed", 5}};
+  fw::test::writeBytes(tmp_.file("lm.json"), e.dump());
+  auto one = fourierft({"train", dir_ + "/lm.json", "--out", dir_ + "/lm-one", "--no-index", "--threads", "1"});
+  QVERIFY2(one.code == 0, qPrintable(one.err));
+  auto two = fourierft({"train", dir_ + "/lm.json", "--out", dir_ + "/lm-two", "--no-index", "--nproc", "2"});
+  QVERIFY2(two.code == 0, qPrintable(two.err));
+  const QString a = fw::test::onlyRunFolder(dir_ + "/lm-one"), b = fw::test::onlyRunFolder(dir_ + "/lm-two");
+  QCOMPARE(losses(a).size(), size_t(6));
+  compareLosses(losses(b), losses(a));
+  const auto evalsOne = evals(a), evalsTwo = evals(b);
+  QCOMPARE(evalsTwo.size(), size_t(1));
+  QCOMPARE(evalsOne.size(), size_t(1));
+  const double p1 = evalsOne[0]["metrics"]["perplexity"].get<double>(), p2 = evalsTwo[0]["metrics"]["perplexity"].get<double>();
+  QVERIFY2(qAbs(p1 - p2) <= 1e-5 * p1, qPrintable(QString("perplexity %1 with 2 processes, %2 with 1").arg(p2).arg(p1)));
+  compareAdapters(b + "/adapters/lora/peft/adapter_model.safetensors", a + "/adapters/lora/peft/adapter_model.safetensors");
 }
 
 void TestDistributed::killedWorkerStopsTheRunWhichResumes() {
