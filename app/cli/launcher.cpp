@@ -276,7 +276,7 @@ int launchWorkers(const LaunchOptions& o) {
       if (firstFailure == 0) {
         firstFailure = code;
         std::cerr << "rank " << rank << " " << describe(status);
-        if (rank != 0) std::cerr << " (its log: rank-" << rank << ".log in the run folder)";
+        if (rank != 0) std::cerr << " (its log: rank-" << rank << ".log in the run folder, or above if it stopped before the folder was made)";
         if (running > 0) std::cerr << "; stopping the other workers";
         std::cerr << "\n";
         signalAll(SIGTERM);

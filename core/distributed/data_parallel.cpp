@@ -70,9 +70,14 @@ void waitForKey(c10d::Store& store, const std::string& key, std::chrono::millise
 WorkerEnv workerEnvFromEnvironment() {
   WorkerEnv w;
   w.worldSize = envInt("WORLD_SIZE", 1, 1, 1 << 20);
+  // Without RANK every worker would be rank 0: each would host the store, or wait for the others.
+  if (const char* r = std::getenv("RANK"); w.worldSize > 1 && (!r || !*r))
+    throw Error("the environment variable WORLD_SIZE is " + std::to_string(w.worldSize) + " but RANK is not set")
+        .hint("each worker needs its own RANK (0 to WORLD_SIZE-1), as torchrun sets it; or start the workers with "
+              "fourierft train --nproc N");
   w.rank = envInt("RANK", 0, 0, w.worldSize - 1);
-  w.localRank = envInt("LOCAL_RANK", 0, 0, w.worldSize - 1);
   w.localWorldSize = envInt("LOCAL_WORLD_SIZE", w.worldSize, 1, w.worldSize);
+  w.localRank = envInt("LOCAL_RANK", 0, 0, w.localWorldSize - 1);
   if (const char* a = std::getenv("MASTER_ADDR"); a && *a) w.masterAddr = a;
   w.masterPort = envInt("MASTER_PORT", 29500, 1, 65535);
   return w;
@@ -135,9 +140,31 @@ DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeo
       .hint("install libgloo-dev and rebuild, or train in one process");
 #else
   auto o = c10d::ProcessGroupGloo::Options::create(timeout);
+  // GLOO_SOCKET_IFNAME (comma-separated interfaces) as PyTorch honours it: a machine whose host
+  // name resolves to a loopback address (127.0.1.1 on Debian) is otherwise unreachable from others.
+  const char* ifnames = std::getenv("GLOO_SOCKET_IFNAME");
   const bool loopback = env.masterAddr == "127.0.0.1" || env.masterAddr == "localhost";
-  o->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                : c10d::ProcessGroupGloo::createDefaultDevice());
+  if (ifnames && *ifnames) {
+    std::string list = ifnames;
+    for (size_t start = 0; start <= list.size();) {
+      const size_t comma = std::min(list.find(',', start), list.size());
+      const std::string name = list.substr(start, comma - start);
+      start = comma + 1;
+      if (name.empty()) continue;
+      try {
+        o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      } catch (const std::exception& e) {
+        std::string msg = e.what();
+        if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+        throw Error("rank " + std::to_string(env.rank) + ": the network interface '" + name +
+                    "' named by the environment variable GLOO_SOCKET_IFNAME cannot be used: " + msg)
+            .hint("name an interface this machine has (ip -brief address lists them), or unset GLOO_SOCKET_IFNAME");
+      }
+    }
+  }
+  if (o->devices.empty())
+    o->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                                  : c10d::ProcessGroupGloo::createDefaultDevice());
   o->threads = 2;
   collective("joining the Gloo group", env_, timeout_, [&] {
     impl_->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, env.rank, env.worldSize, o);

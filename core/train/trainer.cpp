@@ -18,6 +18,8 @@
 #include "util/path_checks.h"
 #include "util/runtime.h"
 
+#include <torch/cuda.h>
+
 #include <filesystem>
 #include <optional>
 #include <set>
@@ -264,7 +266,17 @@ std::string Trainer::run() {
   // Data-parallel when launched as one of several workers (fourierft train --nproc, torchrun).
   std::unique_ptr<dist::DataParallel> parallel;
   if (opts_.worker.worldSize > 1) {
-    if (device.is_cuda()) device = c10::Device(c10::kCUDA, c10::DeviceIndex(opts_.worker.localRank));
+    if (device.is_cuda()) {
+      // One GPU per worker on a machine: more workers than GPUs would share one, or index none.
+      const int gpus = int(torch::cuda::device_count());
+      if (opts_.worker.localRank >= gpus)
+        throw Error("worker " + std::to_string(opts_.worker.rank) + " has LOCAL_RANK " +
+                    std::to_string(opts_.worker.localRank) + ", but this machine shows " + std::to_string(gpus) +
+                    " CUDA device" + (gpus == 1 ? "" : "s"))
+            .field("LOCAL_RANK")
+            .hint("start at most one worker per GPU on each machine (--nproc, or torchrun's --nproc-per-node)");
+      device = c10::Device(c10::kCUDA, c10::DeviceIndex(opts_.worker.localRank));
+    }
     parallel = std::make_unique<dist::DataParallel>(opts_.worker, opts_.collectiveTimeout, device);
   }
   // Rank 0 alone writes the run folder, the index and the adapters; the others read it.

@@ -327,12 +327,32 @@ void TestDistributed::refusals() {
   auto bad = fourierft({"train", dir_ + "/e.json", "--nproc", "2", "--master", "nohost"});
   QCOMPARE(bad.code, 1);
   QVERIFY2(bad.err.contains("--master 'nohost' is not ADDR:PORT"), qPrintable(bad.err));
+
+  // A worker environment without RANK: every process took rank 0 (each tried to host the store).
+  auto noRank = fw::test::runCli({"train", dir_ + "/e.json", "--out", dir_ + "/norank", "--no-index"}, 60000,
+                                 "export WORLD_SIZE=2 MASTER_PORT=1; unset RANK;");
+  QCOMPARE(noRank.code, 1);
+  QVERIFY2(noRank.err.contains("WORLD_SIZE is 2 but RANK is not set"), qPrintable(noRank.err));
+  // LOCAL_RANK past the workers on this machine.
+  auto local = fw::test::runCli({"train", dir_ + "/e.json", "--out", dir_ + "/local", "--no-index"}, 60000,
+                                "export WORLD_SIZE=2 RANK=1 LOCAL_RANK=2 LOCAL_WORLD_SIZE=2 MASTER_PORT=1;");
+  QCOMPARE(local.code, 1);
+  QVERIFY2(local.err.contains("LOCAL_RANK is '2'") && local.err.contains("0 to 1"), qPrintable(local.err));
+  // An interface this machine does not have, named by GLOO_SOCKET_IFNAME.
+  auto iface = fw::test::runCli({"train", dir_ + "/e.json", "--out", dir_ + "/iface", "--no-index", "--nproc", "2",
+                                 "--timeout", "5", "--set", "epochs=1"},
+                                120000, "export GLOO_SOCKET_IFNAME=nosuch0;");
+  QVERIFY(iface.code != 0);
+  QVERIFY2(iface.err.contains("the network interface 'nosuch0' named by the environment variable GLOO_SOCKET_IFNAME"),
+           qPrintable(iface.err));
 }
 
 // torchrun (static rendezvous) hosts the store itself on MASTER_PORT and tells its workers with
 // TORCHELASTIC_USE_AGENT_STORE=True: every rank joins it as a client (rank 0 tried to bind the
 // port and failed, "Address already in use", so torchrun could not start a run). The agent's
-// part is played here: the store, then two workers with torchrun's environment.
+// part is played here: the store, then two workers with torchrun's environment, GLOO_SOCKET_IFNAME
+// as multi-machine users set it, and --threads 0 passed to each (torchrun passes arguments as they
+// are): each worker takes its share of the cores, not all of them.
 void TestDistributed::joinsTorchrunsAgentStore() {
   int port = 0;
   {
@@ -362,9 +382,10 @@ void TestDistributed::joinsTorchrunsAgentStore() {
     env.insert("MASTER_PORT", QString::number(port));
     env.insert("TORCHELASTIC_USE_AGENT_STORE", "True");
     env.insert("TORCHELASTIC_RESTART_COUNT", "0");
+    env.insert("GLOO_SOCKET_IFNAME", "lo");
     workers.push_back(std::make_unique<QProcess>());
     workers.back()->setProcessEnvironment(env);
-    workers.back()->start(FW_CLI_PATH, {"train", dir_ + "/e1.json", "--out", dir_ + "/agent", "--no-index", "--threads", "1"});
+    workers.back()->start(FW_CLI_PATH, {"train", dir_ + "/e1.json", "--out", dir_ + "/agent", "--no-index", "--threads", "0"});
   }
   for (auto& w : workers) {
     QVERIFY(w->waitForFinished(120000));
@@ -374,6 +395,7 @@ void TestDistributed::joinsTorchrunsAgentStore() {
   const auto run = fw::test::onlyRunFolder(dir_ + "/agent");
   QCOMPARE(summary(run)["status"].get<std::string>(), std::string("finished"));
   QCOMPARE(summary(run)["world_size"].get<int>(), 2);
+  QCOMPARE(summary(run)["threads"].get<int>(), std::max(1, QThread::idealThreadCount() / 2));
 }
 
 QTEST_GUILESS_MAIN(TestDistributed)
