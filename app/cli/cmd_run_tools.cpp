@@ -63,7 +63,9 @@ void addRunToolCommands(CLI::App& app) {
         continue;
       }
       auto trained = train::loadTrainedModel(run, e, name, device);
-      auto r = train::evaluate(*trained.model, data.eval, a->batch > 0 ? a->batch : e.eval_batch_size, data.padId, device, data.glueTask);
+      // Under the run's precision, so that the figures are those the run logged.
+      auto r = train::evaluate(*trained.model, data.eval, a->batch > 0 ? a->batch : e.eval_batch_size, data.padId, device,
+                               data.glueTask, nullptr, e.precision == "bf16");
       std::cout << std::left << std::setw(20) << name << std::fixed << std::setprecision(4) << " loss " << r.loss;
       for (const auto& [k, v] : r.metrics) std::cout << "  " << k << " " << v;
       std::cout << "  (" << r.examples << " examples)\n";

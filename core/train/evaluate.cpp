@@ -6,6 +6,7 @@
 #include "train/batch_tensors.h"
 #include "train/losses.h"
 #include "train/metrics.h"
+#include "util/autocast.h"
 
 #include <cmath>
 
@@ -18,7 +19,8 @@ std::string primaryMetric(const data::Dataset& ds, const std::string& glueTask) 
 }
 
 EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& ds, int64_t batchSize, int64_t padId,
-                     const c10::Device& device, const std::string& glueTask, dist::DataParallel* parallel) {
+                     const c10::Device& device, const std::string& glueTask, dist::DataParallel* parallel,
+                     bool autocastBf16) {
   const bool wasTraining = model.is_training();
   model.eval();
   at::NoGradGuard noGrad;
@@ -32,7 +34,12 @@ EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& ds, in
     auto batch = batcher.batch(0, i);
     if (batch.size == 0) continue;  // a rank past the end of the last, short batch
     auto t = toTensors(batch, ds.kind, device);
-    auto logits = model.forward(t.inputs);
+    at::Tensor logits;
+    {
+      AutocastScope autocast(autocastBf16, device);
+      logits = model.forward(t.inputs);
+    }
+    logits = logits.to(at::kFloat);  // losses, arg-max and scores in float32, as in training
     std::vector<bool> keep(size_t(batch.size), true);
     for (int64_t r = 0; r < batch.size; ++r) keep[size_t(r)] = ds.examples[size_t(batch.indices[size_t(r)])].hasLabel;
     if (ds.kind == data::TaskKind::CausalLM) {

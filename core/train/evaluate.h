@@ -22,9 +22,11 @@ struct EvalOutcome {
 
 // With `parallel`, each rank evaluates its share of every batch and the results are gathered, so
 // every rank returns the metrics one process would (the same predictions, in another order).
+// `autocastBf16`: the forward pass under bfloat16 autocast, as the run trained (experiment
+// precision "bf16"; HF's Trainer evaluates under the training's autocast too); the loss in float32.
 EvalOutcome evaluate(models::PretrainedModel& model, const data::Dataset& dataset, int64_t batchSize, int64_t padId,
                      const c10::Device& device, const std::string& glueTask = "",
-                     dist::DataParallel* parallel = nullptr);
+                     dist::DataParallel* parallel = nullptr, bool autocastBf16 = false);
 
 // The metric that decides the "best" eval of a run: the first of the task's metrics.
 std::string primaryMetric(const data::Dataset& dataset, const std::string& glueTask);

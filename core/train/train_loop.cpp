@@ -180,7 +180,8 @@ MethodResult runTrainLoop(PreparedMethod& pm, const TrainData& data, const LoopC
     const auto t0 = Clock::now();
     EvalOutcome e;
     guardMemory({cfg.method, step, cfg.evalBatchSize, 0, /*evaluating=*/true}, [&] {
-      e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask, parallel);
+      e = evaluate(model, data.eval, cfg.evalBatchSize, data.padId, cfg.device, data.glueTask, parallel,
+                   cfg.autocastBf16);
     });
     EvalEvent ev{cfg.method, step, step / perEpoch, e.loss, e.metrics};
     result.finalMetrics = e.metrics;

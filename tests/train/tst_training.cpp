@@ -95,6 +95,7 @@ private slots:
   void weightDecaySparesBiasesAndLayerNorms();
   void maxStepsOverridesEpochs();
   void eachRankResumesItsOwnRandomState();
+  void bf16RunEvaluatesUnderAutocast();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -493,6 +494,36 @@ void TestTraining::maxStepsOverridesEpochs() {
   const auto steps = test::metricEvents(run, "step", "lora");
   QCOMPARE(steps.size(), size_t(5));  // 2 batches an epoch: 3 epochs, the last cut short
   QCOMPARE(steps.back()["epoch"].get<int64_t>(), int64_t(2));
+}
+
+// A run with precision bf16 evaluates under the same autocast it trains with, as HF's Trainer
+// does; evaluation in float32 gave other figures than the training's precision would.
+void TestTraining::bf16RunEvaluatesUnderAutocast() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  const json images = {{"kind", "idx_images"}, {"train", kFmnist}, {"eval", kFmnist}, {"classes", {5, 6}},
+                       {"train_limit", 64}, {"eval_limit", 48}};
+  // A cached pretrained base (a preset's random weights are not saved), so that the trained
+  // model can be rebuilt from the run folder.
+  auto e = experiment({{"schema_version", 1}, {"name", "bf16"},
+                       {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}},
+                                  {"pretrain", {{"dataset", images}, {"epochs", 1}, {"batch_size", 32}, {"cache", tmp.file("base")}}}}},
+                       {"dataset", images},
+                       {"methods", {{{"type", "lora"}, {"r", 2}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
+                       {"trainable_modules", {"classifier"}}, {"batch_size", 32}, {"epochs", 1}, {"precision", "bf16"},
+                       {"seed", 1}, {"device", "cpu"}});
+  const auto run = runExperiment(e, tmp.path());
+  const double logged = test::metricEvents(run, "eval", "lora").back()["loss"].get<double>();
+  auto folder = runs::RunFolder::open(run);
+  auto exp = train::Experiment::fromJson(folder.readExperiment());
+  auto trained = train::loadTrainedModel(folder, exp, "lora", at::kCPU);
+  auto data = train::loadTrainData(exp.dataset, "");
+  const double bf16 = train::evaluate(*trained.model, data.eval, 32, 0, at::kCPU, "", nullptr, true).loss;
+  const double fp32 = train::evaluate(*trained.model, data.eval, 32, 0, at::kCPU).loss;
+  QVERIFY2(std::abs(logged - bf16) <= 1e-6 * std::abs(bf16),
+           qPrintable(QString("logged %1, bf16 %2, fp32 %3").arg(logged, 0, 'g', 10).arg(bf16, 0, 'g', 10).arg(fp32, 0, 'g', 10)));
+  // bfloat16 keeps 8 bits of mantissa: the two evaluations must differ, or the test shows nothing.
+  QVERIFY2(std::abs(bf16 - fp32) > 1e-5 * std::abs(fp32), qPrintable(QString("bf16 %1, fp32 %2").arg(bf16).arg(fp32)));
 }
 
 // Killed after the last checkpoint, before summary.json recorded the method: the resume takes no
