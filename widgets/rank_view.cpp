@@ -85,8 +85,8 @@ void RankView::setCurrentLayer(const QString& layer) {
 QString RankView::currentLayer() const { return picker_->currentText(); }
 
 void RankView::setSingularValues(const QString& method, const QString& layer, const QVector<double>& values,
-                                 double effectiveRank, bool truncated, int total) {
-  data_[layer][method] = Entry{values, effectiveRank, truncated, total};
+                                 double effectiveRank, bool truncated, int total, double floor) {
+  data_[layer][method] = Entry{values, effectiveRank, truncated, total, floor};
   if (!methodOrder_.contains(method)) methodOrder_ << method;
   if (picker_->findText(layer) < 0) {
     const bool first = picker_->count() == 0;
@@ -153,7 +153,7 @@ void RankView::rebuild() {
   graphs_.clear();
   const auto layerData = data_.value(picker_->currentText());
   double maxIndex = 0, lo = std::numeric_limits<double>::infinity(), hi = 0;
-  QStringList notes;
+  QStringList notes, floorNotes;  // floorNotes always name their method
   for (const QString& method : methodOrder_) {
     auto it = layerData.constFind(method);
     if (it == layerData.constEnd()) continue;
@@ -161,9 +161,14 @@ void RankView::rebuild() {
     QVector<double> x, y;
     x.reserve(e.values.size());
     y.reserve(e.values.size());
+    int belowFloor = 0;
     for (int i = 0; i < e.values.size(); ++i) {
       const double v = e.values[i];
       if (!(v > 0) || !std::isfinite(v)) continue;  // exact zeros have no place on a log axis
+      if (v <= e.floor) {
+        ++belowFloor;
+        continue;
+      }
       x << double(i + 1);
       y << v;
       lo = std::min(lo, v);
@@ -179,6 +184,9 @@ void RankView::rebuild() {
       notes << QStringLiteral("%1: top %2 of %3, randomized SVD").arg(method).arg(e.values.size()).arg(e.total);
     else if (e.values.size() < e.total)  // a run's snapshot keeps the largest 256 of an exact spectrum
       notes << QStringLiteral("%1: top %2 of %3").arg(method).arg(e.values.size()).arg(e.total);
+    if (belowFloor > 0)
+      floorNotes << QStringLiteral("%1: %2 values at ΔW's rounding level (≤ %3) not drawn")
+                        .arg(method).arg(belowFloor).arg(e.floor, 0, 'g', 2);
   }
   if (maxIndex > 0) plot_->xAxis->setRange(maxIndex > 1 ? 1 : 0, std::max(2.0, maxIndex));
   if (hi > 0) plot_->yAxis->setRange(lo / 1.5, hi * 1.5);
@@ -191,6 +199,7 @@ void RankView::rebuild() {
     shared.removeDuplicates();
     text = shared.size() == 1 ? shared.front() : notes.join(QStringLiteral("; "));
   }
+  if (!floorNotes.isEmpty()) text += (text.isEmpty() ? QString() : QStringLiteral("; ")) + floorNotes.join(QStringLiteral("; "));
   note_->setText(text);
   note_->setVisible(!text.isEmpty());
 }

@@ -33,8 +33,11 @@ public:
   QString currentLayer() const;
 
   // values: descending singular values (the top `values.size()` of `total` when truncated).
+  // Values at or below `floor` (ΔW's own rounding, analysis::roundingFloor) are not drawn: a
+  // rank-8 LoRA's 760 others are float32 noise, and on a log axis they stretched the plot over
+  // ten decades; the note counts them.
   void setSingularValues(const QString& method, const QString& layer, const QVector<double>& values,
-                         double effectiveRank, bool truncated, int total);
+                         double effectiveRank, bool truncated, int total, double floor = 0);
   void clear();
 
   // Rebuilds the graphs now if something changed (the throttle timer calls this); replots only
@@ -64,6 +67,7 @@ private:
     double effectiveRank = 0;
     bool truncated = false;
     int total = 0;
+    double floor = 0;
   };
   void rebuild();
   void scheduleFlush();

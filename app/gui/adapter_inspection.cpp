@@ -28,6 +28,7 @@ AdapterInspection inspectAdapter(const QString& adapterDir, const QString& baseD
       l.effectiveRank = stats.effectiveRank;
       l.truncated = stats.truncated;
       l.total = int(std::min(d.delta.size(0), d.delta.size(1)));
+      l.floor = analysis::roundingFloor(stats.shape, stats.spectralNorm, d.delta.scalar_type() == at::kDouble);
       r.layers << l;
     }
     if (!deltas.empty()) {

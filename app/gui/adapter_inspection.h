@@ -15,6 +15,7 @@ struct InspectedLayer {
   double effectiveRank = 0;
   bool truncated = false;
   int total = 0;  // min(out, in)
+  double floor = 0;  // ΔW's rounding level (analysis::roundingFloor): σ at or below it are noise
 };
 
 struct AdapterInspection {

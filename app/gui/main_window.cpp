@@ -438,7 +438,7 @@ void MainWindow::pollAnalysis() {
       for (const auto& l : snap.layers) {
         if (!layers.contains(q(l.name))) layers << q(l.name);
         rank_->setSingularValues(q(method), q(l.name), QVector<double>(l.singularValues.begin(), l.singularValues.end()),
-                                 l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])));
+                                 l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])), analysis::roundingFloor(l));
       }
     } catch (const std::exception& e) {
       onLog(tr("analysis: %1").arg(q(e.what())));
@@ -679,7 +679,7 @@ void MainWindow::showInspection(const AdapterInspection& r) {
   QStringList layers;
   for (const auto& l : r.layers) {
     layers << l.name;
-    rank_->setSingularValues(r.method, l.name, l.singularValues, l.effectiveRank, l.truncated, l.total);
+    rank_->setSingularValues(r.method, l.name, l.singularValues, l.effectiveRank, l.truncated, l.total, l.floor);
   }
   rank_->setLayers(layers);
   spectrum_->setTitle(tr("|FFT2(ΔW)|, %1, %2 (log10)").arg(r.method, r.spectrumLayer));

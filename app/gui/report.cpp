@@ -196,7 +196,7 @@ void writeReportHeadless(const QString& runFolder, const QString& path) {
     for (const auto& l : snap.layers) {
       if (!layers.contains(q(l.name))) layers << q(l.name);
       rank.setSingularValues(q(method), q(l.name), QVector<double>(l.singularValues.begin(), l.singularValues.end()),
-                             l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])));
+                             l.effectiveRank, l.truncated, int(std::min(l.shape[0], l.shape[1])), analysis::roundingFloor(l));
     }
   }
   rank.setLayers(layers);

@@ -55,6 +55,13 @@ at::Tensor randomizedSingularValues(const at::Tensor& m, int64_t k, int64_t over
   return at::linalg_svdvals(b.to(at::kDouble)).slice(0, 0, k).contiguous();
 }
 
+double roundingFloor(const std::vector<int64_t>& shape, double spectralNorm, bool float64) {
+  const double eps = float64 ? std::numeric_limits<double>::epsilon() : double(std::numeric_limits<float>::epsilon());
+  int64_t longSide = 0;
+  for (auto n : shape) longSide = std::max(longSide, n);
+  return double(longSide) * eps * spectralNorm;
+}
+
 double effectiveRank(const at::Tensor& singular, double floor) {
   auto s = onCpu(singular, at::kDouble);
   if (floor > 0 && s.numel()) s = s.masked_fill(s <= floor * s.max().item<double>(), 0.0);
@@ -113,9 +120,7 @@ RankStats rankStats(const at::Tensor& delta, const at::Tensor& base, const RankO
   // The rounding of the matrix itself leaves σ ~ ε·σ_max where the exact ones are zero; as in
   // matrix_rank, those below max(d1, d2)·ε·σ_max do not count (else a rank-1 float32 product
   // has an effective rank of 1.0001).
-  const double eps = d.scalar_type() == at::kDouble ? std::numeric_limits<double>::epsilon()
-                                                    : double(std::numeric_limits<float>::epsilon());
-  r.effectiveRank = effectiveRank(r.singular, double(std::max(r.shape[0], r.shape[1])) * eps);
+  r.effectiveRank = effectiveRank(r.singular, roundingFloor(r.shape, 1.0, d.scalar_type() == at::kDouble));
   r.energy90 = energyCount(r.singular, 0.90, energy);
   r.energy99 = energyCount(r.singular, 0.99, energy);
   r.capturedEnergy = !(energy > 0) ? 1.0 : r.truncated ? std::min(1.0, r.singular.square().sum().item<double>() / energy) : 1.0;

@@ -61,6 +61,11 @@ at::Tensor singularValues(const at::Tensor& m);
 at::Tensor randomizedSingularValues(const at::Tensor& m, int64_t k, int64_t oversampling = 64,
                                     int64_t powerIterations = 2, uint64_t seed = 0);
 
+// The level at or below which a ΔW's singular values are the rounding of ΔW itself, not its
+// spectrum (matrix_rank's tolerance): max(d1, d2) · ε · σ_max, with float32's ε unless ΔW is
+// float64. A rank-r LoRA ΔW shows r values above it and rounding noise below.
+double roundingFloor(const std::vector<int64_t>& shape, double spectralNorm, bool float64 = false);
+
 // exp(entropy of σ_i / Σσ); 0 for a zero matrix. σ at or below floor·σ_max count as zero
 // (rankStats passes the matrix's rounding level, max(d1, d2)·ε of its dtype).
 double effectiveRank(const at::Tensor& singular, double floor = 0);

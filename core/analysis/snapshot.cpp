@@ -181,6 +181,10 @@ Snapshot makeSnapshot(const std::string& method, int64_t step, const std::vector
   return s;
 }
 
+double roundingFloor(const LayerSnapshot& layer) {
+  return roundingFloor(layer.shape, layer.singularValues.empty() ? 0.0 : layer.singularValues.front());
+}
+
 std::string snapshotPath(const std::string& analysisDir, const std::string& method, int64_t step) {
   checkMethodName(method);
   if (step < 0) throw Error("a snapshot's step must not be negative").field("step").got(std::to_string(step));

@@ -72,6 +72,9 @@ LayerSnapshot analyzeLayer(const LayerDelta& delta, const SnapshotOptions& optio
 Snapshot makeSnapshot(const std::string& method, int64_t step, const std::vector<LayerDelta>& deltas,
                       const SnapshotOptions& options = {});
 
+// The layer's rounding level (rank_stats.h roundingFloor; ΔW is analysed in float32).
+double roundingFloor(const LayerSnapshot& layer);
+
 // analysisDir/<method>/step-%08d.json
 std::string snapshotPath(const std::string& analysisDir, const std::string& method, int64_t step);
 // Writes atomically, creating the method's folder; returns the file. The method must be one

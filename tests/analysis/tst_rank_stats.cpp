@@ -100,6 +100,12 @@ void TestRankStats::lowRankProduct() {
   QCOMPARE(s.k, int64_t(std::min(rows, cols)));
   QCOMPARE(s.singular.numel(), int64_t(std::min(rows, cols)));
   QCOMPARE(numericalRank(s.singular), int64_t(r));
+  // The rounding floor the rank view draws down to: the r true values above it, the float32
+  // noise of the product at or below it (a float64 floor would let the noise through).
+  const double floor = roundingFloor(s.shape, s.spectralNorm);
+  QCOMPARE((s.singular > floor).sum().item<int64_t>(), int64_t(r));
+  if (std::min(rows, cols) > r)
+    QVERIFY(s.singular[r].item<double>() > roundingFloor(s.shape, s.spectralNorm, /*float64=*/true));
   QVERIFY2(s.effectiveRank <= r + 1e-6, qPrintable(QString::number(s.effectiveRank)));
   QVERIFY(s.effectiveRank >= 1 - 1e-9);
   QVERIFY(s.energy90 >= 1 && s.energy90 <= s.energy99 && s.energy99 <= r);

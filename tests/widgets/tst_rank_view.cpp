@@ -92,6 +92,19 @@ private Q_SLOTS:
     QCOMPARE(view.graph(QStringLiteral("lora"))->dataCount(), 2);
   }
 
+  // A rank-2 ΔW's other values are its float32 rounding: not drawn (they stretched the log axis
+  // over ten decades), counted in the note, the axis fitted to the values drawn.
+  void roundingNoiseIsNotDrawn() {
+    RankView view;
+    view.setSingularValues(QStringLiteral("fourierft"), QStringLiteral("q"), decaying(4, 0.1), 3.9, false, 4, 1e-6);
+    view.setSingularValues(QStringLiteral("lora"), QStringLiteral("q"), {5, 3, 2e-7, 1e-9}, 1.9, false, 4, 1e-6);
+    view.flush();
+    QCOMPARE(view.graph(QStringLiteral("lora"))->dataCount(), 2);
+    QCOMPARE(view.graph(QStringLiteral("fourierft"))->dataCount(), 4);
+    QCOMPARE(view.noteText(), QStringLiteral("lora: 2 values at ΔW's rounding level (≤ 1e-06) not drawn"));
+    QVERIFY(view.customPlot()->yAxis->range().lower > 1);
+  }
+
   void replotsAreThrottled() {
     RankView view;
     view.resize(500, 400);
