@@ -70,8 +70,12 @@ const std::vector<ArchitectureInfo>& architectures() {
          v.push_back({"classifier", c.num_labels, c.hidden_size});
          return v;
        },
-       {R"(.*position_ids)", R"(cls\..*)"},
-       {}},
+       // Other task heads' tensors, dropped as transformers drops them: pretraining (cls), question
+       // answering; a token or multiple-choice classifier has the name "classifier" and another shape.
+       {R"(.*position_ids)", R"(cls\..*)", R"(qa_outputs\..*)"},
+       {},
+       {},
+       {"bert.pooler"}},
       {"roberta", "RobertaForSequenceClassification",
        [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
          return make<RobertaForSequenceClassification>(robertaConfigFromJson(j, f), j, o);
@@ -84,7 +88,12 @@ const std::vector<ArchitectureInfo>& architectures() {
          v.push_back({"classifier.out_proj", c.num_labels, c.hidden_size});
          return v;
        },
-       {R"(.*position_ids)", R"(lm_head\..*)", R"((roberta\.)?pooler\..*)"},
+       // RobertaForTokenClassification's and RobertaForMultipleChoice's one-layer classifier, and
+       // question answering's qa_outputs, beside our two-layer head.
+       {R"(.*position_ids)", R"(lm_head\..*)", R"((roberta\.)?pooler\..*)", R"(classifier\.(weight|bias))",
+        R"(qa_outputs\..*)"},
+       {},
+       {},
        {}},
       {"gpt2", "GPT2LMHeadModel",
        [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
@@ -109,7 +118,12 @@ const std::vector<ArchitectureInfo>& architectures() {
          if (!c.tie_word_embeddings) v.push_back({"lm_head", c.vocab_size, c.n_embd});
          return v;
        },
-       {R"(lm_head\.weight)", R"(.*\.attn\.(masked_)?bias)"},
+       // GPT2ForSequenceClassification's score, GPT2DoubleHeadsModel's multiple-choice head,
+       // GPT2ForTokenClassification's and GPT2ForQuestionAnswering's heads.
+       {R"(lm_head\.weight)", R"(.*\.attn\.(masked_)?bias)", R"(score\.weight)", R"(multiple_choice_head\..*)",
+        R"(classifier\.(weight|bias))", R"(qa_outputs\..*)"},
+       {},
+       {},
        {}},
       {"llama", "LlamaForCausalLM",
        [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
@@ -140,7 +154,10 @@ const std::vector<ArchitectureInfo>& architectures() {
          if (!c.tie_word_embeddings) v.push_back({"lm_head", c.vocab_size, c.hidden_size});
          return v;
        },
-       {R"(.*rotary_emb\.inv_freq)", R"(lm_head\.weight)"},
+       // LlamaForSequenceClassification's score, question answering's qa_outputs.
+       {R"(.*rotary_emb\.inv_freq)", R"(lm_head\.weight)", R"(score\.weight)", R"(qa_outputs\..*)"},
+       {},
+       {},
        {}},
       {"vit", "ViTForImageClassification",
        [](const nlohmann::json& j, const std::string& f, const at::TensorOptions& o) {
@@ -159,7 +176,8 @@ const std::vector<ArchitectureInfo>& architectures() {
          v.push_back({"classifier", c.num_labels, c.hidden_size});
          return v;
        },
-       {R"((vit\.)?pooler\..*)"},
+       // ViTModel's pooler; ViTForMaskedImageModeling's mask token and decoder.
+       {R"((vit\.)?pooler\..*)", R"((vit\.)?embeddings\.mask_token)", R"(decoder\..*)"},
        // transformers 5 renamed ViT's modules in memory, so PEFT adapters made with it say
        // vit.layers.N.attention.q_proj where checkpoints (and transformers 4) say
        // vit.encoder.layer.N.attention.attention.query.
@@ -168,7 +186,8 @@ const std::vector<ArchitectureInfo>& architectures() {
         {R"((.*)\.layers\.(\d+)\.attention\.v_proj)", "$1.encoder.layer.$2.attention.attention.value"}},
        {{R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.query)", "$1.layers.$2.attention.q_proj"},
         {R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.key)", "$1.layers.$2.attention.k_proj"},
-        {R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.value)", "$1.layers.$2.attention.v_proj"}}},
+        {R"((.*)\.encoder\.layer\.(\d+)\.attention\.attention\.value)", "$1.layers.$2.attention.v_proj"}},
+       {}},
   };
   return table;
 }

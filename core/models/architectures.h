@@ -34,6 +34,10 @@ struct ArchitectureInfo {
   // same renames backwards: such an adapter's config (alpha_pattern, target_modules) speaks its
   // own names, and is asked about our modules under them.
   std::vector<std::pair<std::string, std::string>> adapterAliases, adapterAliasesBack;
+  // Modules outside the task head that transformers initialises afresh when a checkpoint lacks
+  // them, as it does the head (BERT's pooler: checkpoints saved from BertForMaskedLM or
+  // BertForTokenClassification have none).
+  std::vector<std::string> freshWhenMissing;
 };
 
 const std::vector<ArchitectureInfo>& architectures();

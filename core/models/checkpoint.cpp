@@ -168,7 +168,7 @@ LoadReport loadWeights(PretrainedModel& model, const CheckpointTensors& ckpt, co
         break;
       }
     if (!ckpt.contains(source)) {
-      if (inHead(key, model.headModules())) report.fresh.push_back(key);
+      if (inHead(key, model.headModules()) || inHead(key, arch.freshWhenMissing)) report.fresh.push_back(key);
       else missing.push_back(key);
       continue;
     }
@@ -265,6 +265,18 @@ void saveCheckpointFolder(PretrainedModel& model, const std::string& folder) {
   }
   config["architectures"] = {model.className()};
   config["model_type"] = model.modelType();
+  // What was trained, not what the source checkpoint said: our classification heads are trained
+  // single-label (cross entropy) or as a regression (one output); a Hub checkpoint fine-tuned
+  // multi-label would otherwise make transformers' pipeline score ours with a sigmoid.
+  if (model.numLabels() > 0) config["problem_type"] = model.numLabels() == 1 ? "regression" : "single_label_classification";
+  // The dtype of the tensors written (transformers 5 loads with dtype "auto": a stale float16
+  // from the source checkpoint would cast our float32 weights down).
+  if (!tensors.empty()) {
+    const auto type = tensors.front().second.scalar_type();
+    const char* name = type == at::kBFloat16 ? "bfloat16" : type == at::kHalf ? "float16" : "float32";
+    const bool v5 = config.contains("dtype") && !config.contains("torch_dtype");
+    config[v5 ? "dtype" : "torch_dtype"] = name;
+  }
   io::writeFileAtomic((fs::path(folder) / "config.json").string(), config.dump(2) + "\n");
 }
 

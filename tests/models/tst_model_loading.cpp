@@ -62,6 +62,8 @@ private slots:
   void shardedCheckpoint();
   void truncatedShard();
   void baseModelCheckpointGetsFreshHead();
+  void otherTaskCheckpointsLoad_data();
+  void otherTaskCheckpointsLoad();
   void bfloat16Load();
   void absurdConfigRefusedBeforeAllocation();
   void presetSizes();
@@ -177,6 +179,60 @@ void TestModelLoading::baseModelCheckpointGetsFreshHead() {
   auto a = reference.model->named_parameters()["bert.encoder.layer.1.attention.self.query.weight"];
   auto b = loaded.model->named_parameters()["bert.encoder.layer.1.attention.self.query.weight"];
   QVERIFY(at::equal(a, b));
+}
+
+// Checkpoints saved from another task class of the same model load as transformers loads them:
+// another head's tensors are dropped (counted as not used), and BERT's pooler, which
+// BertForMaskedLM and BertForTokenClassification do not have, starts fresh like the head.
+void TestModelLoading::otherTaskCheckpointsLoad_data() {
+  QTest::addColumn<QString>("model");
+  QTest::addColumn<QStringList>("drop");  // tensors removed from the fixture
+  QTest::addColumn<QStringList>("add");   // tensors added, [2, 2] zeros
+  QTest::addColumn<QStringList>("fresh");
+  QTest::newRow("BertForMaskedLM (no pooler)") << "bert" << QStringList{"bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+                                               << QStringList{"cls.predictions.bias"}
+                                               << QStringList{"bert.pooler.dense.weight", "bert.pooler.dense.bias"};
+  QTest::newRow("BertForQuestionAnswering") << "bert" << QStringList{"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"}
+                                            << QStringList{"qa_outputs.weight", "qa_outputs.bias"}
+                                            << QStringList{"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight", "classifier.bias"};
+  QTest::newRow("RobertaForTokenClassification")
+      << "roberta" << QStringList{"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"}
+      << QStringList{"classifier.weight", "classifier.bias"}
+      << QStringList{"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight", "classifier.out_proj.bias"};
+  QTest::newRow("GPT2ForSequenceClassification") << "gpt2" << QStringList{} << QStringList{"score.weight"} << QStringList{};
+  QTest::newRow("LlamaForSequenceClassification") << "llama" << QStringList{} << QStringList{"score.weight"} << QStringList{};
+  QTest::newRow("ViTForMaskedImageModeling") << "vit" << QStringList{"classifier.weight", "classifier.bias"}
+                                             << QStringList{"vit.embeddings.mask_token", "decoder.0.weight"}
+                                             << QStringList{"classifier.weight", "classifier.bias"};
+}
+
+void TestModelLoading::otherTaskCheckpointsLoad() {
+  QFETCH(QString, model);
+  QFETCH(QStringList, drop);
+  QFETCH(QStringList, add);
+  QFETCH(QStringList, fresh);
+  test::TempDir tmp;
+  auto dir = copyModel(model.toStdString(), tmp);
+  editWeights(dir, [&](io::NamedTensors& t) {
+    io::NamedTensors kept;
+    for (auto& [k, v] : t)
+      if (!drop.contains(QString::fromStdString(k))) kept.emplace_back(k, v);
+    for (const auto& a : add) kept.emplace_back(a.toStdString(), at::zeros({2, 2}));
+    t = kept;
+  });
+  auto loaded = models::loadPretrained(dir);
+  QStringList gotFresh;
+  for (const auto& f : loaded.report.fresh) gotFresh << QString::fromStdString(f);
+  QCOMPARE(gotFresh, fresh);
+  QStringList ignored;
+  for (const auto& i : loaded.report.ignored) ignored << QString::fromStdString(i);
+  for (const auto& a : add) QVERIFY2(ignored.contains(a), qPrintable(ignored.join(", ")));
+  // The encoder's weights are the checkpoint's.
+  auto reference = models::loadPretrained(fixtureModel(model.toStdString()));
+  auto want = reference.model->named_parameters();
+  auto got = loaded.model->named_parameters();
+  for (const auto& p : want)
+    if (!fresh.contains(QString::fromStdString(p.key()))) QVERIFY2(at::equal(p.value(), got[p.key()]), p.key().c_str());
 }
 
 void TestModelLoading::bfloat16Load() {
@@ -479,6 +535,26 @@ void TestModelLoading::labelNamesSurviveSave() {
   QCOMPARE(saved["id2label"], original["id2label"]);
   QCOMPARE(saved["label2id"], original["label2id"]);
   QCOMPARE(saved["num_labels"], nlohmann::json(3));
+  // What was trained, whatever the source said: single-label, float32 tensors (a Hub model
+  // fine-tuned multi-label in float16 would otherwise mislead transformers' pipeline and dtype "auto").
+  {
+    auto cfg = original;
+    cfg["problem_type"] = "multi_label_classification";
+    cfg["torch_dtype"] = "float16";
+    auto model = models::buildModel(cfg, "config.json", {});
+    models::saveCheckpointFolder(*model, tmp.file("relabelled"));
+    auto relabelled = readJsonFile(tmp.file("relabelled/config.json"));
+    QCOMPARE(relabelled["problem_type"], nlohmann::json("single_label_classification"));
+    QCOMPARE(relabelled["torch_dtype"], nlohmann::json("float32"));
+    cfg["num_labels"] = 1;
+    cfg.erase("id2label");
+    cfg.erase("label2id");
+    auto regression = models::buildModel(cfg, "config.json", at::TensorOptions(at::kBFloat16));
+    models::saveCheckpointFolder(*regression, tmp.file("regression"));
+    auto saved1 = readJsonFile(tmp.file("regression/config.json"));
+    QCOMPARE(saved1["problem_type"], nlohmann::json("regression"));
+    QCOMPARE(saved1["torch_dtype"], nlohmann::json("bfloat16"));
+  }
   // Names for another number of labels than the head has are dropped.
   auto cfg = original;
   cfg["num_labels"] = 5;
