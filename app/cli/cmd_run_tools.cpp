@@ -6,6 +6,7 @@
 #include "util/path_checks.h"
 #include "models/checkpoint.h"
 #include "runs/run_folder.h"
+#include "train/label_alignment.h"
 #include "train/data_setup.h"
 #include "train/evaluate.h"
 #include "train/export_folder.h"
@@ -51,6 +52,10 @@ void addRunToolCommands(CLI::App& app) {
     const auto device = parseDevice(a->device, "--device");
     const auto summary = run.readSummary().value_or(nlohmann::json::object());
     auto data = train::loadTrainData(e.dataset, e.model.tokenizer.empty() ? summary.value("base_model", std::string()) : e.model.tokenizer);
+    // The classes numbered as the run trained them (in a checkpoint's own order, as run_glue.py).
+    train::alignLabelsToConfig({&data.train, &data.eval},
+                               train::baseConfigWith(summary.value("base_model", std::string()),
+                                                     summary.value("model_overrides", nlohmann::json::object())));
     if (data.eval.examples.empty()) throw Error("the experiment has no evaluation set").file(run.file(runs::run_files::kExperiment)).field("dataset.eval");
     // A stopped run: the methods it did not finish are named and left out, unless asked for.
     size_t skipped = 0;

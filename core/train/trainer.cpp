@@ -9,6 +9,7 @@
 #include "runs/run_index.h"
 #include "train/data_setup.h"
 #include "train/evaluate.h"
+#include "train/label_alignment.h"
 #include "train/method_setup.h"
 #include "train/run_models.h"
 #include "train/step_memory.h"
@@ -188,6 +189,11 @@ std::shared_ptr<models::PretrainedModel> buildBaseModel(const Experiment& e, con
   auto loaded = models::openModel(base, at::TensorOptions(dtypeOf(e.model.dtype)).device(device), fitToData(e, train));
   auto model = loaded.model;
   checkModelFitsData(*model, base, train);
+  if (e.model.fresh_head && model->numLabels() == 0)
+    throw Error("fresh_head starts a classification head afresh, and a causal LM has none: its lm_head is the "
+                "pretrained output layer, which it would wipe")
+        .field("model.fresh_head")
+        .hint("leave fresh_head out for a causal LM");
   if (e.model.fresh_head) {
     at::NoGradGuard noGrad;
     const double std = model->config().value("initializer_range", 0.02);
@@ -396,6 +402,8 @@ std::string Trainer::run() {
       status = "stopped";
     } else {
       auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
+      // Every rank renumbers alike: the same files, the same config.
+      const std::string labelNote = alignLabelsToConfig({&data.train, &data.eval}, baseConfigWith(base, e_.model.config));
       mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
       asLead([&] {
         // Absolute: eval and export read it later from another working folder (the window's
@@ -415,6 +423,7 @@ std::string Trainer::run() {
           run.log(line);
           if (observer_) observer_->onLog(line);
         };
+        if (!labelNote.empty()) note(labelNote);
         if (models::isPreset(base))
           note("note: the base model is the preset " + base + " with random weights, which are not saved: eval, "
                "export --merged and analyze cannot rebuild this run's model (train on a checkpoint, or cache a "

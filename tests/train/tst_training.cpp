@@ -27,6 +27,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <map>
 
@@ -96,6 +97,8 @@ private slots:
   void maxStepsOverridesEpochs();
   void eachRankResumesItsOwnRandomState();
   void bf16RunEvaluatesUnderAutocast();
+  void checkpointsLabelOrderIsKept();
+  void freshHeadRefusedForACausalLm();
 };
 
 void TestTraining::fourierftLowersLossOnGlue_data() {
@@ -524,6 +527,53 @@ void TestTraining::bf16RunEvaluatesUnderAutocast() {
            qPrintable(QString("logged %1, bf16 %2, fp32 %3").arg(logged, 0, 'g', 10).arg(bf16, 0, 'g', 10).arg(fp32, 0, 'g', 10)));
   // bfloat16 keeps 8 bits of mantissa: the two evaluations must differ, or the test shows nothing.
   QVERIFY2(std::abs(bf16 - fp32) > 1e-5 * std::abs(fp32), qPrintable(QString("bf16 %1, fp32 %2").arg(bf16).arg(fp32)));
+}
+
+// A checkpoint whose config names the data's classes in another order keeps its head's meaning:
+// the run renumbers the data (run_glue.py's rule), says so, and records the checkpoint's order.
+void TestTraining::checkpointsLabelOrderIsKept() {
+  if (!std::filesystem::exists(kFmnist)) QSKIP("Fashion-MNIST (dataset-fashion-mnist) not installed");
+  test::TempDir tmp;
+  const json images = {{"kind", "idx_images"}, {"train", kFmnist}, {"classes", {5, 6}}, {"train_limit", 64}};
+  // A base with a two-class head (Sandal, Shirt): a cached pretrain stage.
+  runExperiment(experiment({{"schema_version", 1}, {"name", "base"},
+                            {"model", {{"preset", "vit-fmnist"}, {"config", {{"num_hidden_layers", 1}}},
+                                       {"pretrain", {{"dataset", images}, {"epochs", 1}, {"batch_size", 32}, {"cache", tmp.file("base")}}}}},
+                            {"dataset", images}, {"methods", {{{"type", "head-only"}}}}, {"trainable_modules", {"classifier"}},
+                            {"batch_size", 32}, {"epochs", 1}, {"device", "cpu"}}),
+                tmp.file("pre"));
+  // That base as a fine-tuned checkpoint whose head says 0 = Shirt, 1 = Sandal.
+  auto config = readJsonFile(tmp.file("base/config.json"));
+  QCOMPARE(config["label2id"], json({{"Sandal", 0}, {"Shirt", 1}}));
+  config["id2label"] = {{"0", "Shirt"}, {"1", "Sandal"}};
+  config["label2id"] = {{"Shirt", 0}, {"Sandal", 1}};
+  test::writeBytes(tmp.file("base/config.json"), config.dump());
+  auto e = experiment({{"schema_version", 1}, {"name", "order"}, {"model", {{"checkpoint", tmp.file("base")}}},
+                       {"dataset", images},
+                       {"methods", {{{"type", "lora"}, {"r", 2}, {"lr", 0.01}, {"target_modules", {"query", "value"}}}}},
+                       {"batch_size", 32}, {"epochs", 1}, {"device", "cpu"}});
+  const auto run = runExperiment(e, tmp.file("runs"));
+  const auto summary = readJsonFile(run + "/summary.json");
+  QCOMPARE(summary["model_overrides"]["id2label"], json({{"0", "Shirt"}, {"1", "Sandal"}}));
+  std::ifstream logFile(run + "/log.txt");
+  const std::string log((std::istreambuf_iterator<char>(logFile)), std::istreambuf_iterator<char>());
+  QVERIFY2(log.find("labels renumbered to the checkpoint's ids, as run_glue.py does: Sandal 0→1, Shirt 1→0") !=
+               std::string::npos,
+           log.c_str());
+}
+
+// fresh_head on a causal LM would wipe its pretrained lm_head (untied, as LLaMA's): refused.
+void TestTraining::freshHeadRefusedForACausalLm() {
+  const auto model = test::sharedPath("data/models/tiny-gpt2-random");
+  const auto alpaca = test::sharedPath("data/instructions/alpaca_data_1k.json");
+  if (model.empty() || alpaca.empty()) QSKIP("../shared/data (tiny GPT-2, Alpaca) not found");
+  test::TempDir tmp;
+  auto e = experiment({{"schema_version", 1}, {"name", "fresh"},
+                       {"model", {{"checkpoint", model}, {"fresh_head", true}, {"config", {{"tie_word_embeddings", false}}}}},
+                       {"dataset", {{"kind", "instructions"}, {"train", alpaca}, {"train_limit", 8}, {"max_length", 32}, {"bad_rows", "skip"}}},
+                       {"methods", {{{"type", "lora"}, {"r", 1}, {"lr", 0.01}, {"target_modules", {"c_attn"}}}}},
+                       {"batch_size", 4}, {"max_steps", 1}, {"epochs", 1}, {"device", "cpu"}});
+  FW_EXPECT_ERROR(runExperiment(e, tmp.path()), "model.fresh_head", "a causal LM has none", "leave fresh_head out");
 }
 
 // Killed after the last checkpoint, before summary.json recorded the method: the resume takes no
