@@ -416,6 +416,7 @@ void LivePlot::applyRanges() {
       double lo = e.minPositive, hi = e.max;
       const double pad = lo == hi ? 2.0 : std::pow(hi / lo, 0.05);
       axis->setRange(lo / pad, hi * pad);
+      detail::fitLogAxisLabels(axis);
       return;
     }
     if (!e.valid()) return;

@@ -99,6 +99,14 @@ void setLogAxis(QCPAxis* axis, bool log) {
   }
 }
 
+void fitLogAxisLabels(QCPAxis* axis) {
+  if (axis->scaleType() != QCPAxis::stLogarithmic) return;
+  const QCPRange r = axis->range();
+  const bool narrow = r.lower > 0 && r.upper / r.lower < 100;
+  axis->setNumberFormat(narrow ? QStringLiteral("g") : QStringLiteral("eb"));
+  axis->setNumberPrecision(narrow ? 2 : 0);
+}
+
 bool isShownOnScreen(const QWidget* widget) {
   return widget->isVisible() && !(widget->window() && widget->window()->isMinimized());
 }

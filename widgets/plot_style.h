@@ -26,6 +26,10 @@ bool fitLegendColumns(QCustomPlot* plot, int most, int width = 0);
 
 // Linear or logarithmic value axis (log ticks 10^k).
 void setLogAxis(QCPAxis* axis, bool log);
+// A log axis's labels for its current range: 10^k across two decades or more; plain numbers with
+// two significant digits below that, where the ticker also marks 2, 3, 5... and 10^k rounding
+// labelled 2.5 and 3 both "3·10^0". Call after setting the range.
+void fitLogAxisLabels(QCPAxis* axis);
 
 // Visible, and its window not minimised: only then is a replot worth its cost.
 bool isShownOnScreen(const QWidget* widget);

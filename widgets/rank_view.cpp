@@ -190,6 +190,7 @@ void RankView::rebuild() {
   }
   if (maxIndex > 0) plot_->xAxis->setRange(maxIndex > 1 ? 1 : 0, std::max(2.0, maxIndex));
   if (hi > 0) plot_->yAxis->setRange(lo / 1.5, hi * 1.5);
+  detail::fitLogAxisLabels(plot_->yAxis);
   detail::fitLegendColumns(plot_, 2);
   // One shared note when every truncated method is cut the same way.
   QString text;

@@ -63,7 +63,9 @@ json smallExperiment(const std::string& cache, int64_t limit = 128, int64_t epoc
 
 void screenshot(QWidget* w, const QString& name) {
   const QString dir = qEnvironmentVariable("FW_SCREENSHOT_DIR");
-  if (!dir.isEmpty()) w->grab().save(dir + "/" + name + ".png");
+  if (dir.isEmpty()) return;
+  QTest::qWait(200);  // the views' throttled and queued replots first, as a user would see them
+  w->grab().save(dir + "/" + name + ".png");
 }
 
 QStringList methodsWithLoss(fw::widgets::SeriesStore* store) {

@@ -37,6 +37,7 @@ private Q_SLOTS:
     QVERIFY(legend[1].contains(QStringLiteral("eff. rank 7.8")));
     QCOMPARE(view.graph(QStringLiteral("fourierft"))->dataCount(), 64);
     QCOMPARE(view.customPlot()->yAxis->scaleType(), QCPAxis::stLogarithmic);
+    QCOMPARE(view.customPlot()->yAxis->numberFormat(), QStringLiteral("eb"));  // 14 decades: 10^k
     QCOMPARE(view.graph(QStringLiteral("fourierft"))->data()->constBegin()->key, 1.0);  // index from 1
     QVERIFY(view.noteText().isEmpty());
   }
@@ -103,6 +104,8 @@ private Q_SLOTS:
     QCOMPARE(view.graph(QStringLiteral("fourierft"))->dataCount(), 4);
     QCOMPARE(view.noteText(), QStringLiteral("lora: 2 values at ΔW's rounding level (≤ 1e-06) not drawn"));
     QVERIFY(view.customPlot()->yAxis->range().lower > 1);
+    // Less than two decades: plain labels (10^k rounding labelled 2.5 and 3 both "3·10^0").
+    QCOMPARE(view.customPlot()->yAxis->numberFormat(), QStringLiteral("g"));
   }
 
   void replotsAreThrottled() {
