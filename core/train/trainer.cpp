@@ -402,8 +402,9 @@ std::string Trainer::run() {
       status = "stopped";
     } else {
       auto data = loadTrainData(e_.dataset, tokenizerDirFor(e_, base));
-      // Every rank renumbers alike: the same files, the same config.
-      const std::string labelNote = alignLabelsToConfig({&data.train, &data.eval}, baseConfigWith(base, e_.model.config));
+      // Every rank renumbers alike: the same files, the same config. A fresh head has no order to keep.
+      const std::string labelNote =
+          e_.model.fresh_head ? "" : alignLabelsToConfig({&data.train, &data.eval}, baseConfigWith(base, e_.model.config));
       mainMetric = primaryMetric(data.eval.examples.empty() ? data.train : data.eval, data.glueTask);
       asLead([&] {
         // Absolute: eval and export read it later from another working folder (the window's

@@ -560,6 +560,16 @@ void TestTraining::checkpointsLabelOrderIsKept() {
   QVERIFY2(log.find("labels renumbered to the checkpoint's ids, as run_glue.py does: Sandal 0→1, Shirt 1→0") !=
                std::string::npos,
            log.c_str());
+  // A fresh head has no order to keep: the data's stays, and nothing is said (the default
+  // experiment's log said the cached base's head had other classes).
+  auto fresh = e;
+  fresh.model.fresh_head = true;
+  const auto freshRun = runExperiment(fresh, tmp.file("fresh"));
+  QCOMPARE(readJsonFile(freshRun + "/summary.json")["model_overrides"]["id2label"], json({{"0", "Sandal"}, {"1", "Shirt"}}));
+  std::ifstream freshLog(freshRun + "/log.txt");
+  const std::string freshText((std::istreambuf_iterator<char>(freshLog)), std::istreambuf_iterator<char>());
+  QVERIFY2(freshText.find("renumbered") == std::string::npos && freshText.find("other classes") == std::string::npos,
+           freshText.c_str());
 }
 
 // fresh_head on a causal LM would wipe its pretrained lm_head (untied, as LLaMA's): refused.
