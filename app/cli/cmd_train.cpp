@@ -20,7 +20,6 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-#include <thread>
 #include <unistd.h>
 
 namespace fw::cli {
@@ -137,7 +136,7 @@ void addTrainCommands(CLI::App& app) {
     // --threads 0 (all cores) in each of several workers on one machine (torchrun passes the
     // arguments as they are) would oversubscribe the cores: each takes its share.
     if (o.threads <= 0 && o.worker.localWorldSize > 1)
-      o.threads = std::max(1, int(std::max(1u, std::thread::hardware_concurrency())) / o.worker.localWorldSize);
+      o.threads = coresPerWorker(o.worker.localWorldSize);
     o.collectiveTimeout = std::chrono::milliseconds(int64_t(a->launch.timeoutSeconds * 1000));
     const bool lead = o.worker.rank == 0;
     // The other ranks write their progress and errors to rank-K.log in the run folder.

@@ -122,6 +122,11 @@ bool isWorker() {
   return w && *w;
 }
 
+int coresPerWorker(int workersHere) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return std::max(1, int(cores) / std::max(1, workersHere));
+}
+
 int launchWorkers(const LaunchOptions& o) {
   checkLaunchOptions(o);
   std::string addr = "127.0.0.1";
@@ -140,8 +145,7 @@ int launchWorkers(const LaunchOptions& o) {
     port = freeLoopbackPort();
   }
   const int world = o.nproc * o.nnodes;
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = o.threadsPerWorker > 0 ? o.threadsPerWorker : std::max(1, int(cores) / o.nproc);
+  const int threads = o.threadsPerWorker > 0 ? o.threadsPerWorker : coresPerWorker(o.nproc);
 
   auto args = ownArguments();
   bool hasThreads = false;

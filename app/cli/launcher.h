@@ -26,4 +26,7 @@ void checkLaunchOptions(const LaunchOptions& options);
 // Runs the workers; returns the exit code for this launcher. Throws fw::Error for bad options.
 int launchWorkers(const LaunchOptions& options);
 
+// Each of `workersHere` workers on one machine gets its share of the cores (at least 1).
+int coresPerWorker(int workersHere);
+
 }  // namespace fw::cli

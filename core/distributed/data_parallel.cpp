@@ -38,6 +38,13 @@ int envInt(const char* name, int fallback, int lo, int hi) {
   return int(x);
 }
 
+// The first line of an exception's message (c10d's and Gloo's append their C++ stack traces).
+std::string firstLine(const std::exception& e) {
+  std::string msg = e.what();
+  if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
 // Runs a collective and turns c10d's and Gloo's exceptions into one message that names the
 // group: what a user sees when a rank died, hung past the timeout or could not connect.
 template <typename F>
@@ -45,8 +52,7 @@ void collective(const char* what, const WorkerEnv& env, std::chrono::millisecond
   try {
     f();
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    const std::string msg = firstLine(e);
     throw Error("rank " + std::to_string(env.rank) + " of " + std::to_string(env.worldSize) + ": " + what +
                 " failed: " + msg)
         .hint("another rank died, hung for longer than the timeout (" + std::to_string(timeout.count() / 1000) +
@@ -117,8 +123,7 @@ DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeo
           std::string("/worker/attempt_") + (attempt && *attempt ? attempt : "0"), impl_->store);
     }
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    const std::string msg = firstLine(e);
     throw Error("rank " + std::to_string(env.rank) + " could not join the group at " + where + ": " + msg)
         .hint(env.rank == 0 ? "the port may be in use (another run?): choose another with --master ADDR:PORT"
                             : "is rank 0 running, and is " + where + " reachable from here?");
@@ -154,8 +159,7 @@ DataParallel::DataParallel(const WorkerEnv& env, std::chrono::milliseconds timeo
       try {
         o->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
       } catch (const std::exception& e) {
-        std::string msg = e.what();
-        if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+        const std::string msg = firstLine(e);
         throw Error("rank " + std::to_string(env.rank) + ": the network interface '" + name +
                     "' named by the environment variable GLOO_SOCKET_IFNAME cannot be used: " + msg)
             .hint("name an interface this machine has (ip -brief address lists them), or unset GLOO_SOCKET_IFNAME");
