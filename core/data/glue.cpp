@@ -136,6 +136,14 @@ Dataset loadGlue(const std::string& taskName, const std::string& tsvPath, const 
     throw Error("header does not fit GLUE " + task.info.name).file(tsvPath).line(record.line)
         .expected(expectedHeader(task)).got(joinNames(record.fields));
   const Layout layout = *found;
+  // A Hugging Face export (an `idx` column: `Dataset.to_csv`, pandas) quotes every field that holds
+  // a '"', as `load_dataset("csv")` reads it back; GLUE's own files are QUOTE_NONE, where a '"' is text.
+  const bool quoted = std::any_of(record.fields.begin(), record.fields.end(),
+                                  [](const std::string& h) { return toLower(trim(h)) == "idx"; });
+  if (quoted) {
+    reader = DelimitedReader(text, '\t', true);
+    reader.next(record);  // the header again, as it was read
+  }
   const std::string textName = layout.hasHeader ? record.fields[static_cast<size_t>(layout.text)] : "sentence";
   const std::string pairName = layout.pair >= 0 ? record.fields[static_cast<size_t>(layout.pair)] : "";
   const std::string labelName = layout.label < 0 ? "" : layout.hasHeader ? record.fields[static_cast<size_t>(layout.label)] : "label";
@@ -150,6 +158,10 @@ Dataset loadGlue(const std::string& taskName, const std::string& tsvPath, const 
       if (!field.empty()) e.field(field);
       return e;
     };
+    // Never skipped: the open quote took every line after it into one field.
+    if (!record.error.empty())
+      throw bad(record.error).hint("this file has an idx column, so it is read as Hugging Face writes it: a field "
+                                   "that starts with '\"' ends at the next '\"' not doubled");
     if (record.fields.size() != layout.columns) {
       rejectRow(ds, policy, bad("wrong column count").expected(std::to_string(layout.columns))
                                 .got(std::to_string(record.fields.size())));

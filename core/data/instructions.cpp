@@ -53,10 +53,10 @@ const PromptTemplate& alpacaTemplate() {
   static const PromptTemplate alpaca{
       "Below is an instruction that describes a task, paired with an input that provides further context. "
       "Write a response that appropriately completes the request.\n\n"
-      "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
+      "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:",
       "Below is an instruction that describes a task. "
       "Write a response that appropriately completes the request.\n\n"
-      "### Instruction:\n{instruction}\n\n### Response:\n"};
+      "### Instruction:\n{instruction}\n\n### Response:"};
   return alpaca;
 }
 

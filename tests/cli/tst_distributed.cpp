@@ -75,15 +75,15 @@ void compareLosses(const Losses& got, const Losses& want) {
   }
 }
 
-// Every tensor of two adapter files equal within 1e-5 relative to the largest value.
-void compareAdapters(const QString& a, const QString& b) {
+// Every tensor of two adapter files equal within `tolerance` relative to its largest value.
+void compareAdapters(const QString& a, const QString& b, double tolerance = 1e-5) {
   auto x = fw::io::SafetensorsFile::open(a.toStdString());
   auto y = fw::io::SafetensorsFile::open(b.toStdString());
   QCOMPARE(x.names(), y.names());
   for (const auto& name : x.names()) {
     auto tx = x.tensor(name).to(at::kDouble), ty = y.tensor(name).to(at::kDouble);
     const double scale = std::max(1e-12, tx.abs().max().item<double>());
-    QVERIFY2((tx - ty).abs().max().item<double>() <= 1e-5 * scale, name.c_str());
+    QVERIFY2((tx - ty).abs().max().item<double>() <= tolerance * scale, name.c_str());
   }
 }
 
@@ -181,7 +181,11 @@ void TestDistributed::causalLmLossIsTheMeanOverAllRanksTokens() {
   QCOMPARE(evalsOne.size(), size_t(1));
   const double p1 = evalsOne[0]["metrics"]["perplexity"].get<double>(), p2 = evalsTwo[0]["metrics"]["perplexity"].get<double>();
   QVERIFY2(qAbs(p1 - p2) <= 1e-5 * p1, qPrintable(QString("perplexity %1 with 2 processes, %2 with 1").arg(p2).arg(p1)));
-  compareAdapters(b + "/adapters/lora/peft/adapter_model.safetensors", a + "/adapters/lora/peft/adapter_model.safetensors");
+  // float32 rounding of the all-reduced gradients leaves about 1e-5 after six Adam steps (lora_B
+  // starts at zero, so its small entries move by lr whatever the gradient's size); the mean of
+  // the ranks' means instead of the token mean left 4e-2 (measured 2026-11-27).
+  compareAdapters(b + "/adapters/lora/peft/adapter_model.safetensors", a + "/adapters/lora/peft/adapter_model.safetensors",
+                  1e-4);
 }
 
 void TestDistributed::killedWorkerStopsTheRunWhichResumes() {

@@ -220,6 +220,13 @@ private slots:
     QCOMPARE(toList(cut.ids), (QList<qlonglong>{101, 2053, 4255, 1997, 3742, 6215, 2179, 1999, 102,
                                                 4255, 1997, 3742, 6215, 2179, 1999, 102}));
 
+    // RTE train row 13 (idx 12) is quoted in the file: "Valero Energy Corp., on Monday, said it
+    // found ""extensive"" additional damage ..." reads as Python's csv and pandas read it.
+    QCOMPARE(ds.examples.size(), size_t(2490));
+    const std::string valero = bert_->decode(ds.examples[12].ids);
+    QVERIFY2(valero.rfind("valero energy corp., on monday, said it found \" extensive \" additional damage", 0) == 0,
+             valero.c_str());
+
     // SST-2 train row 1: "when are bears bears and " label 1.
     const Dataset sst2 = loadGlue("SST-2", sst, *bert_, 64, BadRows::Fail);
     const Example& s = sst2.examples.front();
@@ -246,6 +253,15 @@ private slots:
     QTest::newRow("RTE Hugging Face") << "rte"
         << QByteArray("sentence1\tsentence2\tlabel\tidx\nA b.\tC d.\t1\t0\nE f.\tG h.\t0\t1\n")
         << QList<int>{1, 0} << "A b." << "C d.";
+    // Hugging Face's export quotes a field holding '"' (pandas, as `load_dataset("csv")` reads it
+    // back: 454 of RTE's 2,490 training rows); GLUE's own files are QUOTE_NONE.
+    QTest::newRow("RTE Hugging Face, quoted") << "rte"
+        << QByteArray("sentence1\tsentence2\tlabel\tidx\n\"He said \"\"no\"\".\"\t\"Two\tparts.\"\t1\t0\n"
+                      "A \"b\".\tc\t0\t1\n")
+        << QList<int>{1, 0} << "He said \"no\"." << "Two\tparts.";
+    QTest::newRow("RTE original, quotes are text") << "RTE"
+        << QByteArray("index\tsentence1\tsentence2\tlabel\n0\t\"Yes.\"\tB.\tentailment\n")
+        << QList<int>{0} << "\"Yes.\"" << "B.";
     QTest::newRow("QNLI original") << "QNLI"
         << QByteArray("index\tquestion\tsentence\tlabel\n0\tWho ran?\tA man ran.\tentailment\n"
                       "1\tWhy?\tNo reason.\tnot_entailment\n")
@@ -345,6 +361,15 @@ private slots:
     QVERIFY(QString::fromStdString(errorOf([&] { loadGlue("RTE", empty, *toy_, 0, BadRows::Skip); })).contains("empty GLUE file"));
     QVERIFY(QString::fromStdString(errorOf([&] { loadGlue("RTE", path("absent.tsv"), *toy_, 0, BadRows::Skip); }))
                 .contains("absent.tsv: cannot open file"));
+  }
+
+  void glueUnterminatedQuoteIsNeverSkipped() {
+    // The open quote takes every later line into one field: skipping it would drop the rest silently.
+    const std::string p = write("open-quote.tsv", "sentence1\tsentence2\tlabel\tidx\nA.\tB.\t0\t0\n"
+                                                  "\"C.\tD.\t1\t1\nE.\tF.\t0\t2\n");
+    const QString e = QString::fromStdString(errorOf([&] { loadGlue("RTE", p, *toy_, 0, BadRows::Skip); }));
+    QVERIFY2(e.startsWith(QString::fromStdString(p + ":3: unterminated quoted field")), qPrintable(e));
+    QVERIFY2(e.contains("idx column"), qPrintable(e));
   }
 
   // ---- bad rows, both policies ----
@@ -774,10 +799,10 @@ private slots:
     QCOMPARE(QString::fromStdString(formatPrompt(t, "Add.", "2 and 3")),
              QString("Below is an instruction that describes a task, paired with an input that provides further context. "
                      "Write a response that appropriately completes the request.\n\n### Instruction:\nAdd.\n\n"
-                     "### Input:\n2 and 3\n\n### Response:\n"));
+                     "### Input:\n2 and 3\n\n### Response:"));
     QCOMPARE(QString::fromStdString(formatPrompt(t, "Say hi.", "")),
              QString("Below is an instruction that describes a task. Write a response that appropriately completes the "
-                     "request.\n\n### Instruction:\nSay hi.\n\n### Response:\n"));
+                     "request.\n\n### Instruction:\nSay hi.\n\n### Response:"));
     // Placeholders in the data are not substituted again.
     QCOMPARE(QString::fromStdString(formatPrompt({"{instruction}|{input}", "{instruction}"}, "use {input}", "x")),
              QString("use {input}|x"));
@@ -803,9 +828,9 @@ private slots:
     for (size_t i = 0; i < records.size(); ++i) {
       const std::string instruction = records[i]["instruction"], input = records[i]["input"], output = records[i]["output"];
       const std::string prompt = input.empty()
-          ? head + ". " + tail + instruction + "\n\n### Response:\n"
+          ? head + ". " + tail + instruction + "\n\n### Response:"
           : head + ", paired with an input that provides further context. " + tail + instruction + "\n\n### Input:\n" + input +
-                "\n\n### Response:\n";
+                "\n\n### Response:";
       withInput += !input.empty();
       // Stanford Alpaca's train.py: prompt + output tokenized as one text, then eos; the loss
       // masked over as many tokens as the prompt alone has.
@@ -820,16 +845,17 @@ private slots:
     }
     QCOMPARE(withInput, 392);
 
-    // Record 0 by hand: "... ### Response:\n" ends in ### ĠResponse : Ċ; the output "They walked
-    // to a nearby store." is They Ġwalked Ġto Ġa Ġnearby Ġstore . then <|endoftext|> (vocab.json ids).
+    // Record 0 by hand: "... ### Response:" ends in ### ĠResponse : (Stanford's prompt has no line
+    // break before the response); the output "They walked to a nearby store." follows at once as
+    // They Ġwalked Ġto Ġa Ġnearby Ġstore . then <|endoftext|> (vocab.json ids).
     const Example& first = ds.examples.front();
     QCOMPARE(first.ids.front(), 21106);  // "Below"
     const size_t n = first.ids.size();
-    QCOMPARE(toList(std::vector<int64_t>(first.ids.end() - 12, first.ids.end())),
-             (QList<qlonglong>{21017, 18261, 25, 198, 2990, 6807, 284, 257, 6716, 3650, 13, 50256}));
+    QCOMPARE(toList(std::vector<int64_t>(first.ids.end() - 11, first.ids.end())),
+             (QList<qlonglong>{21017, 18261, 25, 2990, 6807, 284, 257, 6716, 3650, 13, 50256}));
     QCOMPARE(toList(std::vector<int64_t>(first.lmLabels.end() - 9, first.lmLabels.end())),
              (QList<qlonglong>{-100, 2990, 6807, 284, 257, 6716, 3650, 13, 50256}));
-    QVERIFY(n > 12);
+    QVERIFY(n > 11);
 
     // Truncation to 64 tokens: long records are cut, prompts of 64 tokens or more are bad rows.
     InstructionOptions cut;
