@@ -26,7 +26,7 @@ struct DatasetSpec {
   std::string bad_rows = "fail";  // fail or skip
   std::vector<int64_t> classes;   // idx_images / image_folder: kept classes, relabelled 0..k-1
   int64_t train_limit = 0, eval_limit = 0;  // 0: all
-  int64_t image_size = 0, channels = 0;     // 0: as stored
+  int64_t image_size = 0, channels = 0;     // image_folder; 0: 224 and 3 (idx_images: as stored)
   double mean = 0.0, std = 1.0;             // pixel normalisation after /255
   std::string prompt_template;              // instructions: empty = Alpaca's
 };
