@@ -69,6 +69,9 @@ struct Layout {
   int text = -1, pair = -1, label = -1;
   size_t columns = 0;
   bool hasHeader = true;
+  // A Hugging Face export (an `idx` column: `Dataset.to_csv`, pandas) quotes every field that holds
+  // a '"', as `load_dataset("csv")` reads it back; GLUE's own files are QUOTE_NONE, where a '"' is text.
+  bool quoted = false;
 };
 
 int findColumn(const std::vector<std::string>& header, const std::vector<std::string>& names) {
@@ -86,6 +89,7 @@ std::optional<Layout> detectLayout(const TaskEntry& task, const std::vector<std:
   layout.text = findColumn(header, task.columns.text);
   layout.pair = task.info.pair ? findColumn(header, task.columns.pair) : -1;
   layout.label = findColumn(header, task.columns.label);
+  layout.quoted = findColumn(header, {"idx"}) >= 0;
   if (layout.text >= 0 && (!task.info.pair || layout.pair >= 0)) return layout;
   // CoLA's original train and dev files have no header: source, label, original label, sentence.
   if (task.info.name == "CoLA" && header.size() == 4 && parseInt(header[1]))
@@ -136,11 +140,7 @@ Dataset loadGlue(const std::string& taskName, const std::string& tsvPath, const 
     throw Error("header does not fit GLUE " + task.info.name).file(tsvPath).line(record.line)
         .expected(expectedHeader(task)).got(joinNames(record.fields));
   const Layout layout = *found;
-  // A Hugging Face export (an `idx` column: `Dataset.to_csv`, pandas) quotes every field that holds
-  // a '"', as `load_dataset("csv")` reads it back; GLUE's own files are QUOTE_NONE, where a '"' is text.
-  const bool quoted = std::any_of(record.fields.begin(), record.fields.end(),
-                                  [](const std::string& h) { return toLower(trim(h)) == "idx"; });
-  if (quoted) {
+  if (layout.quoted) {
     reader = DelimitedReader(text, '\t', true);
     reader.next(record);  // the header again, as it was read
   }
